@@ -1,0 +1,3 @@
+from batchspec.cli.main import entrypoint
+
+entrypoint()

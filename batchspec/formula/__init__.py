@@ -1,0 +1,1 @@
+"""batchspec.formula"""

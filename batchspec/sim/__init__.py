@@ -1,0 +1,1 @@
+"""Formula evaluation (interpreter and compiled form) and the autoscale simulator. Pure: no I/O."""
