@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = Path("/work/shared/examples/seed-pool.json")
+
+
+@pytest.fixture
+def seed_text() -> str:
+    local = REPO / "tests" / "corpus" / "pools" / "seed-pool.json"
+    return (local if local.exists() else SEED).read_text(encoding="utf-8")
