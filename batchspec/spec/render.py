@@ -1,0 +1,192 @@
+"""Jinja rendering, sandboxed: spec strings with ``{{ var }}``, task-factory templates and the body templates.
+
+Every environment is a ``SandboxedEnvironment`` with ``StrictUndefined``: an undefined variable is an error
+(TM002), and reaching Python internals (``''.__class__.__mro__``, ``cycler.__init__.__globals__``) raises a
+``SecurityError`` that becomes TM003, never code execution. Errors inside a spec string are positioned inside
+that string through the loader's per-character map.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from batchspec.diagnostics.model import Diagnostic, Pos, Severity, Span
+from batchspec.spec.loader import Document, JsonPath
+
+MAX_RENDERED_CHARS = 1_000_000  # a template that expands to more than this is runaway (e.g. a huge loop)
+
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    # Jinja's built-in tojson sorts keys and HTML-escapes; REST bodies want neither
+    return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+class TemplateProblem(Exception):
+    def __init__(self, code: str, name: str, message: str, line: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.name = name
+        self.message = message
+        self.line = line
+        self.hint = hint
+
+
+@functools.lru_cache(maxsize=1)
+def _string_env() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["tojson"] = _tojson
+    return env
+
+
+@functools.lru_cache(maxsize=1)
+def _body_env() -> Any:
+    from jinja2 import FunctionLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    from batchspec.resources import data_dir
+
+    folder = data_dir("templates")
+
+    def load(name: str) -> str | None:
+        f = folder / name
+        return f.read_text(encoding="utf-8") if f.is_file() else None
+
+    env = SandboxedEnvironment(
+        loader=FunctionLoader(load), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
+    env.filters["tojson"] = _tojson
+    return env
+
+
+def render_string(text: str, variables: Mapping[str, Any]) -> str:
+    """Render one template string; raises TemplateProblem on any failure."""
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    env = _string_env()
+    try:
+        out = env.from_string(text).render(**variables)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem("TM001", "template-syntax", f"template syntax error: {exc.message}", exc.lineno) from None
+    except UndefinedError as exc:
+        msg = str(exc.message or exc)
+        name = msg.split("'")[1] if msg.count("'") >= 2 else msg
+        known = ", ".join(sorted(str(k) for k in variables)) or "none"
+        raise TemplateProblem(
+            "TM002",
+            "undefined-variable",
+            f'undefined template variable "{name}"' if "is undefined" in msg else f"template error: {msg}",
+            hint=f"defined variables: {known}",
+        ) from None
+    except SecurityError as exc:
+        raise TemplateProblem(
+            "TM003",
+            "template-sandbox",
+            f"template tried to reach a Python internal ({exc}); templates may only use variables and filters",
+        ) from None
+    except RecursionError:
+        raise TemplateProblem("TM004", "template-error", "template recursion is too deep") from None
+    except Exception as exc:  # anything a template can raise (ZeroDivisionError, TypeError, ...)
+        raise TemplateProblem("TM004", "template-error", f"template failed: {type(exc).__name__}: {exc}") from None
+    if len(out) > MAX_RENDERED_CHARS:
+        raise TemplateProblem(
+            "TM004", "template-error", f"template renders to more than {MAX_RENDERED_CHARS} characters"
+        )
+    return out
+
+
+def has_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+
+
+def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Span:
+    """Where in the file a template problem is: the template line inside the string when known."""
+    loc = doc.locations.get(tuple(path))
+    if loc is None:
+        return doc.span(path)
+    smap = loc.string_map
+    value = _get(doc.data, path)
+    if problem.line and smap is not None and smap.exact and isinstance(value, str):
+        offset = 0
+        for _ in range(problem.line - 1):
+            nl = value.find("\n", offset)
+            if nl < 0:
+                break
+            offset = nl + 1
+        start = smap.at(offset)
+        end_off = value.find("\n", offset)
+        end = smap.at(len(value) if end_off < 0 else end_off)
+        return Span(doc.path, start, end if end >= start else start)
+    return loc.span
+
+
+def _get(data: Any, path: JsonPath) -> Any:
+    cur = data
+    for p in path:
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def interpolate(
+    doc: Document,
+    data: Any,
+    variables: Mapping[str, Any],
+    *,
+    skip: Callable[[JsonPath], bool] = lambda p: False,
+    origin: Callable[[JsonPath], JsonPath] = lambda p: p,
+) -> tuple[Any, list[Diagnostic]]:
+    """Render every templated string in ``data``. ``origin`` maps a data path to the document path it came from."""
+    diags: list[Diagnostic] = []
+
+    def walk(value: Any, path: JsonPath) -> Any:
+        if skip(path):
+            return value
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        if has_template(value):
+            try:
+                return render_string(value, variables)
+            except TemplateProblem as p:
+                src = origin(path)
+                diags.append(
+                    Diagnostic(
+                        code=p.code,
+                        name=p.name,
+                        severity=Severity.ERROR,
+                        message=p.message,
+                        span=problem_span(doc, src, p),
+                        hint=p.hint,
+                    )
+                )
+                return value
+        return value
+
+    return walk(data, ()), diags
+
+
+def render_body(template: str, **context: Any) -> Any:
+    """Render one of the body templates in ``templates/`` and parse the JSON it produces."""
+    env = _body_env()
+    text = env.get_template(template).render(**context)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:  # a broken template is our bug, not the user's
+        raise RuntimeError(f"template {template} produced invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}") from exc
+
+
+def render_command_line(shell: str, quoted_body: str) -> str:
+    return _body_env().get_template("command-line.j2").render(shell=shell, quoted_body=quoted_body)
+
+
+__all__ = ["Pos", "TemplateProblem", "has_template", "interpolate", "render_body", "render_string"]
