@@ -12,6 +12,7 @@ endpoint or a missing account are reported within seconds, never hidden behind a
 from __future__ import annotations
 
 import email.utils
+from pathlib import Path
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -433,3 +434,162 @@ def _tail(chunks: Iterator[bytes], limit: int) -> bytes:
 
 def connect(target: Target, *, client_kwargs: dict[str, Any] | None = None) -> AzureBackend:
     return AzureBackend(target, client_kwargs=client_kwargs).connect()
+
+
+# -- blob storage (inputs and outputs) ------------------------------------------------------------------------------
+
+SAS_LIFETIME_HOURS = 7 * 24  # outputs are uploaded when tasks finish: the write SAS must outlive the job
+
+
+class AzureBlobStore:
+    """azure-storage-blob behind the staging.BlobStore protocol.
+
+    Local mode: Azurite through its connection string (account-key SAS). Azure: the storage account's blob
+    endpoint with the same credential as Batch, and user-delegation SAS (no account key needed).
+    """
+
+    def __init__(
+        self,
+        *,
+        connection_string: str | None = None,
+        account_url: str | None = None,
+        credential: Any = None,
+        api_version: str | None = None,
+    ) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        kwargs: dict[str, Any] = {"retry_total": 3, "connection_timeout": 5, "read_timeout": 120}
+        if api_version:
+            kwargs["api_version"] = api_version
+        if connection_string:
+            self._service = BlobServiceClient.from_connection_string(connection_string, **kwargs)
+        elif account_url:
+            self._service = BlobServiceClient(account_url, credential=credential, **kwargs)
+        else:
+            raise BatchspecError("no blob storage configured for staging inputs and outputs")
+        self.endpoint = self._service.url.rstrip("/")
+        self._delegation_key: Any = None
+
+    def _guard(self, what: str, call: Callable[[], T]) -> T:
+        from azure.core.exceptions import AzureError, ClientAuthenticationError, ServiceRequestError
+
+        try:
+            return call()
+        except ClientAuthenticationError as exc:
+            raise BatchspecError(f"blob storage at {self.endpoint}: authentication failed: {_error_message(exc)}") from None
+        except ServiceRequestError as exc:
+            raise BatchspecError(f"cannot reach blob storage at {self.endpoint}: {_error_message(exc)}") from None
+        except AzureError as exc:
+            raise BatchspecError(f"blob storage at {self.endpoint}: could not {what}: {_error_message(exc)}") from None
+
+    def ensure_container(self, container: str) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        def run() -> None:
+            try:
+                self._service.create_container(container)
+            except ResourceExistsError:
+                pass
+
+        self._guard(f'create container "{container}"', run)
+
+    def blob_md5(self, container: str, blob: str) -> bytes | None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def run() -> bytes | None:
+            try:
+                props = self._service.get_blob_client(container, blob).get_blob_properties()
+            except ResourceNotFoundError:
+                return None
+            md5 = props.content_settings.content_md5
+            return bytes(md5) if md5 else None
+
+        return self._guard(f"read {container}/{blob}", run)
+
+    def upload_file(self, container: str, blob: str, path: Path, md5: bytes) -> None:
+        from azure.storage.blob import ContentSettings
+
+        def run() -> None:
+            with open(path, "rb") as fh:
+                self._service.get_blob_client(container, blob).upload_blob(
+                    fh, overwrite=True, content_settings=ContentSettings(content_md5=bytearray(md5))
+                )
+
+        self._guard(f"upload {path} to {container}/{blob}", run)
+
+    def container_url(self, container: str, *, write: bool) -> str:
+        import datetime as dt
+
+        from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+        now = dt.datetime.now(dt.timezone.utc)
+        expiry = now + dt.timedelta(hours=SAS_LIFETIME_HOURS)
+        permission = (
+            ContainerSasPermissions(read=True, add=True, create=True, write=True, list=True)
+            if write
+            else ContainerSasPermissions(read=True, list=True)
+        )
+        credential = self._service.credential
+        account_key = getattr(credential, "account_key", None)
+        account_name = self._service.account_name
+        if account_key:
+            sas = generate_container_sas(
+                account_name, container, account_key=account_key, permission=permission, expiry=expiry,
+                start=now - dt.timedelta(minutes=5),
+            )
+        else:
+            if self._delegation_key is None:
+                self._delegation_key = self._guard(
+                    "get a user delegation key",
+                    lambda: self._service.get_user_delegation_key(now - dt.timedelta(minutes=5), expiry),
+                )
+            sas = generate_container_sas(
+                account_name, container, user_delegation_key=self._delegation_key, permission=permission,
+                expiry=expiry, start=now - dt.timedelta(minutes=5),
+            )
+        return f"{self.endpoint}/{container}?{sas}"
+
+    def list_blobs(self, container: str, prefix: str) -> list[str]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        def run() -> list[str]:
+            try:
+                return sorted(
+                    b.name for b in self._service.get_container_client(container).list_blobs(name_starts_with=prefix or None)
+                )
+            except ResourceNotFoundError:
+                return []
+
+        return self._guard(f'list container "{container}"', run)
+
+    def download_blob(self, container: str, blob: str, dest: Path) -> None:
+        def run() -> None:
+            tmp = dest.with_name(dest.name + ".part")
+            with open(tmp, "wb") as fh:
+                self._service.get_blob_client(container, blob).download_blob().readinto(fh)
+            tmp.replace(dest)
+
+        self._guard(f"download {container}/{blob}", run)
+
+    def close(self) -> None:
+        try:
+            self._service.close()
+        except Exception:  # best effort
+            pass
+
+
+def auto_storage_store(backend: AzureBackend) -> AzureBlobStore:
+    """The Batch account's auto-storage account as a blob store (Azure targets)."""
+    t = backend.target
+    account = backend._guard(
+        "read the Batch account", lambda: backend._mgmt.batch_account.get(t.resource_group, t.account_name)
+    )
+    auto = getattr(account, "auto_storage", None)
+    storage_id = str(getattr(auto, "storage_account_id", "") or "")
+    if not storage_id:
+        raise BatchspecError(
+            f"{t.describe()} has no auto-storage account; link one (az batch account set --storage-account …) "
+            "so that batchspec can stage inputs and collect outputs"
+        )
+    name = storage_id.rstrip("/").rsplit("/", 1)[-1]
+    return AzureBlobStore(account_url=f"https://{name}.blob.core.windows.net", credential=backend._credential)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchspec.apply.backend import Json, LivePool
+from batchspec.apply.redact import SECRET_KEYS, is_secret_name
+from batchspec.apply.staging import abstract_storage
 
 
 class ChangeClass(str, enum.Enum):
@@ -193,23 +195,31 @@ class Difference:
     path: str  # dotted wire path, list items as [i]: "properties.startTask.environmentSettings[0].value"
     before: Any  # _MISSING-free: None when absent
     after: Any
+    sensitive: bool = False  # a secret value: shown as "(sensitive)" everywhere
 
 
-def diff_values(want: Any, have: Any, path: str, key: str = "") -> list[Difference]:
+def _secret_key(container: dict, key: str) -> bool:
+    if str(key).lower() in SECRET_KEYS:
+        return True
+    return key == "value" and isinstance(container.get("name"), str) and is_secret_name(container["name"])
+
+
+def diff_values(want: Any, have: Any, path: str, key: str = "", sensitive: bool = False) -> list[Difference]:
     """Leaf differences between a desired value and a live one under the comparison rules above."""
     if isinstance(want, dict):
         if not isinstance(have, dict):
-            return [Difference(path, None if have is _MISSING else have, want)]
+            return [Difference(path, None if have is _MISSING else have, want, sensitive)]
         out: list[Difference] = []
         for k in sorted(want):
             sub = f"{path}.{k}" if path else k
+            secret = sensitive or _secret_key(want, k)
             live = have.get(k, _MISSING)
             if live is _MISSING or live is None:
                 if k in WRITE_ONLY_KEYS or _is_empty(want[k]):
                     continue
-                out.append(Difference(sub, None, want[k]))
+                out.append(Difference(sub, None, want[k], secret))
                 continue
-            out.extend(diff_values(want[k], live, sub, k))
+            out.extend(diff_values(want[k], live, sub, k, secret))
         for k in sorted(set(have) - set(want)):
             # the service fills defaults in: only a non-empty list the spec dropped is a change
             if isinstance(have[k], list) and have[k]:
@@ -217,18 +227,18 @@ def diff_values(want: Any, have: Any, path: str, key: str = "") -> list[Differen
         return out
     if isinstance(want, list):
         if not isinstance(have, list):
-            return [Difference(path, None if have is _MISSING else have, want)]
+            return [Difference(path, None if have is _MISSING else have, want, sensitive)]
         if len(want) != len(have):
-            return [Difference(path, have, want)]
+            return [Difference(path, have, want, sensitive)]
         out = []
         for i, (w, h) in enumerate(zip(want, have)):
-            out.extend(diff_values(w, h, f"{path}[{i}]", key))
+            out.extend(diff_values(w, h, f"{path}[{i}]", key, sensitive))
         return out
     if have is _MISSING:
-        return [Difference(path, None, want)]
+        return [Difference(path, None, want, sensitive)]
     if _same_scalar(key, want, have):
         return []
-    return [Difference(path, have, want)]
+    return [Difference(path, have, want, sensitive)]
 
 
 @dataclass(frozen=True)
@@ -403,6 +413,7 @@ def job_differences(desired: Json, live: Json) -> list[Difference]:
 
 
 def task_differences(desired: Json, live: Json) -> list[Difference]:
+    live = abstract_storage(desired, live)  # SAS container URLs back to the spec's abstract form
     want = {k: v for k, v in desired.items() if k != "id"}
     have = {k: v for k, v in live.items() if k not in ("url", "eTag", "lastModified", "creationTime", "state")}
     return [d for d in diff_values(want, have, "") if d.after is not None]
