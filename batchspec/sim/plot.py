@@ -1,0 +1,122 @@
+"""PNG charts of simulations with matplotlib (optional dependency, imported lazily, Agg backend, no display).
+
+One run: tasks queued and running on top; below, target and current nodes by priority (preempted dotted) with
+failed evaluations marked. Several runs (``--compare``): one colour per formula, overlaid on the same axes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from batchspec.errors import BatchspecError
+from batchspec.sim.scenario import format_duration
+from batchspec.sim.simulator import SimResult
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+_DED = "#1f4e99"
+_LP = "#e07b00"
+
+
+def check_available() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise BatchspecError("--plot needs matplotlib; install it with: pip install 'batchspec[plot]'") from None
+
+
+def _pyplot() -> Any:
+    check_available()
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> None:
+    plt = _pyplot()
+    duration = max(r.settings.duration_s for r in results)
+    scale, unit = (86400.0, "days") if duration > 3 * 86400 else (3600.0, "hours")
+    fig, (ax_t, ax_n) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]})
+    single = len(results) == 1
+    for i, res in enumerate(results):
+        tl = res.timeline
+        x = [t / scale for t in tl.t_s]
+        colour = _COLOURS[i % len(_COLOURS)]
+        prefix = "" if single else f"{res.name}: "
+        if single:
+            ax_t.fill_between(x, tl.active, step="post", color="#4c72b0", alpha=0.30, linewidth=0)
+            ax_t.step(x, tl.active, where="post", color="#4c72b0", linewidth=1.4, label="queued (active)")
+            ax_t.step(x, tl.running, where="post", color="#dd8452", linewidth=1.4, label="running")
+            ax_n.step(x, tl.target_dedicated, where="post", color=_DED, linestyle="--", linewidth=1.4,
+                      label="target dedicated", zorder=4)
+            ax_n.step(x, tl.dedicated, where="post", color=_DED, linewidth=3.0, alpha=0.45,
+                      label="current dedicated", zorder=3)
+            ax_n.step(x, tl.target_low_priority, where="post", color=_LP, linestyle="--", linewidth=1.4,
+                      label="target low-priority", zorder=4)
+            ax_n.step(x, tl.low_priority, where="post", color=_LP, linewidth=3.0, alpha=0.45,
+                      label="current low-priority (incl. preempted)", zorder=3)
+            if any(tl.preempted):
+                ax_n.step(x, tl.preempted, where="post", color="#c44e52", linestyle=":", linewidth=1.5,
+                          label="preempted")
+        else:
+            ax_t.step(x, tl.active, where="post", color=colour, linewidth=1.5, label=f"{prefix}queued")
+            ax_t.step(x, tl.running, where="post", color=colour, linewidth=1.0, linestyle=":",
+                      label=f"{prefix}running")
+            total = [d + lp for d, lp in zip(tl.dedicated, tl.low_priority)]
+            target = [d + lp for d, lp in zip(tl.target_dedicated, tl.target_low_priority)]
+            ax_n.step(x, total, where="post", color=colour, linewidth=2.0, label=f"{prefix}current nodes")
+            ax_n.step(x, target, where="post", color=colour, linewidth=1.2, linestyle="--",
+                      label=f"{prefix}target nodes")
+        errors = [e.t_s / scale for e in res.evaluations if e.result.error is not None]
+        if errors:
+            ax_n.plot(errors, [0] * len(errors), linestyle="none", marker="x", markersize=8, markeredgewidth=2,
+                      color="#c00000" if single else colour, clip_on=False, zorder=5,
+                      label=f"{prefix}failed evaluation ({len(errors)})")
+            for t in errors:
+                ax_n.axvline(t, color="#c00000" if single else colour, alpha=0.12, linewidth=1)
+    ax_t.set_ylabel("tasks")
+    ax_t.set_title("Tasks", loc="left", fontsize=11)
+    ax_n.set_ylabel("nodes")
+    ax_n.set_title("Nodes: target (dashed) vs current (solid)", loc="left", fontsize=11)
+    ax_n.set_xlabel(f"{unit} since the pool was created")
+    ax_n.set_xlim(0, duration / scale)
+    ax_t.set_ylim(0, max(1.0, ax_t.get_ylim()[1]) * 1.12)
+    ax_n.set_ylim(0, max(1.0, ax_n.get_ylim()[1]) * 1.35)  # room for the legend above the lines
+    from matplotlib.ticker import MaxNLocator
+
+    ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_t.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in (ax_t, ax_n):
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    if single:
+        ax_t.text(0.995, 0.02, _summary_text(results[0]), transform=ax_t.transAxes, ha="right", va="bottom",
+                  fontsize=8, family="monospace", multialignment="left", bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        head = f"{results[0].name} — {title}" if title else results[0].name
+    else:
+        head = " vs ".join(r.name for r in results) + (f" — {title}" if title else "")
+    fig.suptitle(head, fontsize=12, x=0.01, ha="left")
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=110)
+    except OSError as exc:
+        raise BatchspecError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+
+
+def _summary_text(res: SimResult) -> str:
+    s = res.summary
+    lines = [
+        f"tasks {s['tasks_completed']}/{s['tasks_submitted']} done",
+        f"wait p50 {format_duration(s['wait_p50_s'])}  p95 {format_duration(s['wait_p95_s'])}",
+        "makespan " + (format_duration(s["makespan_s"]) if s["makespan_s"] is not None else "— (unfinished)"),
+        f"node-hours {s['dedicated_node_hours']:.1f} ded + {s['low_priority_node_hours']:.1f} low-pri",
+        f"evaluations {s['evaluations']}, {s['evaluation_errors']} failed",
+        f"cost {s['cost']:.2f}",
+    ]
+    return "\n".join(lines)

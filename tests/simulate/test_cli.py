@@ -1,0 +1,155 @@
+"""``batchspec simulate formula`` in-process: formats, expectations, bad input and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from batchspec.cli.main import main
+
+FIXED_POOL = {
+    "properties": {
+        "vmSize": "STANDARD_D2a_V4",
+        "taskSlotsPerNode": 2,
+        "taskSchedulingPolicy": {"nodeFillType": "Pack"},
+        "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 2, "targetLowPriorityNodes": 1}},
+    }
+}
+
+SMALL = """
+name: small
+duration: 2h
+pool:
+  allocation_delay: {dedicated: 4m, low_priority: 6m}
+  start_task: 1m
+workload:
+  - {at: 0s, tasks: 12, duration: 10m}
+"""
+
+
+@pytest.fixture
+def fixed_pool(tmp_path: Path) -> Path:
+    p = tmp_path / "fixed.json"
+    p.write_text(json.dumps(FIXED_POOL), encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    p = tmp_path / "small.yaml"
+    p.write_text(SMALL, encoding="utf-8")
+    return p
+
+
+def test_json_output_shape(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "--scenario", str(small), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) >= {"summary", "timeline", "evaluations"}
+    s = data["summary"]
+    for key in ("tasks_submitted", "tasks_completed", "makespan_s", "wait_p50_s", "wait_p95_s", "wait_max_s",
+                "peak_dedicated_nodes", "peak_low_priority_nodes", "dedicated_node_hours",
+                "low_priority_node_hours", "idle_node_hours", "evaluations", "evaluation_errors", "first_error",
+                "cost"):
+        assert key in s
+    # 2 dedicated (usable at 5m) + 1 low-priority (usable at 7m), 2 slots each: 12 ten-minute tasks
+    # 4 start at 5m, 2 at 7m; then 4 at 15m, 2 at 17m; all done by 27m
+    assert s["tasks_completed"] == 12
+    assert s["makespan_s"] == 27 * 60
+    assert data["settings"]["task_slots_per_node"] == 2 and data["settings"]["task_scheduling"] == "pack"
+    assert data["timeline"][0]["t_s"] == 0 and len(data["timeline"]) == 2 * 120 + 1
+    assert data["evaluations"][0]["results"].startswith("$TargetDedicatedNodes=2;$TargetLowPriorityNodes=1")
+
+
+def test_csv_output(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["time"] == "2024-01-01T00:00:00.000Z"
+    assert rows[12]["t_s"] == "360" and rows[12]["dedicated"] == "2" and rows[12]["low_priority"] == "1"
+    assert rows[12]["running"] == "4"
+
+
+def test_table_output_has_summary_and_chart(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "--width", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "12 submitted, 12 completed" in out
+    assert "makespan     27m" in out
+    assert "tasks: █ queued" in out and "nodes: █ dedicated" in out
+    assert "▒" in out  # the low-priority node
+
+
+def test_expect_failure_exits_1_with_diagnostic(fixed_pool: Path, small: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json",
+                 "--expect", "wait_p95_s<=5m", "--expect", "cost<=100"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "error[SM001]" in err
+    assert 'expected wait_p95_s <= 300 for "fixed.json", got 1020 (17m)' in err
+    assert "cost" not in err.split("SM001")[1].split("\n")[0]
+
+
+def test_expect_passing_exits_0(fixed_pool: Path, small: Path) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json",
+                 "--expect", "makespan_s==1620", "--expect", "evaluation_errors == 0"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("expect", "message"),
+    [("wait<=5", 'unknown figure "wait"'), ("wait_p95_s<=soon", '"soon" is not a number'),
+     ("wait_p95_s", "is not a check"), ("cost.p77<=1", 'unknown statistic "p77"')],
+)
+def test_bad_expect_exits_2(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str], expect: str,
+                            message: str) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "--expect", expect]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_scenario_exits_2_with_positions(fixed_pool: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("duration: 1h\nworkload:\n  - {at: 0s, tasks: 3, duration: 5 minutes}\n", encoding="utf-8")
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f'{bad.as_posix()}:3:34: error[SM103] "workload[0].duration" is not a duration: "5 minutes"' in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario'),
+     (["--duration", "soon"], '--duration "soon" is not a duration'),
+     (["--runs", "0"], "--runs must be between 1"),
+     (["--runs", "2", "-f", "csv"], "--format csv writes a timeline"),
+     (["--seed", "-1"], "--seed must be zero or positive")],
+)
+def test_bad_options_exit_2(fixed_pool: Path, capsys: pytest.CaptureFixture[str], args: list[str],
+                            message: str) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(tmp_path / "nope.formula")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_runs_report_percentiles(fixed_pool: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["simulate", "formula", str(fixed_pool), "-s", "steady", "--duration", "2h", "--runs", "4",
+                 "-j", "2", "-f", "json", "--expect", "tasks_submitted.max>=1"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["runs"] == 4 and len(data["summaries"]) == 4
+    submitted = sorted(s["tasks_submitted"] for s in data["summaries"])
+    assert data["percentiles"]["tasks_submitted"]["min"] == submitted[0]
+    assert data["percentiles"]["tasks_submitted"]["max"] == submitted[-1]
+    assert len(set(submitted)) > 1  # different seeds, different Poisson streams
+
+
+def test_plot_writes_png(fixed_pool: Path, small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "chart.png"
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
