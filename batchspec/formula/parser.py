@@ -26,6 +26,7 @@ from batchspec.diagnostics.codes import make
 from batchspec.diagnostics.model import Diagnostic, Pos, Related, Span
 from batchspec.formula import ast
 from batchspec.formula.builtins import MAX_FORMULA_CHARS
+from batchspec.formula.fastparse import fast_parse
 
 # Beyond this many characters a formula is not parsed at all (it is far over the service limit anyway).
 HARD_CHAR_LIMIT = 65_536
@@ -676,6 +677,16 @@ def _finish(formula: ast.Formula, session: _Session) -> ast.Formula:
     )
 
 
+def parse_with_lark(text: str, path: str = "") -> ParseResult:
+    """The grammar-driven parser alone (no fast path): used on errors, and by the differential test."""
+    session = _Session(text, path)
+    result = session.run()
+    if result.formula is not None and _first_too_deep(result.formula) is not None:
+        result.formula = None
+        result.has_syntax_errors = True
+    return result
+
+
 def parse(text: str, path: str = "") -> ParseResult:
     """Parse with recovery; also checks size and nesting limits that protect the parser itself. Never raises."""
     if len(text) > HARD_CHAR_LIMIT:
@@ -691,6 +702,9 @@ def parse(text: str, path: str = "") -> ParseResult:
             ],
             has_syntax_errors=True,
         )
+    fast = fast_parse(text, path, MAX_NESTING)
+    if fast is not None:
+        return ParseResult(formula=fast, diagnostics=[], has_syntax_errors=False)
     session = _Session(text, path)
     result = session.run()
     if result.formula is not None:

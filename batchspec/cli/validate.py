@@ -1,0 +1,198 @@
+"""``batchspec validate PATH... [--format F] [--fail-on LEVEL] [--strict]``.
+
+Checks autoscale formula files (``*.formula``, or any file given explicitly that is not YAML/JSON), directories
+(recursively: every ``*.formula``, plus batchspec YAML/JSON documents once spec validation routes them) and ``-``
+(a formula on stdin). Every path yields diagnostics; all of them go into one output document.
+
+Exit codes: 0 nothing at or above ``--fail-on`` (default error; ``--strict`` = warning); 1 findings at or above it;
+2 could not check (missing or unreadable path, bad arguments); 3 internal error.
+
+The two routes are ``check_formula_file`` (formula text → diagnostics) and ``check_document`` (a YAML/JSON file →
+diagnostics); they are the only places that know which checker runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from batchspec.diagnostics.codes import make
+from batchspec.diagnostics.model import Diagnostic, Pos, Severity, Span
+from batchspec.diagnostics.render import CHOICES, render, resolve_format
+
+FORMULA_SUFFIXES = (".formula",)
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+# directories never worth descending into
+SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".mypy_cache"}
+
+
+def check_formula_file(path: str, text: str, config: object | None) -> list[Diagnostic]:
+    """The formula route: all diagnostics for one formula's text."""
+    from batchspec.formula import check_formula
+
+    return check_formula(text, path)[1]
+
+
+def is_document(path: str, text: str) -> bool:
+    """Whether a YAML/JSON file found while walking a directory is a batchspec document to validate."""
+    return False  # spec validation is not routed yet: directories contribute only *.formula files
+
+
+def check_document(path: str, text: str, config: object | None) -> list[Diagnostic]:
+    """The YAML/JSON route: all diagnostics for one batchspec spec or pool document."""
+    return []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    path: str  # as displayed: relative POSIX, "-" for stdin
+    kind: str  # "formula" | "document"
+    fs_path: Path | None  # None for stdin
+
+
+@dataclass
+class _Run:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    files: int = 0
+    could_not_check: list[str] = field(default_factory=list)
+
+
+def _display(p: Path) -> str:
+    try:
+        rel = os.path.relpath(p)
+        if not rel.startswith(".."):
+            return Path(rel).as_posix()
+    except ValueError:  # another drive on Windows
+        pass
+    return p.as_posix()
+
+
+def collect(paths: list[str], run: _Run) -> list[_Input]:
+    inputs: list[_Input] = []
+    for raw in paths:
+        if raw == "-":
+            inputs.append(_Input("-", "formula", None))
+            continue
+        p = Path(raw)
+        if p.is_dir():
+            found = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+                for name in sorted(files):
+                    child = Path(root) / name
+                    if name.endswith(FORMULA_SUFFIXES):
+                        found.append(_Input(_display(child), "formula", child))
+                    elif name.endswith(DOCUMENT_SUFFIXES):
+                        found.append(_Input(_display(child), "document?", child))
+            inputs.extend(found)
+        elif p.exists():
+            kind = "document" if p.suffix.lower() in DOCUMENT_SUFFIXES else "formula"
+            inputs.append(_Input(_display(p), kind, p))
+        else:
+            run.could_not_check.append(f'cannot read "{raw}": no such file or directory')
+    return inputs
+
+
+def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 text (a BOM is dropped), or an FM008 diagnostic at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        offset = exc.start
+        line = data.count(b"\n", 0, offset) + 1
+        line_start = data.rfind(b"\n", 0, offset) + 1
+        col = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+        bad = data[offset : offset + 1].hex()
+        hint = "save the file as UTF-8"
+        if b"\x00" in data[:1024]:
+            hint = "this looks like a binary file; pass a text file holding the formula"
+        return None, [
+            make(
+                "FM008",
+                Span(path, Pos(line, col), Pos(line, col + 1)),
+                f"file is not valid UTF-8: byte 0x{bad} cannot be decoded",
+                hint=hint,
+            )
+        ]
+
+
+def _read(item: _Input, run: _Run) -> bytes | None:
+    try:
+        if item.fs_path is None:
+            return sys.stdin.buffer.read()
+        return item.fs_path.read_bytes()
+    except OSError as exc:
+        run.could_not_check.append(f'cannot read "{item.path}": {exc.strerror or exc}')
+        return None
+
+
+def check_paths(paths: list[str], config: object | None = None) -> _Run:
+    run = _Run()
+    for item in collect(paths, run):
+        data = _read(item, run)
+        if data is None:
+            continue
+        text, problems = decode(data, item.path)
+        if text is None:
+            if item.kind != "document?":
+                run.files += 1
+                run.diagnostics += problems
+            continue
+        if item.kind == "document?":
+            if not is_document(item.path, text):
+                continue
+            item.kind = "document"
+        run.files += 1
+        run.sources[item.path] = text
+        if item.kind == "formula":
+            run.diagnostics += check_formula_file(item.path, text, config)
+        else:
+            run.diagnostics += check_document(item.path, text, config)
+    return run
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    fail_on = Severity.WARNING if args.strict else Severity.parse(args.fail_on)
+    run = check_paths(args.paths)
+    for message in run.could_not_check:
+        print(f"batchspec: error: {message}", file=sys.stderr)
+    fmt = resolve_format(args.format)
+    color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    output = render(run.diagnostics, fmt, files_checked=run.files, sources=run.sources, color=color)
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    if run.could_not_check:
+        return 2
+    return 1 if any(d.severity >= fail_on for d in run.diagnostics) else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "validate",
+        help="check formula files (and batchspec specs) without contacting Azure",
+        description="Check autoscale formulas: syntax, names, types and service limits. Exit 0 clean, 1 findings "
+        "at or above --fail-on, 2 could not check.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help='a .formula file, a directory (recursive), or "-"')
+    p.add_argument(
+        "--format",
+        choices=CHOICES,
+        default="auto",
+        help="output format (default auto: github under GitHub Actions, azure-devops under Azure Pipelines, "
+        "else text)",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        default="error",
+        help="lowest severity that makes the exit code 1 (default error)",
+    )
+    p.add_argument("--strict", action="store_true", help="same as --fail-on warning")
+    p.set_defaults(func=cmd_validate)
