@@ -43,6 +43,8 @@ class EvalState:
     pool: PoolState = field(default_factory=PoolState)
     metrics: dict[str, MetricSeries] = field(default_factory=dict)  # keyed by canonical name with "$"
     seed: int | None = None  # seeds rand()
+    # the percentage a time-window GetSample requires when the formula gives none (reference A14: SHIP's "70%")
+    default_sample_percent: float = 70.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +66,11 @@ class EvalError:
 
 @dataclass(frozen=True, slots=True)
 class EvalResult:
-    """One evaluation. ``results`` is the exact string the service prints (empty on error)."""
+    """One evaluation. ``results`` is the exact string the service prints.
+
+    On an error, ``results`` still lists what was assigned before the failing statement (reference A22) and the
+    targets are the pool's current ones (the service leaves the pool unchanged).
+    """
 
     results: str
     target_dedicated_nodes: int  # after truncation to an integer, as the service applies it
