@@ -926,7 +926,7 @@ class DataPlane:
                 eng._set_task_state(task, "completed")
                 info = task.setdefault("executionInfo", {})
                 info.update(result="failure", endTime=iso(), failureInfo={
-                    "category": "UserError", "code": "TaskEnded", "message": "The task was terminated"})
+                    "category": "usererror", "code": "TaskEnded", "message": "The task was terminated"})
                 eng.save_task(jk, task)
                 eng._check_all_complete(jk)
         return Response(204, None)

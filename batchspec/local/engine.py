@@ -366,14 +366,14 @@ class Engine:
             try:
                 transfer.download_resource_files(start_task.get("resourceFiles") or [], wd)
             except transfer.TransferError as exc:
-                failure = {"category": "UserError", "code": "ResourceFileDownloadFailed", "message": str(exc)}
+                failure = {"category": "usererror", "code": "ResourceFileDownloadFailed", "message": str(exc)}
                 result = None
             else:
                 try:
                     argv = executor.split_command_line(start_task["commandLine"])
                 except ValueError as exc:
                     argv = None
-                    failure = {"category": "UserError", "code": "CommandLineInvalid", "message": str(exc)}
+                    failure = {"category": "usererror", "code": "CommandLineInvalid", "message": str(exc)}
                 result = None
                 if argv is not None:
                     result = executor.run(
@@ -715,7 +715,7 @@ class Engine:
         try:
             transfer.download_resource_files(task.get("resourceFiles") or [], wd)
         except transfer.TransferError as exc:
-            failure = {"category": "UserError", "code": "ResourceFileDownloadFailed", "message": str(exc)}
+            failure = {"category": "usererror", "code": "ResourceFileDownloadFailed", "message": str(exc)}
             (task_dir / "stderr.txt").write_text(f"{exc}\n")
             (task_dir / "stdout.txt").write_bytes(b"")
         if failure is None:
@@ -723,7 +723,7 @@ class Engine:
                 argv = executor.split_command_line(task["commandLine"])
             except ValueError as exc:
                 argv = None
-                failure = {"category": "UserError", "code": "CommandLineInvalid", "message": str(exc)}
+                failure = {"category": "usererror", "code": "CommandLineInvalid", "message": str(exc)}
             if argv is not None:
                 result = executor.run(
                     argv, cwd=wd, env=env, stdout_path=task_dir / "stdout.txt", stderr_path=task_dir / "stderr.txt",
@@ -741,7 +741,7 @@ class Engine:
             succeeded = failure is None
             upload_errors = transfer.upload_output_files(task.get("outputFiles") or [], task_dir, wd, succeeded)
             if upload_errors and failure is None:
-                failure = {"category": "UserError", "code": "FileUploadFailed", "message": upload_errors[0]}
+                failure = {"category": "usererror", "code": "FileUploadFailed", "message": upload_errors[0]}
         self._finish_task(job_key, task_key, node_id, result, failure, reason, slots)
 
     def _finish_task(self, job_key, task_key, node_id, result, failure, reason, slots) -> None:
@@ -775,7 +775,7 @@ class Engine:
             if result is not None and result.exit_code is not None:
                 info["exitCode"] = result.exit_code
             if reason is not None:
-                failure = {"category": "UserError", "code": "TaskEnded",
+                failure = {"category": "usererror", "code": "TaskEnded",
                            "message": "The task was terminated before it completed"}
             if failure is not None:
                 info["result"] = "failure"
@@ -846,19 +846,19 @@ class Engine:
 
 def _failure_of(result: executor.RunResult) -> dict | None:
     if result.launch_error is not None:
-        return {"category": "UserError", "code": "CommandProgramNotFound",
+        return {"category": "usererror", "code": "CommandProgramNotFound",
                 "message": f"The specified command program is not found: {result.launch_error}"}
     if result.timed_out:
-        return {"category": "UserError", "code": "TaskEnded",
+        return {"category": "usererror", "code": "TaskEnded",
                 "message": "The task exceeded its maximum wall clock time and was terminated",
                 "details": [{"name": "Reason", "value": "MaxWallClockTimeExpiry"}]}
     if result.output_exceeded:
-        return {"category": "UserError", "code": "TaskOutputTooLarge",
+        return {"category": "usererror", "code": "TaskOutputTooLarge",
                 "message": "The task wrote more to stdout/stderr than the local service allows and was terminated"}
     if result.cancelled:
-        return {"category": "UserError", "code": "TaskEnded", "message": "The task was terminated"}
+        return {"category": "usererror", "code": "TaskEnded", "message": "The task was terminated"}
     if result.exit_code != 0:
-        return {"category": "UserError", "code": "FailureExitCode",
+        return {"category": "usererror", "code": "FailureExitCode",
                 "message": "The task exited with an exit code representing a failure",
                 "details": [{"name": "Message", "value": f"The task exited with exit code {result.exit_code}"}]}
     return None

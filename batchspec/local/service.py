@@ -27,6 +27,7 @@ from batchspec.local.model import MAX_BODY, ApiError, Request, Response, iso, re
 ACCOUNT_NAME = "batchspeclocal"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-0000000b5eca"
 RESOURCE_GROUP = "batchspec-local"
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an oversized body read and discarded before answering 413
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,13 @@ class LocalBatchService:
         except ValueError:
             length = -1
         if length < 0 or length > MAX_BODY:
-            # refuse without reading: a huge body must not be buffered
+            # refuse without buffering; drain a moderately large body so the client can read the answer
+            remaining = length if 0 < length <= DRAIN_LIMIT else 0
+            while remaining > 0:
+                chunk = h.rfile.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             self._send(h, plane, self._error_response(plane, ApiError(
                 413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible "
                 "limit.", [("MaxLimit", str(MAX_BODY))])), close=True)

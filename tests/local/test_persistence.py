@@ -1,0 +1,45 @@
+"""A restarted service (same state dir) still knows its pools, jobs, tasks and credentials."""
+
+from __future__ import annotations
+
+from batchspec.local.service import LocalBatchService
+
+from .conftest import make_clients, pool_ready, read_file, wait_for
+
+
+def test_restart_keeps_state_credentials_and_ca(tmp_path):
+    state = tmp_path / "state"
+    with LocalBatchService(state, allocation_delay=0.05) as svc:
+        first = svc.connection
+        cred, arm, batch = make_clients(first)
+        arm.pool.create(first.resource_group, first.account_name, "Keep",
+                        {"properties": {"vmSize": "a", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}})
+        wait_for(lambda: pool_ready(batch, "Keep", 1))
+        batch.create_job({"id": "job1", "poolInfo": {"poolId": "Keep"}})
+        batch.create_task_collection("job1", {"value": [
+            {"id": "done", "commandLine": "echo done"}, {"id": "long", "commandLine": "sleep 30"}]})
+        wait_for(lambda: batch.get_task("job1", "long").state == "running"
+                 and batch.get_task("job1", "done").state == "completed")
+        etag = arm.pool.get(first.resource_group, first.account_name, "Keep").etag
+    ca = (state / "tls" / "ca.pem").read_bytes()
+
+    with LocalBatchService(state, allocation_delay=0.05) as svc:
+        second = svc.connection
+        assert (second.client_secret, second.account_key) == (first.client_secret, first.account_key)
+        assert (state / "tls" / "ca.pem").read_bytes() == ca
+        _, arm, batch = make_clients(second)
+        pool = arm.pool.get(second.resource_group, second.account_name, "keep")
+        assert pool.name == "Keep" and pool.etag == etag
+        assert batch.get_job("JOB1").id == "job1"
+        assert batch.get_task("job1", "done").execution_info.exit_code == 0
+        assert read_file(batch, "job1", "done") == "done\n"
+        # the task that was running when the service stopped is requeued and runs again
+        long_task = batch.get_task("job1", "long")
+        assert long_task.execution_info.requeue_count == 1
+        wait_for(lambda: batch.get_task("job1", "long").state == "running")
+        wait_for(lambda: pool_ready(batch, "Keep", 1))
+        # a token cached by the first run's credential is still accepted (the signing key is persisted)
+        from azure.batch import BatchClient
+
+        cached = BatchClient(second.batch_url, cred, connection_verify=second.ca_file, retry_total=0)
+        assert cached.get_job("job1").id == "job1"
