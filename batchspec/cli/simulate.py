@@ -115,7 +115,13 @@ def _compile(subject: Subject, pf: Any = None) -> Any:
             raise
         if pf is not None and getattr(pf, "origin", None) is not None:
             diags = [_map_origin(d, subject.text, pf) for d in diags]
-        print(render_diagnostics(diags, files=1), file=sys.stderr, end="")
+        sources = {subject.path: subject.text}
+        if pf is not None and getattr(pf, "origin", None) is not None:
+            try:
+                sources = {pf.path: Path(pf.path).read_text(encoding="utf-8")}
+            except (OSError, UnicodeDecodeError):
+                sources = {}
+        print(render_diagnostics(diags, files=1, sources=sources), file=sys.stderr, end="")
         raise BatchspecError(f"{subject.path}: the formula has errors; fix them before simulating") from None
 
 
@@ -166,7 +172,14 @@ def resolve_scenario(arg: str, duration: str | None, seed: int | None) -> Any:
 
         scenario, diags = parse_scenario(text, path.as_posix(), read_file, name=path.name)
         if scenario is None:
-            print(render_diagnostics(diags, files=1), file=sys.stderr, end="")
+            sources = {path.as_posix(): text}
+            for d in diags:  # replay CSV rows
+                if d.span.path not in sources:
+                    try:
+                        sources[d.span.path] = Path(d.span.path).read_text(encoding="utf-8")
+                    except (OSError, UnicodeDecodeError):
+                        pass
+            print(render_diagnostics(diags, files=1, sources=sources), file=sys.stderr, end="")
             raise BatchspecError(f"{path.as_posix()}: invalid scenario ({len(diags)} "
                                  f"problem{'s' if len(diags) != 1 else ''})")
     if duration is not None:
@@ -181,20 +194,10 @@ def resolve_scenario(arg: str, duration: str | None, seed: int | None) -> Any:
     return scenario
 
 
-def render_diagnostics(diags: list[Diagnostic], *, files: int) -> str:
-    diags = sort_and_dedupe(diags)
-    try:
-        from batchspec.diagnostics.render import render  # FRONTEND's renderers, when present
+def render_diagnostics(diags: list[Diagnostic], *, files: int, sources: dict[str, str] | None = None) -> str:
+    from batchspec.diagnostics.render import render
 
-        return str(render(diags, "text", files_checked=files))
-    except Exception:
-        lines = []
-        for d in diags:
-            sp = d.span
-            lines.append(f"{sp.path}:{sp.start.line}:{sp.start.col}: {d.severity.label}[{d.code}] {d.message}")
-            if d.hint:
-                lines.append(f"  = hint: {d.hint}")
-        return "\n".join(lines) + ("\n" if lines else "")
+    return str(render(sort_and_dedupe(diags), "text", files_checked=files, sources=sources))
 
 
 # ------------------------------------------------------------------------------------------------ expectations

@@ -82,3 +82,16 @@ def make(
         hint=hint,
         related=related,
     )
+
+
+# SM: batchspec simulate (owner: SIM). SM0xx: failed --expect checks; SM1xx: scenario files.
+_SIMULATE_CHECKS: tuple[Check, ...] = (
+    Check("SM001", "expectation-failed", _E, "a --expect check on a simulation summary figure did not hold"),
+    Check("SM101", "scenario-syntax", _E, "the scenario file is not valid YAML, or too large or deeply nested"),
+    Check("SM102", "scenario-unknown-key", _E, "the scenario has a key batchspec does not know"),
+    Check("SM103", "scenario-invalid-value", _E, "a scenario value has the wrong type, unit or range"),
+    Check("SM104", "scenario-missing-key", _E, "a required scenario key is missing"),
+    Check("SM105", "replay-file-invalid", _E, "a replay CSV file cannot be read or has a bad row"),
+)
+CHECKS.update({c.code: c for c in _SIMULATE_CHECKS})
+BY_NAME.update({c.name: c for c in _SIMULATE_CHECKS})

@@ -16,7 +16,9 @@ from batchspec.sim.simulator import SimResult
 
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 _DED = "#1f4e99"
-_LP = "#e07b00"
+_LP = "#b35900"
+_DED_LIGHT = "#6fa8ff"
+_LP_LIGHT = "#ffb55c"
 
 
 def check_available() -> None:
@@ -53,11 +55,11 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
             ax_t.step(x, tl.running, where="post", color="#dd8452", linewidth=1.4, label="running")
             ax_n.step(x, tl.target_dedicated, where="post", color=_DED, linestyle="--", linewidth=1.4,
                       label="target dedicated", zorder=4)
-            ax_n.step(x, tl.dedicated, where="post", color=_DED, linewidth=3.0, alpha=0.45,
+            ax_n.step(x, tl.dedicated, where="post", color=_DED_LIGHT, linewidth=3.2,
                       label="current dedicated", zorder=3)
             ax_n.step(x, tl.target_low_priority, where="post", color=_LP, linestyle="--", linewidth=1.4,
                       label="target low-priority", zorder=4)
-            ax_n.step(x, tl.low_priority, where="post", color=_LP, linewidth=3.0, alpha=0.45,
+            ax_n.step(x, tl.low_priority, where="post", color=_LP_LIGHT, linewidth=3.2,
                       label="current low-priority (incl. preempted)", zorder=3)
             if any(tl.preempted):
                 ax_n.step(x, tl.preempted, where="post", color="#c44e52", linestyle=":", linewidth=1.5,

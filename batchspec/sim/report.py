@@ -222,7 +222,7 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
                 line.append("░")
             else:
                 line.append(" ")
-        label = f"{top:,}" if row == height - 1 else ("0" if row == 0 else "")
+        label = f"{top:,}" if row == height - 1 else ""
         out.append(label.rjust(label_w) + " │" + "".join(line).rstrip())
     out.extend(_axis(duration, width, label_w + 1))
     # --- nodes
@@ -235,24 +235,28 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
     unit = ntop / nheight
     out.append("")
     out.append(" " * (label_w + 1) + "nodes: █ dedicated   ▒ low-priority   x preempted   · target not reached")
+    cells = []
+    for d, lp_n, p, g in zip(ded, lp, pre, tgt):
+        # every non-zero series gets at least one cell, so one node is visible on a 50-node scale
+        ded_rows = math.ceil(d / unit - 1e-9) if d > 0 else 0
+        tot_rows = max(round((d + lp_n) / unit), ded_rows + (1 if lp_n > 0 else 0))
+        pre_rows = min(tot_rows - ded_rows, math.ceil(p / unit - 1e-9)) if p > 0 else 0
+        tgt_rows = max(round(g / unit), 1 if g > 0 else 0)
+        cells.append((ded_rows, tot_rows - pre_rows, tot_rows, tgt_rows))
     for row in range(nheight - 1, -1, -1):
-        center = (row + 0.5) * unit
         line = []
-        for d, l, p, g in zip(ded, lp, pre, tgt):
-            if center < d:
+        for ded_rows, lp_top, tot_rows, tgt_rows in cells:
+            if row < ded_rows:
                 line.append("█")
-            elif center < d + l - p:
+            elif row < lp_top:
                 line.append("▒")
-            elif center < d + l:
+            elif row < tot_rows:
                 line.append("x")
-            elif center < g:
+            elif row < tgt_rows:
                 line.append("·")
             else:
                 line.append(" ")
-        value = (row + 1) * unit
-        label = f"{value:,.0f}" if row == nheight - 1 or (ntop <= height) else ""
-        if row == 0 and not label:
-            label = f"{unit:,.0f}"
+        label = f"{ntop:,}" if row == nheight - 1 else (f"{row + 1}" if ntop <= height and row > 0 else "")
         out.append(label.rjust(label_w) + " │" + "".join(line).rstrip())
     out.extend(_axis(duration, width, label_w + 1))
     # --- evaluation errors
@@ -261,7 +265,8 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
         marks = [" "] * width
         for t in errs:
             marks[min(width - 1, int(t / duration * width)) if duration else 0] = "✗"
-        out.append(" " * (label_w - 4) + "eval ✗" + "".join(marks).rstrip() + f"   ({len(errs)} failed evaluations)")
+        out.append("✗".rjust(label_w) + "  " + "".join(marks).rstrip()
+                   + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})")
     return out
 
 
