@@ -82,7 +82,7 @@ _cache_lock = threading.Lock()
 
 
 def _compile(text: str):
-    """batchspec's compiled evaluator (EVAL's ``batchspec.sim.compile_text``), cached per formula text.
+    """batchspec's compiled evaluator (``batchspec.sim.compile_text``), cached per formula text.
 
     Raises ``FormulaError`` with the service-style message when the formula does not compile.
     """
@@ -90,23 +90,16 @@ def _compile(text: str):
         hit = _cache.get(text)
     if hit is not None:
         return hit
-    try:
-        from batchspec.sim import compile_text  # type: ignore[attr-defined]
-    except ImportError:  # the evaluator is not in this build yet: a minimal stand-in (see _fallback)
-        compiled = _FallbackFormula(text)
-    else:
-        from batchspec.errors import BatchspecError
+    from batchspec.diagnostics.model import Severity
+    from batchspec.sim import FormulaCheckError, compile_text
 
-        try:
-            compiled = compile_text(text)
-        except BatchspecError as exc:
-            diags = getattr(exc, "diagnostics", None) or []
-            first = diags[0] if diags else None
-            if first is not None:
-                raise FormulaError(
-                    f"Line {first.span.start.line}, Col {first.span.start.col}: {first.message}"
-                ) from None
+    try:
+        compiled = compile_text(text)
+    except FormulaCheckError as exc:
+        first = next((d for d in exc.diagnostics if d.severity >= Severity.ERROR), None)
+        if first is None:
             raise FormulaError(str(exc)) from None
+        raise FormulaError(f"Line {first.span.start.line}, Col {first.span.start.col}: {first.message}") from None
     with _cache_lock:
         if len(_cache) > 256:
             _cache.clear()
@@ -136,91 +129,3 @@ def evaluate(text: str, state: EvalState) -> EvalResult:
                           state.pool.node_deallocation_option,
                           error=EvalError("InvalidAutoScaleFormula", str(exc)))
     return compiled.evaluate(state)  # type: ignore[attr-defined]
-
-
-class _FallbackFormula:
-    """Stand-in until the compiled evaluator is available: ``$Name = <arithmetic>;`` statements only."""
-
-    def __init__(self, text: str) -> None:
-        import ast
-        import re
-
-        self.statements: list[tuple[str, object]] = []
-        stripped = re.sub(r"//[^\n]*", "", text)
-        for raw in stripped.split(";"):
-            raw = raw.strip()
-            if not raw:
-                continue
-            name, eq, expr = raw.partition("=")
-            name = name.strip()
-            if not eq or not re.fullmatch(r"\$?[A-Za-z_]\w*", name):
-                raise FormulaError(f"Unsupported statement {raw!r}")
-            try:
-                tree = ast.parse(expr.replace("$", "S_").strip(), mode="eval")
-            except SyntaxError:
-                raise FormulaError(f"Unsupported expression {expr.strip()!r}") from None
-            self.statements.append((name, tree))
-
-    def evaluate(self, state: EvalState) -> EvalResult:
-        import ast
-
-        env: dict[str, float] = {
-            "S_CurrentDedicatedNodes": state.pool.current_dedicated_nodes,
-            "S_CurrentLowPriorityNodes": state.pool.current_low_priority_nodes,
-            "S_TargetDedicatedNodes": state.pool.target_dedicated_nodes,
-            "S_TargetLowPriorityNodes": state.pool.target_low_priority_nodes,
-        }
-        dealloc = state.pool.node_deallocation_option
-        variables: dict[str, object] = {}
-
-        def ev(node):
-            if isinstance(node, ast.Expression):
-                return ev(node.body)
-            if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-                return float(node.value)
-            if isinstance(node, ast.Name):
-                if node.id in env:
-                    return env[node.id]
-                if node.id in ("requeue", "terminate", "taskcompletion", "retaineddata"):
-                    return node.id
-                raise FormulaError(f"undefined variable {node.id.replace('S_', '$')}")
-            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-                return -ev(node.operand)
-            if isinstance(node, ast.BinOp):
-                a, b = ev(node.left), ev(node.right)
-                ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b} if not isinstance(node.op, ast.Div) else {}
-                if isinstance(node.op, ast.Div):
-                    return a / b if b else float("inf")
-                if type(node.op) in ops:
-                    return ops[type(node.op)]
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("min", "max"):
-                args = [ev(a) for a in node.args]
-                return (min if node.func.id == "min" else max)(args)
-            raise FormulaError("unsupported expression")
-
-        try:
-            for name, tree in self.statements:
-                value = ev(tree)
-                key = name if name.startswith("$") else name
-                variables[key] = value
-                if name.startswith("$"):
-                    env["S_" + name[1:]] = value  # type: ignore[assignment]
-                    if name == "$NodeDeallocationOption":
-                        dealloc = str(value)
-        except FormulaError as exc:
-            return EvalResult("", state.pool.target_dedicated_nodes, state.pool.target_low_priority_nodes, dealloc,
-                              error=EvalError("FormulaEvaluationError", str(exc)))
-        ded = int(env["S_TargetDedicatedNodes"])
-        low = int(env["S_TargetLowPriorityNodes"])
-        shown = "".join(f"{k}={_fmt(v)};" for k, v in variables.items())
-        results = shown + "".join(
-            f"{k}={v};" for k, v in (("$TargetDedicatedNodes", ded), ("$TargetLowPriorityNodes", low),
-                                     ("$NodeDeallocationOption", dealloc)) if k not in variables
-        )
-        return EvalResult(results.rstrip(";"), ded, low, dealloc, variables)
-
-
-def _fmt(v: object) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
