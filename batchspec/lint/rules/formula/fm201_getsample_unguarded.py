@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from batchspec.diagnostics.model import Related, Severity
+from batchspec.lint.analysis import AgeFact, PercentFact, metric_group
+from batchspec.lint.context import FormulaContext
+from batchspec.lint.rule import Example, Finding, FormulaRule
+from batchspec.lint.rules.formula._util import fmt_num, fmt_seconds, receiver_and_method
+
+
+class GetsampleUnguarded(FormulaRule):
+    """A time-window GetSample that can fail the whole evaluation for lack of samples.
+
+    `$M.GetSample(window)` and `$M.GetSample(window, percent)` fail the evaluation (`InsufficientSampleData`, and
+    the pool does not change at all) when fewer than the required percentage of the window's 30-second samples
+    exist. Without a percentage argument the service requires 70% (observed: Azure/batch-shipyard#138). A new
+    pool, and any pool right after autoscale is enabled, has no samples at all, so an unguarded window read fails
+    every evaluation until enough samples arrive. `GetSample(count)` never fails, and neither does a window read
+    with a percentage of 0.
+
+    The read is guarded when, on the path that reaches it, a condition has checked
+    `$M.GetSamplePercent(...) >= P` with P at least the required percentage: the ternary and `&&`/`||` are lazy, so
+    `p < 70 ? fallback : avg($M.GetSample(window))` never evaluates the branch that would fail. A guard on another
+    task metric counts too (task metrics are sampled together); `same-metric = true` requires the same metric.
+    A pool-age guard also counts when the pool is old enough for the window
+    (`lifespan > startup ? …GetSample(span, ratio)… : n`, with startup long enough for ratio% of span).
+    """
+
+    code = "FM201"
+    name = "getsample-unguarded"
+    default_severity = Severity.WARNING
+
+    @dataclass(frozen=True)
+    class Options:
+        implicit_percent: float = 70.0  # the percentage a window read without one requires (reference A14)
+        same_metric: bool = False  # only a GetSamplePercent on the same metric guards a read
+        propagation_delay: float = 60.0  # seconds before a sample is available (for pool-age guards)
+
+    examples = (
+        Example(
+            bad="$tasks = avg($PendingTasks.GetSample(TimeInterval_Minute * 10));",
+            good="$p = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 10);\n"
+            "$tasks = $p < 70 ? max(0, $PendingTasks.GetSample(1))"
+            " : avg($PendingTasks.GetSample(TimeInterval_Minute * 10));",
+        ),
+    )
+
+    def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        opts = ctx.options(self)
+        for use in ctx.analysis.samples:
+            if use.method != "GetSample" or not use.is_window:
+                continue
+            if use.percent is not None:
+                required: float | None = use.percent
+            elif use.percent_unknown:
+                required = None
+            else:
+                required = opts.implicit_percent
+            if required is not None and required <= 0:
+                continue
+            group = metric_group(use.metric)
+            guards = [
+                f
+                for f in use.facts
+                if isinstance(f, PercentFact)
+                and (f.group == group if not opts.same_metric else metric_group(f.metric) == group and f.metric == use.metric)
+            ]
+            best = max(guards, key=lambda f: f.threshold) if guards else None
+            if best is not None and (required is None or best.threshold >= required):
+                continue
+            ages = [f for f in use.facts if isinstance(f, AgeFact)]
+            oldest = max(ages, key=lambda f: f.seconds) if ages else None
+            if oldest is not None and use.window is not None and required is not None:
+                needed = use.window[1] * required / 100.0 + opts.propagation_delay
+                if oldest.seconds >= needed:
+                    continue
+            span = receiver_and_method(use.node)
+            metric = use.metric
+            need = f"{fmt_num(required)}%" if required is not None else "the requested percentage"
+            implicit = use.percent is None and not use.percent_unknown
+            if best is not None:
+                yield self.report(
+                    span,
+                    f'the guard only ensures {fmt_num(best.threshold)}% of "{best.metric}" samples, '
+                    f'but "{metric}.GetSample" needs {need}' + (" (the default without a percentage)" if implicit else ""),
+                    hint=f"raise the guard to {need}, or give GetSample a lower percentage argument",
+                    related=(Related(best.span, "the guard"),),
+                )
+            elif oldest is not None and use.window is not None:
+                yield self.report(
+                    span,
+                    f'the pool is only known to be {fmt_seconds(oldest.seconds)} old here, but "{metric}.GetSample" '
+                    f"needs {need} of a {fmt_seconds(use.window[1])} window; the evaluation fails until then",
+                    hint=f'guard it with "{metric}.GetSamplePercent(…) < {need.rstrip("%")} ? fallback : …", '
+                    "or wait longer before reading the window",
+                    related=(Related(oldest.span, "the pool-age check"),),
+                )
+            else:
+                yield self.report(
+                    span,
+                    f'"{metric}.GetSample" reads a time window without a "GetSamplePercent" guard; the evaluation '
+                    f"fails while fewer than {need} of its samples exist (a new pool has none)",
+                    hint=f'test "{metric}.GetSamplePercent(<window>)" first, e.g. '
+                    f'"p < {need.rstrip("%") if required is not None else "70"} ? max(0, {metric}.GetSample(1)) : '
+                    f'avg({metric}.GetSample(<window>))"',
+                )

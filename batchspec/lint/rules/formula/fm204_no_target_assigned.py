@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from batchspec.diagnostics.model import Severity, Span
+from batchspec.formula import ast
+from batchspec.formula import builtins as b
+from batchspec.lint.context import FormulaContext
+from batchspec.lint.rule import Example, Finding, FormulaRule
+
+
+class NoTargetAssigned(FormulaRule):
+    """The formula never assigns a node target, so it can never scale the pool.
+
+    Only `$TargetDedicatedNodes` and `$TargetLowPriorityNodes` (or their aliases `$TargetDedicated` and
+    `$TargetLowPriority`) change the pool; a formula that computes values without assigning one of them leaves
+    the pool exactly as it is. (Evaluating such a formula is fine for inspecting metrics, not for autoscaling.)
+    """
+
+    code = "FM204"
+    name = "no-target-assigned"
+    default_severity = Severity.WARNING
+    examples = (
+        Example(
+            bad="targetNodes = min(10, 2 * 3);",
+            good="$TargetDedicatedNodes = min(10, 2 * 3);",
+        ),
+    )
+
+    def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        statements = ctx.formula.statements
+        if not statements:
+            return
+        near_misses: list[ast.Var] = []
+        for st in statements:
+            if not isinstance(st, ast.Assignment):
+                continue
+            name = st.target.name
+            info = b.SERVICE_VARIABLES.get(name)
+            if info is not None and info.canonical in b.TARGET_VARIABLES:
+                return
+            spelled = name if name.startswith("$") else "$" + name
+            for target in sorted(b.TARGET_VARIABLES):
+                if spelled.lower() == target.lower():
+                    near_misses.append(st.target)
+        first = statements[0].span
+        span = Span(first.path, first.start, first.start)
+        hint = "assign $TargetDedicatedNodes and/or $TargetLowPriorityNodes, capped, e.g. min(10, …)"
+        if near_misses:
+            miss = near_misses[0]
+            span = miss.span
+            hint = f'"{miss.name}" is a user variable; the service variable is spelled "{_proper(miss.name)}"'
+        yield self.report(
+            span,
+            "the formula never assigns $TargetDedicatedNodes or $TargetLowPriorityNodes, so it never changes the pool",
+            hint=hint,
+        )
+
+
+def _proper(name: str) -> str:
+    spelled = name if name.startswith("$") else "$" + name
+    for target in sorted(b.TARGET_VARIABLES):
+        if spelled.lower() == target.lower():
+            return b.SERVICE_VARIABLES[target].canonical
+    return name

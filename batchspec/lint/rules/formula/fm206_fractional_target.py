@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from batchspec.diagnostics.model import Related, Severity
+from batchspec.lint.context import FormulaContext
+from batchspec.lint.rule import Example, Finding, FormulaRule
+from batchspec.lint.rules.formula._util import quote
+
+
+class FractionalTarget(FormulaRule):
+    """A node target computed with a division (or a fractional factor) and no ceil/floor/round.
+
+    Targets are whole numbers of nodes and the service truncates a fractional target: 0.5 node becomes 0
+    (MicrosoftDocs/azure-docs#95350), and `$CurrentDedicatedNodes * 1.1` never grows a pool of fewer than 10
+    nodes. Round explicitly: `ceil(…)` to round up, `floor(…)` to make the truncation visible. Not reported:
+    shrinking the current size (`$TargetDedicatedNodes / 2`, `* 0.9`), where rounding down is the intent, and the
+    round-up idiom `(x + 3) / 4` of the docs.
+    """
+
+    code = "FM206"
+    name = "fractional-target"
+    default_severity = Severity.WARNING
+    examples = (
+        Example(
+            bad="$tasks = max(0, $PendingTasks.GetSample(1));\n$TargetDedicatedNodes = min(10, $tasks / 4);",
+            good="$tasks = max(0, $PendingTasks.GetSample(1));\n$TargetDedicatedNodes = min(10, ceil($tasks / 4));",
+        ),
+    )
+
+    def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        for _canonical, t in sorted(ctx.analysis.final_targets().items()):
+            span = t.value.frac
+            if span is None or t.value.kind not in ("num", "vec"):
+                continue
+            k = t.value.const
+            if k is not None and float(k).is_integer():
+                continue  # always the same whole number
+            name = t.statement.target.name
+            expr = quote(ctx, span, 40)
+            kind = "a division" if "/" in expr else "a fractional factor"
+            yield self.report(
+                span,
+                f'"{name}" is computed with {kind} ("{expr}") and can be fractional; the service truncates it '
+                "(2.5 nodes become 2)",
+                hint="round explicitly: ceil(…) to round up, floor(…) to round down",
+                related=(Related(t.statement.target.span, f"{name} is assigned here"),),
+            )

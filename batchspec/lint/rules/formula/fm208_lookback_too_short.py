@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from batchspec.diagnostics.model import Severity
+from batchspec.lint.context import FormulaContext
+from batchspec.lint.rule import Example, Finding, FormulaRule
+from batchspec.lint.rules.formula._util import args_span, fmt_seconds
+
+
+class LookbackTooShort(FormulaRule):
+    """A sample window shorter than one sample period, or lying entirely in the last minute.
+
+    The service records a sample every 30 seconds, and samples take about a minute to become available. A window
+    shorter than 30 seconds may hold no sample at all, and a window that ends less than a minute ago *and* starts
+    less than a minute ago (`GetSample(TimeInterval_Second * 45)`) usually holds none: its `GetSamplePercent` is
+    near 0 and a window read fails. The docs advise starting look-backs more than a minute back. A window that
+    starts further back but ends now (`GetSample(TimeInterval_Minute * 10)`) is fine: only its newest samples are
+    missing.
+    """
+
+    code = "FM208"
+    name = "lookback-too-short"
+    default_severity = Severity.WARNING
+
+    @dataclass(frozen=True)
+    class Options:
+        sample_period: float = 30.0  # seconds between samples
+        propagation_delay: float = 60.0  # seconds before a sample is available
+
+    examples = (
+        Example(
+            bad="$p = $PendingTasks.GetSamplePercent(TimeInterval_Second * 45);",
+            good="$p = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
+        ),
+    )
+
+    def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        opts = ctx.options(self)
+        for u in ctx.analysis.samples:
+            if u.window is None or u.method not in ("GetSample", "GetSamplePercent"):
+                continue
+            near, far = u.window
+            length = far - near
+            call = f"{u.metric}.{u.method}"
+            if length < opts.sample_period:
+                yield self.report(
+                    args_span(u.node),
+                    f'"{call}" reads a window of {fmt_seconds(length)}, shorter than one sample period '
+                    f"({fmt_seconds(opts.sample_period)}); it may hold no sample at all",
+                    hint="use a window of several minutes, e.g. TimeInterval_Minute * 5",
+                )
+            elif far <= opts.propagation_delay:
+                yield self.report(
+                    args_span(u.node),
+                    f'"{call}" looks back only {fmt_seconds(far)}; samples take about '
+                    f"{fmt_seconds(opts.propagation_delay)} to arrive, so this window is usually empty",
+                    hint="start the look-back more than a minute back, e.g. TimeInterval_Minute * 5",
+                )
