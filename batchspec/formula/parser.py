@@ -488,7 +488,7 @@ class _Session:
                 ),
                 offset,
             )
-        if tok.type == "ASSIGN" and prev_char in "+-*/":
+        if tok.type == "ASSIGN" and prev_char and prev_char in "+-*/":
             return _Error(
                 make(
                     "FM001",
