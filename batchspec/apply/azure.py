@@ -208,9 +208,10 @@ class AzureBackend:
                 if self.target.kind == "local"
                 else "sign in (az login) or set up workload identity federation; see docs/ci.md"
             )
-            raise BatchspecError(
-                f"authentication failed against {where}: {_error_message(exc)} ({hint})"
-            ) from None
+            detail = _error_message(exc)
+            if detail.lower().startswith("authentication failed: "):
+                detail = detail[len("authentication failed: ") :]
+            raise BatchspecError(f"authentication failed against {where}: {detail} ({hint})") from None
         except ResourceNotFoundError as exc:
             if missing is not None:
                 raise BatchspecError(missing) from None
@@ -330,7 +331,7 @@ class AzureBackend:
                 nodes.append(
                     NodeInfo(
                         id=str(node.id),
-                        state=str(node.state or "").lower(),
+                        state=str(getattr(node.state, "value", node.state) or "").lower(),
                         start_task_exit_code=getattr(info, "exit_code", None) if info is not None else None,
                         start_task_failure=getattr(failure, "message", None) if failure is not None else None,
                     )
@@ -397,7 +398,7 @@ class AzureBackend:
             out.append(
                 AddResult(
                     task_id=str(item.task_id),
-                    status=str(item.status).lower(),
+                    status=str(getattr(item.status, "value", item.status)).lower(),
                     code=getattr(error, "code", None) if error is not None else None,
                     message=str(text).splitlines()[0] if text else None,
                 )

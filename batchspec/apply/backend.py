@@ -93,7 +93,10 @@ class ServiceError(Exception):
 
 
 class PreconditionFailed(BatchspecError):
-    """An ETag check failed: someone else changed (or created) the resource since it was read."""
+    """An ETag check failed: someone else changed (or created) the resource since it was read (exit 1: the
+    operation failed cleanly, nothing was written)."""
+
+    exit_code = 1
 
 
 @dataclass

@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from batchspec.apply.backend import Backend, Json, LivePool, PreconditionFailed, ServiceError
 from batchspec.apply.follow import FollowResult, Progress, follow_job, format_failures
@@ -29,6 +29,28 @@ from batchspec.apply.submit import SubmitError, submit_tasks
 from batchspec.errors import BatchspecError
 
 DEALLOCATION_OPTIONS = ("TaskCompletion", "Requeue", "Terminate", "RetainedData")
+
+T = TypeVar("T")
+
+
+def retry_transient(call: Callable[[], T], *, attempts: int = 6, base: float = 0.2, cap: float = 5.0,
+                    sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``call``, retrying throttling, server errors and dropped connections a bounded number of times.
+
+    The SDK retry policy does not retry a POST or PATCH whose connection dropped (reference §4); these calls are
+    safe to repeat because every one of them is guarded (If-Match, If-None-Match, JobExists compared to the spec).
+    """
+    for attempt in range(attempts):
+        try:
+            return call()
+        except ServiceError as exc:
+            if not exc.transient or attempt == attempts - 1:
+                raise
+            delay = min(cap, base * 2**attempt)
+            if exc.retry_after is not None:
+                delay = max(delay, min(exc.retry_after, 60.0))
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass
@@ -107,7 +129,20 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
     if pool.action is ChangeClass.NONE:
         return
     if pool.action is ChangeClass.CREATE:
-        backend.create_pool(pid, pool.desired)
+        attempts: list[int] = []
+
+        def create() -> LivePool:
+            attempts.append(1)
+            return backend.create_pool(pid, pool.desired)
+
+        try:
+            retry_transient(create)
+        except PreconditionFailed:
+            # after a lost answer, the earlier attempt may have created it: then it is ours and identical.
+            # On a first attempt the pool is someone else's (a concurrent apply): stop cleanly.
+            live = backend.get_pool(pid) if len(attempts) > 1 else None
+            if live is None or plan_pool(pid, pool.desired, live).action is not ChangeClass.NONE:
+                raise
         console.say(f'created pool "{pid}"')
         return
     assert pool.live is not None
@@ -115,8 +150,8 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
     needs_zero = ChangeClass.ZERO_NODES in classes and pool.live_nodes > 0
     if ChangeClass.RECREATE in classes or (needs_zero and opts.replace and not opts.drain):
         console.say(f'replacing pool "{pid}": deleting it (its running tasks stop)…')
-        backend.delete_pool(pid)
-        backend.create_pool(pid, pool.desired)
+        retry_transient(lambda: backend.delete_pool(pid))
+        retry_transient(lambda: backend.create_pool(pid, pool.desired))
         console.say(f'created pool "{pid}" again')
         return
     if needs_zero and opts.drain:
@@ -124,7 +159,8 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
             f'draining pool "{pid}" to zero nodes (deallocation: {opts.deallocation}) for: '
             + ", ".join(c.property for c in pool.changes if c.change_class is ChangeClass.ZERO_NODES)
         )
-        drained = backend.update_pool(
+        etag = pool.live.etag
+        retry_transient(lambda: backend.update_pool(
             pid,
             {
                 "properties": {
@@ -137,8 +173,8 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
                     }
                 }
             },
-            pool.live.etag,
-        )
+            etag,
+        ))
         drained = _wait_for_zero_nodes(backend, pid, opts.drain_timeout, console, opts.poll_interval)
         patch = pool.patch()
         restore = (pool.desired.get("properties") or {}).get("scaleSettings") or pool.live.properties.get(
@@ -147,7 +183,7 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
         if restore:
             patch.setdefault("properties", {})["scaleSettings"] = restore
         try:
-            backend.update_pool(pid, patch, drained.etag)
+            retry_transient(lambda: backend.update_pool(pid, patch, drained.etag))
         except (ServiceError, PreconditionFailed) as exc:
             raise BatchspecError(
                 f'pool "{pid}" was drained to zero nodes but the update failed: {exc}; it stays at fixed scale 0 '
@@ -156,7 +192,8 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
             ) from None
         console.say(f'updated pool "{pid}" and restored its scale settings')
         return
-    backend.update_pool(pid, pool.patch(), pool.live.etag)
+    live_etag = pool.live.etag
+    retry_transient(lambda: backend.update_pool(pid, pool.patch(), live_etag))
     console.say(f'updated pool "{pid}" ({pool.action.label})')
     if ChangeClass.REBOOT in classes and pool.live_nodes:
         console.say(
@@ -185,7 +222,7 @@ def _verify_existing(backend: Backend, job_id: str, desired: list[Json], ids: li
 def _create_job(backend: Backend, job: JobPlan) -> list[Json]:
     """Create the job; if it appeared meanwhile and is identical, carry on. Returns the tasks still to add."""
     try:
-        backend.create_job(job.desired)
+        retry_transient(lambda: backend.create_job(job.desired))
         return list(job.tasks)
     except ServiceError as exc:
         if exc.code != "JobExists":
@@ -216,7 +253,7 @@ def apply_job(
     ):
         # refused earlier unless --replace-jobs
         console.say(f'deleting job "{jid}" to create it again…')
-        backend.delete_job(jid)
+        retry_transient(lambda: backend.delete_job(jid))
         job = plan_job(job.desired, job.tasks, None, None)
         to_add = list(job.tasks)
     needs_store = bool(getattr(rendered, "inputs", None)) or uses_storage(to_add)

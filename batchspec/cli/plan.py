@@ -24,6 +24,9 @@ T = TypeVar("T")
 ENV_STATE_DIR = "BATCHSPEC_LOCAL_STATE_DIR"
 ENV_CONNECTION = "BATCHSPEC_LOCAL_CONNECTION"
 ENV_TIME_SCALE = "BATCHSPEC_LOCAL_TIME_SCALE"
+# service time runs 60x faster than real time in the in-process local service: a 5-minute autoscale evaluation
+# interval takes 5 s, so a pool that autoscales from zero gets its nodes within seconds
+DEFAULT_LOCAL_TIME_SCALE = 60.0
 
 
 def default_state_dir() -> Path:
@@ -116,6 +119,8 @@ def open_session(project: Any, args: argparse.Namespace, *, need_store: bool = F
     log_filter = ScrubbingFilter(scrubber)
     for handler in logging.getLogger().handlers:
         handler.addFilter(log_filter)
+    # azure-identity logs each failed token request as a warning; batchspec reports the failure itself, once
+    logging.getLogger("azure").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
         try:
             if project.target.is_local:
@@ -131,15 +136,18 @@ def open_session(project: Any, args: argparse.Namespace, *, need_store: bool = F
                     from batchspec.local.service import LocalBatchService
 
                     state_dir.mkdir(parents=True, exist_ok=True)
-                    kwargs: dict[str, Any] = {}
-                    if os.environ.get(ENV_TIME_SCALE):
-                        kwargs["time_scale"] = float(os.environ[ENV_TIME_SCALE])
-                    service = LocalBatchService(state_dir, **kwargs)
+                    try:
+                        time_scale = float(os.environ.get(ENV_TIME_SCALE) or DEFAULT_LOCAL_TIME_SCALE)
+                    except ValueError:
+                        raise BatchspecError(f"{ENV_TIME_SCALE} must be a number") from None
+                    service = LocalBatchService(state_dir, time_scale=time_scale)
                     service.start()
                     stack.callback(service.stop)
                     target = _local_target_from_connection(service.connection)
                 backend = connect(target)
                 stack.callback(backend.close)
+                if not conn_file:
+                    backend.account.description = f"local Batch service (state in {state_dir})"
 
                 azurite: list[Any] = []
 

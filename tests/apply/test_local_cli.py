@@ -1,0 +1,109 @@
+"""plan/apply/status/destroy as users run them, against the local Batch service through the real Azure SDKs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchspec.cli.main import main
+from tests.apply.conftest import unique, write_spec
+
+AUTOSCALE = "autoScale:\n    formula: \"$TargetDedicatedNodes = 1;\"\n    evaluationInterval: PT5M"
+
+
+def test_apply_twice_then_plan_edits_then_destroy(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pool, job = unique("cli-pool"), unique("cli-job")
+    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=6, command="/bin/echo hello", scale=AUTOSCALE)
+
+    assert main(["apply", str(spec), "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert f'created pool "{pool}"' in err and f'created job "{job}"' in err
+    assert "all 6 task(s) succeeded" in err
+
+    # a second run changes nothing and adds nothing
+    assert main(["plan", str(spec), "--detailed-exitcode"]) == 0
+    assert "No changes" in capsys.readouterr().out
+    assert main(["apply", str(spec), "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert "created" not in err and "added tasks" not in err
+    assert main(["status", str(spec), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["jobs"][0]["tasks"] == {"active": 0, "running": 0, "completed": 6, "succeeded": 6, "failed": 0}
+    assert data["pool"]["exists"] is True
+
+    # a formula change is an in-place update
+    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=6, command="/bin/echo hello",
+               scale=AUTOSCALE.replace("= 1;", "= 2;"))
+    assert main(["plan", str(spec), "--detailed-exitcode"]) == 2
+    out = capsys.readouterr().out
+    assert "update in place" in out and "$TargetDedicatedNodes = 2;" in out
+    assert main(["plan", str(spec), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["pool"]["action"] == "update-in-place"
+    assert plan["pool"]["changes"][0]["differences"][0]["path"] == "properties.scaleSettings.autoScale.formula"
+
+    # a VM size change needs zero nodes: explained, refused, nothing changed
+    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=6, command="/bin/echo hello", scale=AUTOSCALE,
+               vm_size="STANDARD_D4S_V3")
+    assert main(["plan", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "needs zero nodes" in out and "--drain" in out
+    assert main(["apply", str(spec), "--yes"]) == 1
+    assert "apply refused; nothing was changed" in capsys.readouterr().err
+
+    assert main(["destroy", str(spec), "--yes"]) == 0
+    assert f'deleted pool "{pool}"' in capsys.readouterr().err
+    assert main(["status", str(spec), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pool"]["exists"] is False
+
+
+def test_drain_applies_a_vm_size_change(tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = unique("drain-pool")
+    spec = write_spec(tmp_path, pool_id=pool, scale=AUTOSCALE)
+    assert main(["apply", str(spec), "--yes"]) == 0
+    write_spec(tmp_path, pool_id=pool, scale=AUTOSCALE, vm_size="STANDARD_D4S_V3")
+    assert main(["apply", str(spec), "--yes", "--drain"]) == 0, capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "restored its scale settings" in err
+    assert main(["plan", str(spec), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["has_changes"] is False
+
+
+def test_failed_tasks_exit_1_and_show_stderr(tmp_path: Path, use_service: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    pool, job = unique("fail-pool"), unique("fail-job")
+    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2,
+                      command="/bin/sh -c 'echo converting >&2; echo broken input file >&2; exit 3'")
+    assert main(["apply", str(spec), "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert "failed with exit code 3" in err
+    assert "| broken input file" in err
+    assert "2 of 2 task(s) failed" in err
+
+
+def test_start_task_failure_fails_fast(tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool, job = unique("st-pool"), unique("st-job")
+    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2,
+                      start_task="/bin/sh -c 'echo E: Unable to locate package foo >&2; exit 100'")
+    assert main(["apply", str(spec), "--yes", "--timeout", "60"]) == 1
+    err = capsys.readouterr().err
+    assert "start task failed on node" in err
+    assert "Unable to locate package foo" in err
+
+
+def test_confirmation_is_required_without_a_terminal(tmp_path: Path, use_service: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path, pool_id=unique("ask-pool"))
+    assert main(["apply", str(spec)]) == 2
+    assert "pass --yes" in capsys.readouterr().err
+    assert main(["destroy", str(spec)]) == 2
+
+
+def test_missing_spec_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["plan", str(tmp_path / "nope.yaml"), "--detailed-exitcode"]) == 1
