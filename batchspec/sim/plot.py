@@ -42,7 +42,7 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
     plt = _pyplot()
     duration = max(r.settings.duration_s for r in results)
     scale, unit = (86400.0, "days") if duration > 3 * 86400 else (3600.0, "hours")
-    fig, (ax_t, ax_n) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]})
+    fig, (ax_t, ax_n) = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]})
     single = len(results) == 1
     for i, res in enumerate(results):
         tl = res.timeline
@@ -65,13 +65,15 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
                 ax_n.step(x, tl.preempted, where="post", color="#c44e52", linestyle=":", linewidth=1.5,
                           label="preempted")
         else:
-            ax_t.step(x, tl.active, where="post", color=colour, linewidth=1.5, label=f"{prefix}queued")
-            ax_t.step(x, tl.running, where="post", color=colour, linewidth=1.0, linestyle=":",
+            # earlier formulas draw thicker lines, so identical curves stay visible one on top of the other
+            lw = 1.2 + 2.0 * (len(results) - 1 - i) / max(1, len(results) - 1)
+            ax_t.step(x, tl.active, where="post", color=colour, linewidth=lw, label=f"{prefix}queued")
+            ax_t.step(x, tl.running, where="post", color=colour, linewidth=max(1.0, lw - 0.5), linestyle=":",
                       label=f"{prefix}running")
             total = [d + lp for d, lp in zip(tl.dedicated, tl.low_priority)]
             target = [d + lp for d, lp in zip(tl.target_dedicated, tl.target_low_priority)]
-            ax_n.step(x, total, where="post", color=colour, linewidth=2.0, label=f"{prefix}current nodes")
-            ax_n.step(x, target, where="post", color=colour, linewidth=1.2, linestyle="--",
+            ax_n.step(x, total, where="post", color=colour, linewidth=lw + 0.5, label=f"{prefix}current nodes")
+            ax_n.step(x, target, where="post", color=colour, linewidth=max(1.0, lw - 0.5), linestyle="--",
                       label=f"{prefix}target nodes")
         errors = [e.t_s / scale for e in res.evaluations if e.result.error is not None]
         if errors:
@@ -87,21 +89,23 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
     ax_n.set_xlabel(f"{unit} since the pool was created")
     ax_n.set_xlim(0, duration / scale)
     ax_t.set_ylim(0, max(1.0, ax_t.get_ylim()[1]) * 1.12)
-    ax_n.set_ylim(0, max(1.0, ax_n.get_ylim()[1]) * 1.35)  # room for the legend above the lines
+    ax_n.set_ylim(0, max(1.0, ax_n.get_ylim()[1]) * 1.1)
     from matplotlib.ticker import MaxNLocator
 
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_t.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (ax_t, ax_n):
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9, borderaxespad=0)
     if single:
-        ax_t.text(0.995, 0.02, _summary_text(results[0]), transform=ax_t.transAxes, ha="right", va="bottom",
-                  fontsize=8, family="monospace", multialignment="left", bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
-        head = f"{results[0].name} — {title}" if title else results[0].name
+        ax_t.text(1.01, 0.0, _summary_text(results[0]), transform=ax_t.transAxes, ha="left", va="bottom",
+                  fontsize=8, family="monospace", bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        head = results[0].name
     else:
-        head = " vs ".join(r.name for r in results) + (f" — {title}" if title else "")
-    fig.suptitle(head, fontsize=12, x=0.01, ha="left")
+        head = " vs ".join(r.name for r in results)
+    if title:
+        head += "\n" + (title if len(title) <= 140 else title[:139] + "…")
+    fig.suptitle(head, fontsize=11, x=0.01, ha="left")
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=110)

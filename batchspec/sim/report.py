@@ -287,18 +287,17 @@ def table(results: Sequence[SimResult], scenario_label: str, *, width: int = 72)
 
 
 def compare_lines(results: Sequence[SimResult]) -> list[str]:
-    keys = [k for k in NUMERIC_KEYS]
-    names = [r.name for r in results]
-    colw = [max(12, len(n)) for n in names]
-    kw = max(len(k) for k in keys)
-    lines = [" " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw))]
-    for k in keys:
-        cells = [_fmt_value(k, r.summary.get(k)) for r in results]
-        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw)))
+    """Summary figures side by side, one column per formula."""
+    rows: list[tuple[str, list[str]]] = [(k, [_fmt_value(k, r.summary.get(k)) for r in results]) for k in NUMERIC_KEYS]
     firsts = [r.summary.get("first_error") for r in results]
     if any(firsts):
-        lines.append("first_error".ljust(kw) + "  " + "  ".join(
-            (f"{f['code']} at {format_duration(f['t_s'])}" if f else "—").rjust(w) for f, w in zip(firsts, colw)))
+        rows.append(("first_error", [f"{f['code']} at {format_duration(f['t_s'])}" if f else "—" for f in firsts]))
+    names = [r.name for r in results]
+    colw = [max(12, len(n), *(len(cells[i]) for _, cells in rows)) for i, n in enumerate(names)]
+    kw = max(len(k) for k, _ in rows)
+    lines = [" " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw))]
+    for k, cells in rows:
+        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw)))
     return lines
 
 
