@@ -117,3 +117,26 @@ def read_file(batch, job_id: str, task_id: str, name: str = "stdout.txt") -> str
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory):
+    from batchspec.local.azurite import start_azurite
+
+    az = start_azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        yield az
+    finally:
+        az.stop()
+
+
+def container_sas_url(az, container: str, write: bool = False) -> str:
+    import datetime as dt
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas = generate_container_sas(
+        az.account_name, container, account_key=az.account_key,
+        permission=ContainerSasPermissions(read=True, list=True, write=write, create=write),
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+    return f"{az.blob_endpoint}/{container}?{sas}"
