@@ -330,6 +330,21 @@ class _Runtime:
         return max(values)
 
     @staticmethod
+    def max_dv(d: float, v: list[float]) -> float:
+        """max([d, *v]) (first maximum wins, as in values.py) without building the list."""
+        if not v:
+            return d
+        m = max(v)
+        return m if m > d else d
+
+    @staticmethod
+    def min_dv(d: float, v: list[float]) -> float:
+        if not v:
+            return d
+        m = min(v)
+        return m if m < d else d
+
+    @staticmethod
     def aggregate_min(args: list[Any], pos: tuple[int, int]) -> float:
         values = _Runtime._flatten(args)
         if not values:
@@ -605,6 +620,9 @@ class _Compiler:
             return (f"(({', '.join(codes)},), _rt.stop())[1]" if codes else "_rt.stop()"), None
         if name in ("max", "min") and codes and all(t == "d" for t in types):
             return (f"{name}({', '.join(codes)})" if len(codes) > 1 else codes[0]), "d"
+        if name in ("max", "min") and types == ["d", "v"]:
+            # the documented idiom max(0, $X.GetSample(1)): no list to build
+            return f"_rt.{name}_dv({codes[0]}, {codes[1]})", "d"
         if name in ("max", "min", "avg", "sum", "len") and codes and all(t in ("d", "v") for t in types):
             return f"_rt.aggregate_{name}([{', '.join(codes)}], {pos})", "d"
         if name in ("rand", "time"):
