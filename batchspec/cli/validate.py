@@ -30,20 +30,24 @@ SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache_
 
 
 def check_formula_file(path: str, text: str, config: object | None) -> list[Diagnostic]:
-    """The formula route: all diagnostics for one formula's text."""
-    from batchspec.formula import check_formula
+    """The formula route: front end + lint rules + configuration + inline suppressions (batchspec.lint)."""
+    from batchspec.lint import lint_formula
 
-    return check_formula(text, path)[1]
+    return lint_formula(text, path, config)  # type: ignore[arg-type]
 
 
 def is_document(path: str, text: str) -> bool:
     """Whether a YAML/JSON file found while walking a directory is a batchspec document to validate."""
-    return False  # spec validation is not routed yet: directories contribute only *.formula files
+    from batchspec.spec.validate import is_batchspec_document
+
+    return is_batchspec_document(path, text)
 
 
 def check_document(path: str, text: str, config: object | None) -> list[Diagnostic]:
     """The YAML/JSON route: all diagnostics for one batchspec spec or pool document."""
-    return []
+    from batchspec.spec.validate import validate_document
+
+    return validate_document(path, text, config)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -151,16 +155,24 @@ def check_paths(paths: list[str], config: object | None = None) -> _Run:
             item.kind = "document"
         run.files += 1
         run.sources[item.path] = text
-        if item.kind == "formula":
-            run.diagnostics += check_formula_file(item.path, text, config)
+        cfg = config.for_path(item.path) if config is not None else None  # type: ignore[attr-defined]
+        if item.kind == "formula" and config is not None and config.fix and item.fs_path is not None:  # type: ignore[attr-defined]
+            text, diagnostics = config.fix_file(item.fs_path, item.path, text, cfg)  # type: ignore[attr-defined]
+            run.sources[item.path] = text
+            run.diagnostics += diagnostics
+        elif item.kind == "formula":
+            run.diagnostics += check_formula_file(item.path, text, cfg)
         else:
-            run.diagnostics += check_document(item.path, text, config)
+            run.diagnostics += check_document(item.path, text, cfg)
     return run
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from batchspec.cli.rules import spec_rows
+    from batchspec.lint.settings import LintSettings
+
     fail_on = Severity.WARNING if args.strict else Severity.parse(args.fail_on)
-    run = check_paths(args.paths)
+    run = check_paths(args.paths, LintSettings.from_args(args, extra_codes=spec_rows))
     for message in run.could_not_check:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)
@@ -195,4 +207,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="lowest severity that makes the exit code 1 (default error)",
     )
     p.add_argument("--strict", action="store_true", help="same as --fail-on warning")
+    p.add_argument("--config", metavar="FILE", help="use this batchspec.toml or pyproject.toml for every file")
+    p.add_argument("--select", action="append", metavar="CODES", help="lint rules to run (codes or name prefixes, comma-separated); replaces the config's select")
+    p.add_argument("--ignore", action="append", metavar="CODES", help="codes or name prefixes to drop (comma-separated); adds to the config's ignore")
+    p.add_argument("--fix", action="store_true", help="rewrite formula files with the rules' mechanical fixes, then report what remains")
     p.set_defaults(func=cmd_validate)

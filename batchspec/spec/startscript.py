@@ -36,7 +36,7 @@ def script_body(script: str, options: ScriptOptions) -> str:
         if options.strict:
             body = STRICT_PRELUDE + options.join_with + body if body else STRICT_PRELUDE
         return body
-    body = script[:-1] if script.endswith("\n") and not script.endswith("\\\n") else script
+    body = script[:-1] if script.endswith("\n") else script
     if options.strict:
         body = STRICT_PRELUDE + "\n" + body
     return body
@@ -96,3 +96,71 @@ def decompile(command_line: str) -> tuple[str, ScriptOptions] | None:
         if compile_command(script, opts) == command_line:
             return script, opts
     return None
+
+
+def split_words_with_offsets(command_line: str) -> list[tuple[str, list[int]]] | None:
+    """POSIX word splitting (like ``shlex.split``) that also returns, for each character of each word, its offset
+    in ``command_line`` (plus one trailing offset for the end). None when quotes are unbalanced."""
+    out: list[tuple[str, list[int]]] = []
+    chars: list[str] = []
+    offs: list[int] = []
+    in_word = False
+    i, n = 0, len(command_line)
+    quote: str | None = None
+    while i < n:
+        c = command_line[i]
+        if quote == "'":
+            if c == "'":
+                quote = None
+            else:
+                chars.append(c)
+                offs.append(i)
+            i += 1
+            continue
+        if quote == '"':
+            if c == '"':
+                quote = None
+                i += 1
+            elif c == "\\" and i + 1 < n and command_line[i + 1] in '"\\':
+                chars.append(command_line[i + 1])
+                offs.append(i + 1)
+                i += 2
+            else:
+                chars.append(c)
+                offs.append(i)
+                i += 1
+            continue
+        if c in " \t\r\n":
+            if in_word:
+                out.append(("".join(chars), [*offs, i]))
+                chars, offs, in_word = [], [], False
+            i += 1
+            continue
+        in_word = True
+        if c in "'\"":
+            quote = c
+            i += 1
+        elif c == "\\" and i + 1 < n:
+            chars.append(command_line[i + 1])
+            offs.append(i + 1)
+            i += 2
+        else:
+            chars.append(c)
+            offs.append(i)
+            i += 1
+    if quote is not None:
+        return None
+    if in_word:
+        out.append(("".join(chars), [*offs, n]))
+    return out
+
+
+def split_command_with_offsets(command_line: str) -> tuple[str, str, list[int]] | None:
+    """Like ``split_command`` plus the offset in ``command_line`` of every body character (and of its end)."""
+    words = split_words_with_offsets(command_line)
+    if words is None or len(words) != 3 or words[1][0] != "-c":
+        return None
+    shell = words[0][0]
+    if shell.rsplit("/", 1)[-1] not in ("bash", "sh", "dash", "zsh"):
+        return None
+    return shell, words[2][0], words[2][1]

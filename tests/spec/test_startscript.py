@@ -60,3 +60,17 @@ def test_seed_command_line_decompiles_into_steps_and_back(seed_text: str) -> Non
 def test_not_a_shell_call_is_not_decompiled() -> None:
     assert decompile("python3 run.py --fast") is None
     assert decompile("/bin/bash -c 'unterminated") is None
+
+
+@given(text, st.sampled_from(["single", "double"]))
+def test_offsets_point_at_the_source_characters(script: str, style: str) -> None:
+    from batchspec.spec.startscript import split_command_with_offsets
+
+    cmd = compile_command(script, ScriptOptions(strict=False, quote=style))
+    got = split_command_with_offsets(cmd)
+    assert got is not None
+    shell, body, offs = got
+    assert body == script_body(script, ScriptOptions(strict=False, quote=style))
+    assert len(offs) == len(body) + 1
+    for ch, off in zip(body, offs):
+        assert cmd[off] == ch

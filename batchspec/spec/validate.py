@@ -1,0 +1,403 @@
+"""``batchspec validate`` for YAML/JSON: batchspec specs and pool definitions (management plane, data plane,
+``az batch pool show`` output, ARM templates).
+
+Pipeline: read (positions) -> spec schema -> render -> pool/job/task schemas (best match first, ARM's
+case-insensitive spellings downgraded to SP201 warnings) -> prose-only limits -> formula diagnostics mapped into the
+YAML block or the JSON string -> pool rules (SP2xx). Every diagnostic points into the file the user edits.
+Never imports an Azure package; never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from batchspec.diagnostics.model import Diagnostic, Related, Severity, Span
+from batchspec.spec.durations import parse_duration
+from batchspec.spec.loader import Document, DocumentError, JsonPath, LineIndex, StringMap, format_path, load_text
+from batchspec.spec.rules import ALL_SPEC_RULES, PoolContext, TextSource
+from batchspec.spec.shapes import PoolShape, detect_pool_shape, get
+
+_MARKER = re.compile(r"^batchspec\s*:", re.M)
+SHOW_ONLY = {
+    "url", "eTag", "lastModified", "creationTime", "state", "stateTransitionTime", "allocationState",
+    "allocationStateTransitionTime", "currentDedicatedNodes", "currentLowPriorityNodes", "resizeErrors",
+    "autoScaleRun", "stats", "identity", "currentNodeCommunicationMode", "odata.metadata", "enableAutoScale",
+}
+RETIRED = {
+    "cloudServiceConfiguration": "Cloud Services pools were retired on 29 February 2024; use virtualMachineConfiguration",
+    "maxTasksPerNode": 'renamed "taskSlotsPerNode" in API 2020-09-01',
+    "certificates": "pool certificates were retired in February 2024; use the Azure Key Vault VM extension",
+    "certificateReferences": "pool certificates were retired in February 2024; use the Azure Key Vault VM extension",
+    "applicationLicenses": "application licenses are no longer accepted",
+    "resizeTimeout": 'belongs in "scaleSettings.fixedScale" on the management plane',
+    "blobSource": 'renamed "httpUrl" in API 2018-12-01',
+}
+
+
+def is_batchspec_document(path: str, text: str) -> bool:
+    """True for a spec (top-level ``batchspec:`` key) or a recognisable pool definition."""
+    lower = path.lower()
+    if lower.endswith((".yaml", ".yml")):
+        if _MARKER.search(text):
+            return True
+    if not lower.endswith((".json", ".yaml", ".yml")):
+        return False
+    try:
+        doc = load_text(path, text)
+    except DocumentError:
+        return lower.endswith(".json") and '"properties"' in text and '"vmSize"' in text
+    return detect_pool_shape(doc.data) is not None
+
+
+def validate_document(path: str, text: str, config: Any = None) -> list[Diagnostic]:
+    """All diagnostics for one YAML/JSON document (spec or pool definition)."""
+    lower = path.lower()
+    if lower.endswith((".yaml", ".yml")) and _MARKER.search(text):
+        diags = validate_spec_text(path, text, config)
+    else:
+        diags = validate_pool_text(path, text, config)
+    return _apply_config(diags, config, path)
+
+
+def _apply_config(diags: list[Diagnostic], config: Any, path: str) -> list[Diagnostic]:
+    if config is None:
+        return diags
+    try:
+        from batchspec.lint.config import apply_config
+    except ImportError:  # pragma: no cover - LINT not installed
+        return diags
+    formula = [d for d in diags if d.code.startswith(("FM", "BS"))]  # already configured by lint_formula
+    rest = [d for d in diags if not d.code.startswith(("FM", "BS"))]
+    return formula + apply_config(rest, config, path)
+
+
+# ----------------------------------------------------------------------------------------------- schema passes
+
+
+def _make(code: str, name: str, severity: Severity, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code=code, name=name, severity=severity, message=message, span=span, hint=hint)
+
+
+def pool_schema_diagnostics(
+    body: Any,
+    schema_name: str,
+    span_of: Callable[[JsonPath, bool], Span],
+    *,
+    code: str = "SP101",
+    name: str = "pool-schema",
+    show_output: bool = False,
+) -> list[Diagnostic]:
+    """Schema errors, with ARM's case-insensitive acceptance turned into SP201 warnings."""
+    from jsonschema.exceptions import best_match, relevance
+
+    from batchspec.spec.schema import MAX_ERRORS_PER_DOCUMENT, describe, validator
+
+    errors = sorted(validator(schema_name).iter_errors(body), key=relevance)
+    if not errors:
+        return []
+    best = best_match(errors)
+    out: list[Diagnostic] = []
+    for err in [best] + [e for e in errors if e is not best]:
+        if len(out) >= MAX_ERRORS_PER_DOCUMENT:
+            break
+        path = tuple(err.absolute_path)
+        inst = err.instance
+        if err.validator == "additionalProperties" and isinstance(inst, dict):
+            allowed = list((err.schema.get("properties") or {}).keys())
+            for key in [k for k in inst if k not in allowed]:
+                same = [a for a in allowed if a.lower() == key.lower()]
+                kpath = (*path, key)
+                if same:
+                    out.append(_make(
+                        "SP201", "non-canonical-spelling", Severity.WARNING,
+                        f'"{key}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
+                        span_of(kpath, True), hint=f'write "{same[0]}"',
+                    ))
+                elif key in RETIRED:
+                    out.append(_make("SP103", "retired-property", Severity.ERROR,
+                                     f'"{key}" is not accepted by API 2025-06-01{_in(path)}', span_of(kpath, True),
+                                     hint=RETIRED[key]))
+                elif show_output and key in SHOW_ONLY:
+                    out.append(_make("SP102", "read-only-property", Severity.INFO,
+                                     f'"{key}" is state from "pool show"; it is not part of a create request',
+                                     span_of(kpath, True)))
+                else:
+                    message, hint, _, _ = describe(err)
+                    import difflib
+
+                    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                    out.append(_make(code, name, Severity.ERROR, f'unknown property "{key}"{_in(path)}',
+                                     span_of(kpath, True), hint=f'did you mean "{close[0]}"?' if close else None))
+            continue
+        if err.validator == "required" and isinstance(inst, dict):
+            missing = err.message.split("'")[1] if "'" in err.message else ""
+            if any(k.lower() == missing.lower() for k in inst):
+                continue  # written with another casing: reported as SP201 on that key
+        if err.validator == "enum" and isinstance(inst, str):
+            same = [o for o in err.validator_value if isinstance(o, str) and o.lower() == inst.lower()]
+            if same:
+                out.append(_make(
+                    "SP201", "non-canonical-spelling", Severity.WARNING,
+                    f'"{inst}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
+                    span_of(path, False), hint=f'write "{same[0]}"',
+                ))
+                continue
+        if err.validator == "not" and isinstance(err.schema, dict) and err.schema.get("readOnly"):
+            key = path[-1] if path else ""
+            sev = Severity.INFO if show_output else Severity.WARNING
+            out.append(_make("SP102", "read-only-property", sev,
+                             f'"{key}" is read-only: the service sets it and ignores it in a request',
+                             span_of(path, True), hint="remove it from the definition"))
+            continue
+        message, hint, p, key = describe(err)
+        out.append(_make(code, name, Severity.ERROR, message, span_of(p, key), hint))
+    seen: set[tuple[str, Span]] = set()
+    unique = []
+    for d in out:
+        if (d.message, d.span) not in seen:
+            seen.add((d.message, d.span))
+            unique.append(d)
+    return unique
+
+
+def _in(path: JsonPath) -> str:
+    return f" in {format_path(path)}" if path else ""
+
+
+def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
+    """Limits the REST specification states only in prose (reference §10): SP104."""
+    out: list[Diagnostic] = []
+    ip = ctx.path("interval")
+    interval = ctx.get(ip)
+    if isinstance(interval, str):
+        td = parse_duration(interval)
+        if td is None:
+            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
+                             f'evaluation interval "{interval}" is not an ISO 8601 duration', ctx.span_of(ip, False),
+                             hint="write it like PT5M or PT1H"))
+        elif not (5 * 60 <= td.total_seconds() <= 168 * 3600):
+            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
+                             f'evaluation interval "{interval}" is outside 5 minutes to 168 hours',
+                             ctx.span_of(ip, False), hint="the service rejects it with 400 Bad Request"))
+    rp = (*ctx.path("fixedScale"), "resizeTimeout") if ctx.shape.plane == "management" else (*ctx.shape.props, "resizeTimeout")
+    rt = ctx.get(rp)
+    if isinstance(rt, str):
+        td = parse_duration(rt)
+        if td is not None and td.total_seconds() < 300:
+            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
+                             f'resize timeout "{rt}" is shorter than the minimum of 5 minutes', ctx.span_of(rp, False)))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- formula / script
+
+
+def formula_diagnostics(text: str, path: str, locate: Callable[[int, int], Span] | None, config: Any,
+                        exact: bool = True) -> list[Diagnostic]:
+    """Formula front end + lint rules; positions mapped into the enclosing file when ``locate`` is given."""
+    try:
+        from batchspec.lint import lint_formula
+
+        diags = lint_formula(text, path, config)
+    except ImportError:  # the linter is not installed: front end only
+        from batchspec.formula import check_formula
+
+        _, diags = check_formula(text, path)
+    if locate is None:
+        return list(diags)
+    index = LineIndex(text)
+
+    def remap(span: Span) -> Span:
+        return locate(index.offset(span.start), index.offset(span.end))
+
+    out = []
+    for d in diags:
+        hint = d.hint
+        if not exact:
+            note = (f"formula line {d.span.start.line}, column {d.span.start.col}; the position inside the string "
+                    "could not be mapped exactly")
+            hint = f"{hint}; {note}" if hint else note
+        out.append(Diagnostic(code=d.code, name=d.name, severity=d.severity, message=d.message, span=remap(d.span),
+                              hint=hint, related=tuple(Related(remap(r.span), r.message) for r in d.related)))
+    return out
+
+
+def _string_locator(path: str, smap: StringMap | None, fallback: Span) -> tuple[Callable[[int, int], Span], bool]:
+    if smap is None:
+        return (lambda a, b: fallback), False
+    if not smap.exact:
+        return (lambda a, b: Span(path, smap.at(0), smap.at(0))), False
+    return (lambda a, b: Span(path, smap.at(a), smap.at(max(a, b)))), True
+
+
+def _file_locator(path: str, text: str) -> Callable[[int, int], Span]:
+    index = LineIndex(text)
+    return lambda a, b: Span(path, index.pos(a), index.pos(max(a, b)))
+
+
+def command_line_source(command_line: str, locate_cmd: Callable[[int, int], Span], exact: bool) -> tuple[TextSource, str]:
+    """The script a command line runs (the body of ``shell -c``, or the command line itself) as a TextSource."""
+    from batchspec.spec.startscript import split_command_with_offsets
+
+    split = split_command_with_offsets(command_line)
+    if split is None:
+        return TextSource(command_line, locate_cmd, exact), "bash"
+    shell, body, offs = split
+
+    def locate(a: int, b: int) -> Span:
+        a = min(max(a, 0), len(offs) - 1)
+        b = min(max(b, a), len(offs) - 1)
+        end = offs[b - 1] + 1 if b > a else offs[a]
+        return locate_cmd(offs[a], end)
+
+    return TextSource(body, locate, exact), shell.rsplit("/", 1)[-1]
+
+
+def run_rules(ctx: PoolContext) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for rule_cls in ALL_SPEC_RULES:
+        rule = rule_cls()
+        try:
+            out.extend(rule.check(ctx))
+        except Exception as exc:  # a crashing rule must not hide the others (style.md §4)
+            out.append(_make("BS002", "rule-crashed", Severity.ERROR,
+                             f"rule {rule.code} ({rule.name}) crashed: {type(exc).__name__}: {exc}",
+                             ctx.span_of((), False), hint="please report this bug"))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- pool documents
+
+
+def validate_pool_text(path: str, text: str, config: Any = None) -> list[Diagnostic]:
+    try:
+        doc = load_text(path, text)
+    except DocumentError as exc:
+        return exc.diagnostics
+    return validate_pool_document(doc, config)
+
+
+def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic]:
+    shape = detect_pool_shape(doc.data)
+    if shape is None:
+        return [_make("SP020", "not-a-spec", Severity.ERROR,
+                      "not a pool definition or batchspec spec; expected a management-plane body "
+                      '({"properties": {"vmSize": ...}}), a data-plane body or a spec with "batchspec: 1"',
+                      Span.point(doc.path, 1, 1))]
+
+    def span_of(p: JsonPath, key: bool) -> Span:
+        return doc.span((*shape.root, *p), key=key)
+
+    resource = get(doc.data, shape.root)
+    diags: list[Diagnostic] = []
+    if shape.plane == "management":
+        view = resource if shape.wrapper == "resource" else {k: v for k, v in resource.items()
+                                                              if k in ("properties", "identity", "tags")}
+        diags += pool_schema_diagnostics(view, "pool.schema.json", span_of)
+    else:
+        show = any(k in resource for k in ("state", "url", "creationTime", "allocationState"))
+        diags += pool_schema_diagnostics(resource, "pool-data.schema.json", span_of, show_output=show)
+    ctx = PoolContext(doc.data, shape, lambda p, key: doc.span(p, key=key))
+    fpath = shape.path("formula")
+    formula = get(doc.data, fpath)
+    if isinstance(formula, str):
+        loc = doc.locations.get(fpath)
+        locate, exact = _string_locator(doc.path, loc.string_map if loc else None, doc.span(fpath))
+        ctx.formula = TextSource(formula, locate, exact)
+        diags += formula_diagnostics(formula, doc.path, locate, config, exact)
+    cpath = (*shape.path("startTask"), "commandLine")
+    cmd = get(doc.data, cpath)
+    if isinstance(cmd, str):
+        loc = doc.locations.get(cpath)
+        locate, exact = _string_locator(doc.path, loc.string_map if loc else None, doc.span(cpath))
+        ctx.script, ctx.extras["shell"] = command_line_source(cmd, locate, exact)
+    diags += limit_diagnostics(ctx)
+    diags += run_rules(ctx)
+    return diags
+
+
+# ----------------------------------------------------------------------------------------------- specs
+
+
+def validate_spec_text(path: str, text: str, config: Any = None, env: str | None = None) -> list[Diagnostic]:
+    from pathlib import Path
+
+    from batchspec.errors import BatchspecError
+    from batchspec.spec.project import compile_spec
+
+    try:
+        c = compile_spec(path, text, env, root=Path(path).parent)
+    except BatchspecError as exc:
+        return [_make("SP012", "invalid-value", Severity.ERROR, str(exc).split(": ", 1)[-1], Span.point(path, 1, 1))]
+    diags = list(c.diagnostics)
+    if c.has_errors or c.pool_body is None:
+        return diags
+
+    def span_of(p: JsonPath, key: bool) -> Span:
+        origin = c.body_origin(p)
+        return c.doc.span(origin, key=key and origin[-1:] == p[-1:]) if c.doc else Span.point(path, 1, 1)
+
+    diags += pool_schema_diagnostics(c.pool_body, "pool.schema.json", span_of)
+    shape = PoolShape("management", (), "resource")
+    ctx = PoolContext(c.pool_body, shape, span_of, source_is_spec=True)
+    if c.formula is not None:
+        src = c.formula
+        if src.string_map is None:  # a .formula file: positions are the file's own
+            locate = _file_locator(src.path, src.text)
+            diags += formula_diagnostics(src.text, src.path, None, config)
+            ctx.formula = TextSource(src.text, locate, True)
+        else:
+            locate, exact = _string_locator(path, src.string_map, span_of(shape.path("formula"), False))
+            diags += formula_diagnostics(src.text, path, locate, config, exact)
+            ctx.formula = TextSource(src.text, locate, exact)
+    st_spec = get(c.data, ("pool", "startTask")) or {}
+    if c.start_script is not None:
+        s = c.start_script
+        if s.string_map is None:
+            locate, exact = _file_locator(s.path, s.text), True
+        else:
+            locate, exact = _string_locator(path, s.string_map, span_of(("properties", "startTask"), False))
+        ctx.script = TextSource(s.text, locate, exact, joined_with=st_spec.get("joinWith"))
+        ctx.extras["shell"] = str(st_spec.get("shell", "/bin/bash")).rsplit("/", 1)[-1]
+    else:
+        cmd = get(c.pool_body, ("properties", "startTask", "commandLine"))
+        if isinstance(cmd, str):
+            cpath = c.doc_path(("pool", "startTask", "commandLine"))
+            loc = c.doc.locations.get(cpath) if c.doc else None
+            locate, exact = _string_locator(path, loc.string_map if loc else None, span_of(("properties", "startTask"), False))
+            ctx.script, ctx.extras["shell"] = command_line_source(cmd, locate, exact)
+    diags += limit_diagnostics(ctx)
+    diags += run_rules(ctx)
+    for i, job in enumerate(c.jobs):
+        jpath = _job_doc_path(c, job.id, i)
+
+        def jspan(p: JsonPath, key: bool, jpath: JsonPath = jpath) -> Span:
+            return c.doc.span((*jpath, *p), key=key) if c.doc else Span.point(path, 1, 1)
+
+        diags += pool_schema_diagnostics(job.job_body, "job.schema.json", jspan, code="SP105", name="job-schema")
+        for t in job.tasks[:1000]:
+            tdiags = pool_schema_diagnostics(t, "task.schema.json", lambda p, k, jpath=jpath: c.doc.span(jpath) if c.doc else Span.point(path, 1, 1),
+                                             code="SP106", name="task-schema")
+            for d in tdiags:
+                diags.append(Diagnostic(code=d.code, name=d.name, severity=d.severity,
+                                        message=f'task "{t.get("id")}": {d.message}', span=d.span, hint=d.hint))
+            if tdiags:
+                break
+    return diags
+
+
+def _job_doc_path(c: Any, job_id: str, index: int) -> JsonPath:
+    jobs = (c.data or {}).get("jobs") or []
+    for i, j in enumerate(jobs):
+        if isinstance(j, dict) and j.get("id") == job_id:
+            return c.doc_path(("jobs", i))
+    return ("jobs", index)
+
+
+def validate_texts(items: Iterable[tuple[str, str]], config: Any = None) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for path, text in items:
+        out.extend(validate_document(path, text, config))
+    return out

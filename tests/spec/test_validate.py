@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchspec.cli.main import main
+from batchspec.spec.rules import ALL_SPEC_RULES
+from batchspec.spec.validate import is_batchspec_document, validate_document
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "pools"
+
+
+def located(path: str, text: str) -> list[tuple[str, int, int, str]]:
+    lines = text.split("\n")
+    out = []
+    for d in validate_document(path, text):
+        s = d.span
+        snippet = lines[s.start.line - 1][s.start.col - 1 : s.end.col - 1] if s.start.line == s.end.line else ""
+        out.append((d.code, s.start.line, s.start.col, snippet))
+    return sorted(out)
+
+
+def test_seed_reports_its_real_problems_with_positions_inside_the_json(seed_text: str) -> None:
+    found = located("seed.json", seed_text)
+    codes = {c for c, *_ in found}
+    assert {"SP201", "SP202", "SP210", "SP211", "SP212", "SP213", "SP214"} <= codes
+    assert ("SP201", 12, 9, '"nodeAgentSKUId"') in found
+    assert ("SP201", 34, 23, '"pack"') in found
+    assert ("SP202", 40, 23, "{tenant-id}") in found
+    assert ("SP212", 22, 963, "apt-key") in found
+    assert ("SP210", 22, 236, "add-apt-repository ppa:deadsnakes/ppa") in found
+    assert ("SP213", 22, 2091, "xlsxwriter") in found
+    assert sum(1 for c, *_ in found if c == "SP214") == 3
+    # nothing is an error except the placeholder (the rest is accepted by the service)
+    errors = [d for d in validate_document("seed.json", seed_text) if d.severity.name == "ERROR"]
+    assert [d.code for d in errors] == ["SP202"]
+
+
+def test_formula_positions_map_through_json_escapes(tmp_path: Path) -> None:
+    text = (
+        '{"properties": {"vmSize": "Standard_D2s_v3",\n'
+        '  "scaleSettings": {"autoScale": {"formula": "a = 1;\\r\\n$TargetDedicatedNodes = max(0, $PendingTask.GetSample(1));"}}}}'
+    )
+    found = located("p.json", text)
+    fm101 = [f for f in found if f[0] == "FM101"]
+    assert fm101 == [("FM101", 2, 88, "$PendingTask")]
+
+
+def test_interval_and_slots_limits(tmp_path: Path) -> None:
+    body = {"properties": {"vmSize": "Standard_D2s_v3", "taskSlotsPerNode": 64,
+                           "scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes = 1;", "evaluationInterval": "PT1M"}}}}
+    codes = [c for c, *_ in located("p.json", json.dumps(body, indent=1))]
+    assert "SP104" in codes and "SP203" in codes
+
+
+def test_data_plane_and_pool_show_are_understood() -> None:
+    show = {"id": "p1", "url": "https://a.b/pools/p1", "eTag": "0x1", "state": "active", "vmSize": "standard_d2s_v3",
+            "virtualMachineConfiguration": {"imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy",
+                                                               "sku": "22_04-lts", "version": "latest"},
+                                            "nodeAgentSKUId": "batch.node.ubuntu 22.04"},
+            "enableAutoScale": True, "autoScaleFormula": "$TargetDedicatedNodes = 1;", "taskSlotsPerNode": 1}
+    diags = validate_document("show.json", json.dumps(show, indent=2))
+    assert not [d for d in diags if d.severity.name == "ERROR"], diags
+
+
+def test_is_batchspec_document() -> None:
+    assert is_batchspec_document("x/batchspec.yaml", "batchspec: 1\npool: {id: p}\n")
+    assert not is_batchspec_document("package.json", '{"name": "x", "version": "1"}')
+    assert not is_batchspec_document(".github/workflows/ci.yml", "on: push\njobs: {}\n")
+    assert is_batchspec_document("pool.json", '{"properties": {"vmSize": "x"}}')
+
+
+@pytest.mark.parametrize("rule", ALL_SPEC_RULES, ids=lambda r: r.code)
+def test_rule_examples_are_executed(rule: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for ex in rule.examples:
+        bad = [d.code for d in validate_document("bad.json", ex.bad)]
+        good = [d.code for d in validate_document("good.json", ex.good)]
+        assert rule.code in bad, (rule.code, bad)
+        assert rule.code not in good, (rule.code, good)
+
+
+def test_cli_validate_routes_pool_json_and_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pools").mkdir()
+    (tmp_path / "pools" / "seed.json").write_text((CORPUS / "seed-pool.json").read_text())
+    (tmp_path / "package.json").write_text('{"name": "unrelated"}')
+    assert main(["validate", "--format", "concise", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "seed.json:40:23: error[SP202]" in out
+    assert "package.json" not in out
