@@ -153,3 +153,21 @@ def test_plot_writes_png(fixed_pool: Path, small: Path, tmp_path: Path) -> None:
     out = tmp_path / "chart.png"
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--plot", str(out)]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_on_stderr_when_forced(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert "simulating fixed.json on small… 100%" in captured.err
+    assert captured.out.startswith("{")  # stdout carries only the chosen format
+
+
+def test_no_progress_by_default_when_not_a_terminal(fixed_pool: Path, small: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_simulate_without_what_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate"]) == 2
+    assert "batchspec simulate formula" in capsys.readouterr().err
