@@ -46,6 +46,7 @@ class FollowResult:
     failed: list[FailedTask] = field(default_factory=list)
     start_task_failures: list[StartTaskFailure] = field(default_factory=list)
     timed_out: bool = False
+    already_complete: bool = False  # every task had completed before following began
 
     @property
     def ok(self) -> bool:
@@ -125,6 +126,7 @@ def follow_job(
     counts = TaskCounts()
     transient_failures = 0
     label = f'job "{job_id}"'
+    polls = 0
     while True:
         try:
             counts = backend.task_counts(job_id)
@@ -138,6 +140,7 @@ def follow_job(
         total = max(expected, counts.active + counts.running + counts.completed)
         if progress is not None:
             progress.update(label, counts, total)
+        polls += 1
         if counts.active == 0 and counts.running == 0 and counts.completed >= total:
             break
         now = clock()
@@ -157,7 +160,7 @@ def follow_job(
         sleep(poll_interval)
     if progress is not None:
         progress.finish(label, counts, total)
-    return FollowResult(job_id, counts, total, failed=failed_tasks(backend, job_id))
+    return FollowResult(job_id, counts, total, failed=failed_tasks(backend, job_id), already_complete=polls == 1)
 
 
 def _start_task_failure(backend: Backend, pool_id: str, node: NodeInfo) -> StartTaskFailure:

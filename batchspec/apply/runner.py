@@ -256,7 +256,8 @@ def apply_job(
         retry_transient(lambda: backend.delete_job(jid))
         job = plan_job(job.desired, job.tasks, None, None)
         to_add = list(job.tasks)
-    needs_store = bool(getattr(rendered, "inputs", None)) or uses_storage(to_add)
+    # inputs matter only to tasks that have yet to be added (tasks cannot change once added)
+    needs_store = bool(to_add) and (bool(getattr(rendered, "inputs", None)) or uses_storage(to_add))
     blob_store = store() if (needs_store and store is not None) else None
     if needs_store and blob_store is None:
         raise BatchspecError(f'job "{jid}" stages files, but no blob storage is available for this target')
@@ -334,8 +335,9 @@ def execute(
         raise BatchspecError("apply refused; nothing was changed:\n  " + "\n  ".join(problems), exit_code=1)
     apply_pool(plan.pool, backend, opts, console)
     rendered_by_id = {j.id.lower(): j for j in project.jobs}
+    added: dict[str, int] = {}
     for job in plan.jobs:
-        apply_job(job, rendered_by_id[job.job_id.lower()], backend, store, opts, console)
+        added[job.job_id] = apply_job(job, rendered_by_id[job.job_id.lower()], backend, store, opts, console)
     if not opts.wait or not plan.jobs:
         if plan.jobs:
             console.say("not waiting for the tasks (--no-wait); batchspec status shows their progress")
@@ -358,8 +360,14 @@ def execute(
         outputs = list(getattr(rendered, "outputs", []) or [])
         if outputs and store is not None:
             files = download_outputs(store(), outputs)
-            where = sorted({str(o.destination) for o in outputs})
-            console.say(f'downloaded {len(files)} output file(s) of job "{job.job_id}" to {", ".join(where)}')
+            where = ", ".join(sorted({str(o.destination) for o in outputs}))
+            if files or added[job.job_id] or not result.already_complete:
+                console.say(f'downloaded {len(files)} output file(s) of job "{job.job_id}" to {where}')
+            else:
+                console.say(
+                    f'job "{job.job_id}": nothing new ran and no output files are in storage; the run that ran its '
+                    f"tasks downloaded them to {where}"
+                )
     return exit_code
 
 
