@@ -4,6 +4,7 @@ from batchspec.lint import LintConfig, lint_formula
 from batchspec.lint.suppress import find_comments
 
 UNCAPPED = "$TargetDedicatedNodes = max(0, $PendingTasks.GetSample(1));"
+VARYING = "$TargetDedicatedNodes = min(3, $CurrentDedicatedNodes);"
 
 
 def summary(text: str, config: LintConfig | None = None) -> list[tuple[str, int, int]]:
@@ -33,16 +34,16 @@ def test_suppression_covers_a_multiline_statement() -> None:
 
 
 def test_unused_suppression_is_reported_at_the_key() -> None:
-    text = "$TargetDedicatedNodes = 1; // batchspec: ignore[percent-scale, FM216]"
+    text = VARYING + " // batchspec: ignore[percent-scale, FM216]"
     got = lint_formula(text, "s.formula")
-    assert [(d.code, d.span.start.col) for d in got] == [("BS003", 49)]
+    assert [(d.code, d.span.start.col) for d in got] == [("BS003", 78)]
     assert 'suppression of "percent-scale" suppresses nothing' in got[0].message
 
 
 def test_unknown_key_and_malformed_directive() -> None:
-    got = lint_formula("$TargetDedicatedNodes = 1; // batchspec: ignore[no-such-rule, FM216]", "s.formula")
+    got = lint_formula(VARYING + " // batchspec: ignore[no-such-rule, FM216]", "s.formula")
     assert [d.code for d in got] == ["BS004"]
-    got = lint_formula("$TargetDedicatedNodes = 1; // batchspec: ignore FM216", "s.formula")
+    got = lint_formula(VARYING + " // batchspec: ignore FM216", "s.formula")
     assert "BS004" in [d.code for d in got] and "FM216" in [d.code for d in got]
 
 
@@ -52,7 +53,7 @@ def test_syntax_errors_cannot_be_suppressed() -> None:
 
 
 def test_suppression_of_a_rule_disabled_by_config_is_not_unused() -> None:
-    text = "$TargetDedicatedNodes = 1; // batchspec: ignore[percent-scale, FM216]"
+    text = VARYING + " // batchspec: ignore[percent-scale, FM216]"
     assert lint_formula(text, "s.formula", LintConfig(ignore=("percent-scale",))) == []
 
 

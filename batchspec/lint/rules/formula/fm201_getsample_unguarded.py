@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batchspec.diagnostics.model import Related, Severity
 from batchspec.lint.analysis import AgeFact, PercentFact, metric_group
@@ -34,9 +34,9 @@ class GetsampleUnguarded(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        implicit_percent: float = 70.0  # the percentage a window read without one requires (reference A14)
-        same_metric: bool = False  # only a GetSamplePercent on the same metric guards a read
-        propagation_delay: float = 60.0  # seconds before a sample is available (for pool-age guards)
+        implicit_percent: float = field(default=70.0, metadata={"doc": "the percentage a window read without one requires (observed 70%, reference A14)"})
+        same_metric: bool = field(default=False, metadata={"doc": "only a GetSamplePercent on the same metric guards a read"})
+        propagation_delay: float = field(default=60.0, metadata={"doc": "seconds before a sample is available (for pool-age guards)"})
 
     examples = (
         Example(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batchspec.diagnostics.model import Severity
 from batchspec.lint.analysis import POOL_SIZE
@@ -31,7 +31,7 @@ class UnboundedTarget(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        max_nodes: int | None = None  # the largest target you intend; also the cap --fix inserts
+        max_nodes: int | None = field(default=None, metadata={"doc": "the largest target you intend: higher bounds are reported, and --fix inserts this cap"})
 
     examples = (
         Example(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batchspec.diagnostics.model import Severity
 from batchspec.lint.context import FormulaContext
@@ -26,7 +26,7 @@ class LastSampleOnly(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        metrics: tuple[str, ...] = ("$CPUPercent",)
+        metrics: tuple[str, ...] = field(default=("$CPUPercent",), metadata={"doc": "metrics whose last sample alone is reported"})
 
     examples = (
         Example(

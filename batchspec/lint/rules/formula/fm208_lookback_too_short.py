@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from batchspec.diagnostics.model import Severity
 from batchspec.lint.context import FormulaContext
@@ -26,8 +26,8 @@ class LookbackTooShort(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        sample_period: float = 30.0  # seconds between samples
-        propagation_delay: float = 60.0  # seconds before a sample is available
+        sample_period: float = field(default=30.0, metadata={"doc": "seconds between two samples"})
+        propagation_delay: float = field(default=60.0, metadata={"doc": "seconds before a sample is available"})
 
     examples = (
         Example(

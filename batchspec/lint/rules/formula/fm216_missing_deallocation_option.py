@@ -14,8 +14,9 @@ class MissingDeallocationOption(FormulaRule):
 
     When the pool shrinks, the default `requeue` stops the tasks running on the removed nodes at once and puts
     them back in the queue, so their work so far is lost. The docs' formulas set
-    `$NodeDeallocationOption = taskcompletion;` to let running tasks finish first. Information only: `requeue`
-    is a valid choice for short or checkpointed tasks.
+    `$NodeDeallocationOption = taskcompletion;` to let running tasks finish first. Reported only when a target
+    varies (a constant target never shrinks the pool by itself). Information only: `requeue` is a valid choice for
+    short or checkpointed tasks.
     """
 
     code = "FM216"
@@ -43,6 +44,9 @@ class MissingDeallocationOption(FormulaRule):
                 last_target = st
         if last_target is None:
             return
+        final = ctx.analysis.final_targets()
+        if not any(t.value.known and t.value.lo != t.value.hi for t in final.values()):
+            return  # constant (or unknown) targets: the formula itself never shrinks a running pool
         yield self.report(
             last_target.target.span,
             'the formula never sets "$NodeDeallocationOption", so nodes removed while shrinking stop their '
