@@ -122,7 +122,7 @@ def _render_diagnostics(diagnostics: list[Any], source: _FormulaSource, file_tex
     if render is not None:
         try:
             return str(render(diagnostics, "text", files_checked=1, sources={source.path: file_text or source.text}))
-        except TypeError:  # pragma: no cover - an older signature
+        except Exception:  # noqa: BLE001 - a renderer problem must not hide the diagnostics: plain lines below
             pass
     lines = []
     for d in diagnostics:
