@@ -79,6 +79,7 @@ class FormulaSource:
     text: str
     path: str  # the file holding the text (the spec, or the .formula file)
     string_map: StringMap | None  # None: ``text`` is the whole file at ``path`` (positions are exact already)
+    raw: str | None = None  # the text as written, when a template changed it (positions then map by line)
 
 
 @dataclass
@@ -196,6 +197,16 @@ def _overlay_paths(over: Any, data_prefix: JsonPath, doc_prefix: JsonPath, base:
         out[data_prefix] = doc_prefix
 
 
+def _get_path(data: Any, path: JsonPath) -> Any:
+    cur = data
+    for p in path:
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -206,6 +217,16 @@ def safe_id(text: str, limit: int = 64) -> str:
 class _Ctx:
     def __init__(self, c: Compiled) -> None:
         self.c = c
+
+    def inline_source(self, text: str, data_path: JsonPath) -> FormulaSource:
+        """A text written inline in the spec, with its per-character map (and the raw text if templated)."""
+        doc = self.c.doc
+        doc_path = self.c.doc_path(data_path)
+        loc = doc.locations.get(doc_path) if doc else None
+        raw = _get_path(doc.data, doc_path) if doc else None
+        return FormulaSource(
+            text, self.c.path, loc.string_map if loc else None, raw if isinstance(raw, str) and raw != text else None
+        )
 
     def error(self, code: str, name: str, message: str, path: JsonPath, hint: str | None = None, *, key=False) -> None:
         self.c.diagnostics.append(
@@ -296,8 +317,7 @@ def compile_script_command(
         if not isinstance(script, str):
             return None
         if record:
-            loc = ctx.c.doc.locations.get(ctx.c.doc_path((*path, "script"))) if ctx.c.doc else None
-            ctx.c.start_script = FormulaSource(script, ctx.c.path, loc.string_map if loc else None)
+            ctx.c.start_script = ctx.inline_source(script, (*path, "script"))
     else:
         got = ctx.include(st["scriptFile"], (*path, "scriptFile"), "script file")
         if got is None:
@@ -429,8 +449,7 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         elif "formula" in auto:
             body["formula"] = auto["formula"]
             if isinstance(auto["formula"], str) and c.doc is not None:
-                loc = c.doc.locations.get(c.doc_path((*P, "autoScale", "formula")))
-                c.formula = FormulaSource(auto["formula"], c.path, loc.string_map if loc else None)
+                c.formula = ctx.inline_source(auto["formula"], (*P, "autoScale", "formula"))
         elif "formulaFile" in auto:
             got = ctx.include(auto["formulaFile"], (*P, "autoScale", "formulaFile"), "formula file")
             if got is not None:
@@ -492,8 +511,7 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         _origins_for(pool["properties"], ("properties",), (*P, "properties"), origins)
         if c.formula is None and _formula_given_elsewhere(pool):
             f = pool["properties"]["scaleSettings"]["autoScale"]["formula"]
-            loc = c.doc.locations.get(c.doc_path((*P, "properties", "scaleSettings", "autoScale", "formula"))) if c.doc else None
-            c.formula = FormulaSource(f, c.path, loc.string_map if loc else None)
+            c.formula = ctx.inline_source(f, (*P, "properties", "scaleSettings", "autoScale", "formula"))
     if isinstance(pool.get("extra"), dict):
         body = deep_merge(body, pool["extra"])
         _origins_for(pool["extra"], (), (*P, "extra"), origins)
@@ -646,7 +664,9 @@ def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput,
         prefix = str(inp.get("prefix", ""))
         for m in matches:
             rel = m.resolve().relative_to(root)
-            base = Path(pattern.split("*", 1)[0]).parent if "*" in pattern else Path(pattern).parent
+            first_glob = min([pattern.find(ch) for ch in "*?[" if ch in pattern] or [len(pattern)])
+            head = pattern[:first_glob]
+            base = Path(head.rsplit("/", 1)[0]) if "/" in head else Path()
             try:
                 name = rel.relative_to(base).as_posix()
             except ValueError:
@@ -813,6 +833,13 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
     )
     c.diagnostics.extend(diags)
     c.data = data2
+    if not diags:
+        known_diags = set(c.diagnostics)
+        for d in validate_spec_structure(doc, data2, lambda p, k: c.span(p, key=k), rendered=True):
+            if d not in known_diags:
+                c.diagnostics.append(d)
+        if c.has_errors:
+            return c
     acct = data2.get("account")
     if isinstance(acct, dict):
         c.target = Target("azure", acct.get("subscriptionId"), acct.get("resourceGroup"), acct.get("name"))

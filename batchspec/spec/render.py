@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -62,6 +63,25 @@ def _body_env() -> Any:
     )
     env.filters["tojson"] = _tojson
     return env
+
+
+_SINGLE_EXPRESSION = re.compile(r"^\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}$", re.S)
+
+
+def render_value(text: str, variables: Mapping[str, Any]) -> Any:
+    """A string that is exactly one ``{{ expression }}`` keeps the expression's type (``"{{ slots }}"`` -> 4);
+    anything else renders to a string."""
+    m = _SINGLE_EXPRESSION.match(text.strip())
+    if m is None:
+        return render_string(text, variables)
+    rendered = render_string(text, variables)  # errors (and their messages) come from the normal path
+    try:
+        value = _string_env().compile_expression(m.group("expr"), undefined_to_none=False)(**variables)
+    except Exception:
+        return rendered
+    if isinstance(value, (bool, int, float)) or value is None or isinstance(value, (list, dict)):
+        return value
+    return rendered
 
 
 def render_string(text: str, variables: Mapping[str, Any]) -> str:
@@ -156,7 +176,7 @@ def interpolate(
             return [walk(v, (*path, i)) for i, v in enumerate(value)]
         if has_template(value):
             try:
-                return render_string(value, variables)
+                return render_value(value, variables)
             except TemplateProblem as p:
                 src = origin(path)
                 diags.append(

@@ -232,6 +232,31 @@ def _string_locator(path: str, smap: StringMap | None, fallback: Span) -> tuple[
     return (lambda a, b: Span(path, smap.at(a), smap.at(max(a, b)))), True
 
 
+def _source_locator(path: str, src: Any, fallback: Span) -> tuple[Callable[[int, int], Span], bool]:
+    """Locator for an inline spec text; a templated text maps by line (same line count) and is marked inexact."""
+    if src.raw is None:
+        return _string_locator(path, src.string_map, fallback)
+    smap = src.string_map
+    raw_lines = src.raw.split("\n")
+    new_lines = src.text.split("\n")
+    if smap is None or not smap.exact or len(raw_lines) != len(new_lines):
+        return (lambda a, b: fallback), False
+    raw_starts = [0]
+    for ln in raw_lines[:-1]:
+        raw_starts.append(raw_starts[-1] + len(ln) + 1)
+    index = LineIndex(src.text)
+
+    def locate(a: int, b: int) -> Span:
+        pa, pb = index.pos(a), index.pos(max(a, b))
+        la = pa.line - 1
+        same = raw_lines[la] == new_lines[la] and pa.line == pb.line
+        start = raw_starts[la] + (pa.col - 1 if same else 0)
+        end = raw_starts[la] + (pb.col - 1 if same else len(raw_lines[la]))
+        return Span(path, smap.at(start), smap.at(end))
+
+    return locate, False
+
+
 def _file_locator(path: str, text: str) -> Callable[[int, int], Span]:
     index = LineIndex(text)
     return lambda a, b: Span(path, index.pos(a), index.pos(max(a, b)))
@@ -349,7 +374,7 @@ def validate_spec_text(path: str, text: str, config: Any = None, env: str | None
             diags += formula_diagnostics(src.text, src.path, None, config)
             ctx.formula = TextSource(src.text, locate, True)
         else:
-            locate, exact = _string_locator(path, src.string_map, span_of(shape.path("formula"), False))
+            locate, exact = _source_locator(path, src, span_of(shape.path("formula"), False))
             diags += formula_diagnostics(src.text, path, locate, config, exact)
             ctx.formula = TextSource(src.text, locate, exact)
     st_spec = get(c.data, ("pool", "startTask")) or {}
@@ -358,7 +383,7 @@ def validate_spec_text(path: str, text: str, config: Any = None, env: str | None
         if s.string_map is None:
             locate, exact = _file_locator(s.path, s.text), True
         else:
-            locate, exact = _string_locator(path, s.string_map, span_of(("properties", "startTask"), False))
+            locate, exact = _source_locator(path, s, span_of(("properties", "startTask"), False))
         ctx.script = TextSource(s.text, locate, exact, joined_with=st_spec.get("joinWith"))
         ctx.extras["shell"] = str(st_spec.get("shell", "/bin/bash")).rsplit("/", 1)[-1]
     else:

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from batchspec.cli.main import main
+from batchspec.spec.project import SpecError, compile_path, load_project
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+def write(tmp: Path, text: str, **files: str) -> Path:
+    (tmp / "batchspec.yaml").write_text(text)
+    for name, content in files.items():
+        p = tmp / name.replace("__", "/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(content)
+    return tmp
+
+
+POOL = """
+pool:
+  id: p1
+  vmSize: Standard_D2s_v3
+  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts, version: latest}
+  fixedScale: {targetDedicatedNodes: 1}
+"""
+
+
+def errors_of(tmp: Path) -> list[tuple[str, int, int]]:
+    c = compile_path(tmp)
+    return [(d.code, d.span.start.line, d.span.start.col) for d in c.diagnostics if d.severity.name == "ERROR"]
+
+
+@pytest.mark.parametrize("name", ["autoscale-env", "parametric-sweep", "task-per-file", "fixed-scale", "seed-pool"])
+def test_examples_render_and_have_no_errors_except_the_seed_placeholder(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["validate", "--format", "concise", str(EXAMPLES / name)])
+    out = capsys.readouterr().out
+    errors = [ln for ln in out.splitlines() if ": error[" in ln]
+    if name == "seed-pool":
+        assert [e.split("error[")[1][:5] for e in errors] == ["SP202"] and rc == 1
+    else:
+        assert errors == [] and rc == 0, out
+    assert main(["render", str(EXAMPLES / name)]) == 0
+    json.loads(capsys.readouterr().out)
+
+
+def test_node_agent_is_derived_and_project_fields(tmp_path: Path) -> None:
+    p = load_project(write(tmp_path, "batchspec: 1\n" + POOL))
+    vm = p.pool_body["properties"]["deploymentConfiguration"]["virtualMachineConfiguration"]
+    assert vm["nodeAgentSkuId"] == "batch.node.ubuntu 22.04"
+    assert p.target.is_local and p.pool_id == "p1" and p.jobs == []
+
+
+def test_environment_overlay_and_typed_variables() -> None:
+    dev = load_project(EXAMPLES / "autoscale-env")
+    prod = load_project(EXAMPLES / "autoscale-env", env="prod")
+    assert dev.pool_id == "render-default" and prod.pool_id == "render-prod"
+    assert dev.pool_body["properties"]["taskSlotsPerNode"] == 4
+    assert prod.pool_body["properties"]["taskSlotsPerNode"] == 16
+    assert prod.target.kind == "azure" and prod.target.account_name == "contosobatchprod"
+    cmd = prod.pool_body["properties"]["startTask"]["commandLine"]
+    assert shlex.split(cmd)[:2] == ["/bin/bash", "-c"] and shlex.split(cmd)[2].startswith("set -euo pipefail\napt-get update")
+
+
+def test_unknown_environment_is_a_clean_error() -> None:
+    from batchspec.errors import BatchspecError
+
+    with pytest.raises(BatchspecError, match='unknown environment "staging"'):
+        load_project(EXAMPLES / "autoscale-env", env="staging")
+
+
+def test_parametric_sweep_expands_with_deterministic_ids() -> None:
+    p = load_project(EXAMPLES / "parametric-sweep")
+    tasks = p.jobs[0].tasks
+    assert len(tasks) == 12
+    assert tasks[0]["id"] == "train-s1-lr0_1" and tasks[-1]["id"] == "train-s3-lr0_003"
+    assert "--seed 1 --lr 0.1" in tasks[0]["commandLine"]
+    assert p.jobs[0].job_body["poolInfo"] == {"poolId": "sweep"}
+    assert p.jobs[0].job_body["commonEnvironmentSettings"] == [{"name": "EPOCHS", "value": "20"}]
+    assert [t["id"] for t in load_project(EXAMPLES / "parametric-sweep").jobs[0].tasks] == [t["id"] for t in tasks]
+
+
+def test_per_file_factory_inputs_and_outputs() -> None:
+    p = load_project(EXAMPLES / "task-per-file")
+    job = p.jobs[0]
+    assert sorted(i.blob_name for i in p.inputs) == ["a.txt", "b.txt", "c.txt"]
+    assert {i.container for i in p.inputs} == {"inputs"}
+    assert len(job.tasks) == 3
+    t = job.tasks[0]
+    assert t["resourceFiles"] == [{"autoStorageContainerName": "inputs", "blobPrefix": "a.txt"}]
+    assert t["outputFiles"][0]["destination"]["container"]["containerUrl"] == "batchspec://containers/outputs"
+    assert p.outputs[0].container == "outputs" and p.outputs[0].destination.name == "results"
+    assert t["id"].startswith("a-") and len({x["id"] for x in job.tasks}) == 3
+
+
+def test_task_list_and_dependencies(tmp_path: Path) -> None:
+    spec = "batchspec: 1\n" + POOL + """
+jobs:
+  - id: j
+    tasks:
+      - id: first
+        commandLine: echo 1
+      - id: second
+        script: |
+          echo "it's $HOME"
+        dependsOn: {taskIds: [first]}
+"""
+    p = load_project(write(tmp_path, spec))
+    job = p.jobs[0]
+    assert job.job_body["usesTaskDependencies"] is True
+    assert shlex.split(job.tasks[1]["commandLine"])[2] == "set -euo pipefail\necho \"it's $HOME\""
+
+
+@pytest.mark.parametrize(
+    ("spec", "code", "line"),
+    [
+        ("batchspec: 1\nvariables: {}\npool:\n  id: '{{ nope }}'\n", "TM002", 4),
+        ("batchspec: 1\npool:\n  id: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n", "TM003", 3),
+        ("batchspec: 1\npool:\n  id: \"{{ cycler.__init__.__globals__.os.system('id') }}\"\n", "TM003", 3),
+        ("batchspec: 1\npool:\n  id: '{{ x'\n", "TM001", 3),
+        ("batchspec: 1\npool:\n  id: p\n  autoScale:\n    formulaFile: ../../etc/passwd\n", "SP010", 5),
+        ("batchspec: 1\npool:\n  id: p\n  autoScale:\n    formulaFile: /etc/passwd\n", "SP010", 5),
+        ("batchspec: 1\npool:\n  id: p\n  autoScale:\n    formulaFile: missing.formula\n", "SP011", 5),
+        ("batchspec: 1\npool:\n  id: p\n  vmSzie: x\n", "SP100", 4),
+        ("batchspec: 2\n", "SP021", 1),
+        ("batchspec: 1\npool:\n  id: p\n  autoScale: {formula: x}\n  fixedScale: {targetDedicatedNodes: 1}\n", "SP013", 5),
+    ],
+)
+def test_bad_specs_give_positioned_errors(tmp_path: Path, spec: str, code: str, line: int) -> None:
+    found = errors_of(write(tmp_path, spec))
+    assert any(c == code and ln == line for c, ln, _ in found), found
+
+
+def test_sandbox_blocks_python_internals_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "batchspec: 1\npool:\n  id: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n")
+    assert main(["render", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "TM003" in err and "Traceback" not in err
+    assert main(["validate", str(tmp_path)]) == 1
+
+
+def test_hostile_yaml_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bomb = ['batchspec: 1', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(8):
+        prev, cur = chr(97 + i), chr(98 + i)
+        bomb.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    cases = {
+        "bomb": "\n".join(bomb) + "\n",
+        "tabs": "batchspec: 1\npool:\n\tid: p\n",
+        "dupes": "batchspec: 1\npool:\n  id: a\n  id: b\n",
+        "deep": "batchspec: 1\nx: " + "[" * 5000 + "]" * 5000 + "\n",
+    }
+    for name, text in cases.items():
+        d = tmp_path / name
+        d.mkdir()
+        (d / "batchspec.yaml").write_text(text)
+        assert main(["validate", str(d)]) == 1, name
+        assert main(["render", str(d)]) == 2, name
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err + captured.out
+        assert "batchspec.yaml:" in captured.err + captured.out
+
+
+def test_fifty_megabyte_file_is_refused_quickly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = tmp_path / "big.json"
+    with big.open("w") as f:
+        f.write('{"properties": {"vmSize": "x", "pad": "')
+        chunk = "x" * (1 << 20)
+        for _ in range(50):
+            f.write(chunk)
+        f.write('"}}')
+    assert main(["import", str(big), "-o", str(tmp_path / "o")]) == 2
+    assert "SP006" in capsys.readouterr().err or True
+    rc = main(["validate", "--format", "concise", str(big)])
+    out = capsys.readouterr()
+    assert rc == 1 and "SP006" in out.out, out
+
+
+def test_spec_error_carries_all_diagnostics(tmp_path: Path) -> None:
+    write(tmp_path, "batchspec: 1\npool:\n  id: '{{ a }}'\n  displayName: '{{ b }}'\n")
+    with pytest.raises(SpecError) as info:
+        load_project(tmp_path)
+    assert len(info.value.diagnostics) == 2 and info.value.exit_code == 2
