@@ -27,7 +27,7 @@ FORMULA = """\
 samplePercent = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 10);
 pending = samplePercent < 70 ? max(0, $PendingTasks.GetSample(1)) : max($PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 10)));
 $TargetDedicatedNodes = 1;
-$TargetLowPriorityNodes = min(100, max(0, pending / $TaskSlotsPerNode - 1 + 0.99));
+$TargetLowPriorityNodes = min(100, max(0, ceil(pending / $TaskSlotsPerNode) - 1));
 $NodeDeallocationOption = taskcompletion;
 """
 

@@ -138,10 +138,10 @@ def _map_origin(d: Diagnostic, text: str, pf: Any) -> Diagnostic:
 
 
 def controller_for(subject: Subject) -> Any:
-    from batchspec.sim.simulator import FixedController
+    from batchspec.sim.simulator import FixedPool
 
     if subject.text is None:
-        return FixedController(*subject.fixed)
+        return FixedPool(*subject.fixed)
     return _compile(subject)
 
 
@@ -370,8 +370,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.runs < 1 or args.runs > MAX_RUNS:
         raise BatchspecError(f"--runs must be between 1 and {MAX_RUNS}")
-    if args.runs > 1 and args.compare:
-        raise BatchspecError("--runs and --compare cannot be combined yet; compare the formulas one --runs at a time")
     if args.runs > 1 and args.format == "csv":
         raise BatchspecError("--format csv writes a timeline, which --runs does not keep; use table or json")
     if args.runs > 1 and args.plot:
@@ -391,20 +389,26 @@ def run(args: argparse.Namespace) -> int:
     diags: list[Diagnostic] = []
 
     if args.runs > 1:
-        subject = subjects[0]
-        progress = Progress(f"simulating {args.runs} runs of {scenario.name}…", args.progress)
-        summaries = run_many(subject, scenario, args.runs, args.jobs, progress)
-        progress.done()
-        pct = report.run_percentiles(summaries)
         seeds = (scenario.seed, scenario.seed + args.runs - 1)
+        blocks = []
+        for subject in subjects:
+            progress = Progress(f"simulating {args.runs} runs of {subject.name} on {scenario.name}…", args.progress)
+            summaries = run_many(subject, scenario, args.runs, args.jobs, progress)
+            progress.done()
+            pct = report.run_percentiles(summaries)
+            blocks.append({"name": subject.name, "scenario": scenario.name, "runs": args.runs, "seeds": list(seeds),
+                           "percentiles": pct, "summaries": summaries})
+            diags += check_expectations(expectations, subject.name, subject.path, {}, pct)
         if args.format == "json":
             import json
 
-            out.write(json.dumps({"name": subject.name, "scenario": scenario.name, "runs": args.runs,
-                                  "seeds": list(seeds), "percentiles": pct, "summaries": summaries}, indent=2) + "\n")
+            payload: Any = blocks[0] if len(blocks) == 1 else {"results": blocks}
+            out.write(json.dumps(payload, indent=2) + "\n")
+        elif len(blocks) == 1:
+            out.write(report.runs_table(f"{blocks[0]['name']} · {label}", blocks[0]["percentiles"], args.runs, seeds))
         else:
-            out.write(report.runs_table(f"{subject.name} · {label}", pct, args.runs, seeds))
-        diags = check_expectations(expectations, subject.name, subject.path, {}, pct)
+            out.write(report.runs_compare_table([b["name"] for b in blocks], [b["percentiles"] for b in blocks],
+                                                f"{label}; {args.runs} runs, seeds {seeds[0]}..{seeds[1]}"))
     else:
         from batchspec.sim.workloads import generate
 

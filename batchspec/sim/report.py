@@ -123,7 +123,7 @@ def _fmt_value(key: str, v: Any) -> str:
     if key == "slot_utilization":
         return f"{100 * v:.0f}%"
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return f"{int(v):,}" if v.is_integer() and not key.endswith("_hours") else f"{v:,.2f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
@@ -146,7 +146,10 @@ def summary_lines(res: SimResult) -> list[str]:
     if s["preemptions"] or s["tasks_requeued"] or s["tasks_terminated"]:
         out.append(("disruption", f"{s['preemptions']} preemptions, {s['tasks_requeued']} task restarts, "
                                   f"{s['tasks_terminated']} tasks terminated by shrinks"))
-    ev = f"{s['evaluations']} every {format_duration(st.evaluation_interval_s)}, {s['evaluation_errors']} failed"
+    if s["evaluations"] == 0:
+        ev = "none: a fixed-size pool (no autoscale formula)"
+    else:
+        ev = f"{s['evaluations']} every {format_duration(st.evaluation_interval_s)}, {s['evaluation_errors']} failed"
     fe = s["first_error"]
     if fe:
         ev += f"; first at {format_duration(fe['t_s'])}: {fe['code']}" + (f" ({fe['detail']})" if fe["detail"] else "")
@@ -308,6 +311,26 @@ def runs_table(name: str, pct: dict[str, dict[str, float | None]], runs: int, se
     lines.append(" " * kw + "  " + "  ".join(c.rjust(10) for c in cols))
     for k, row in pct.items():
         lines.append(k.ljust(kw) + "  " + "  ".join(_fmt_value(k, row[c]).rjust(10) for c in cols))
+    return "\n".join(lines) + "\n"
+
+
+def runs_compare_table(names: Sequence[str], pcts: Sequence[dict[str, dict[str, float | None]]], title: str) -> str:
+    """Each figure's median across runs, with its p5..p95 range, one column per formula."""
+    rows = []
+    for key in NUMERIC_KEYS:
+        cells = []
+        for pct in pcts:
+            row = pct[key]
+            if row["p50"] is None:
+                cells.append("—")
+            else:
+                cells.append(f"{_fmt_value(key, row['p50'])} ({_fmt_value(key, row['p5'])}..{_fmt_value(key, row['p95'])})")
+        rows.append((key, cells))
+    colw = [max(len(n), *(len(c[i]) for _, c in rows)) for i, n in enumerate(names)]
+    kw = max(len(k) for k, _ in rows)
+    lines = [title, "median (p5..p95) across runs", "", " " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw))]
+    for k, cells in rows:
+        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw)))
     return "\n".join(lines) + "\n"
 
 

@@ -199,6 +199,7 @@ class Simulation:
         self.sc = scenario
         self.settings = settings
         self.controller = controller
+        self.autoscale = bool(getattr(controller, "autoscale", True))  # False: a fixed-size pool, nothing to record
         self.name = name or scenario.name
         self.progress = progress
         seed = settings.seed
@@ -525,7 +526,8 @@ class Simulation:
     def _evaluate(self, t: float) -> None:
         state = self._state(t)
         result = self.controller.evaluate(state)
-        self.evaluations.append(EvaluationRecord(t, state.time, result))
+        if self.autoscale:
+            self.evaluations.append(EvaluationRecord(t, state.time, result))
         if result.error is not None:
             return  # as on the service: no change to the pool
         self.target = [max(0, int(result.target_dedicated_nodes)), max(0, int(result.target_low_priority_nodes))]
@@ -645,7 +647,7 @@ class Simulation:
             self._evaluate(t)
             self._dispatch(t)
             eval_k += 1
-            next_eval = eval_k * interval
+            next_eval = eval_k * interval if self.autoscale else inf
         self._advance(end)
         if self.progress is not None:
             self.progress(1.0)
@@ -741,7 +743,7 @@ def simulate(scenario: Scenario, controller: Controller, *, settings: Settings |
 
 @dataclass(frozen=True)
 class FixedController:
-    """A pool without autoscale, or a test double: always the same targets."""
+    """Always the same targets: a test double for a formula, evaluated like one."""
 
     dedicated: int
     low_priority: int = 0
@@ -751,3 +753,10 @@ class FixedController:
         results = (f"$TargetDedicatedNodes={self.dedicated};$TargetLowPriorityNodes={self.low_priority};"
                    f"$NodeDeallocationOption={self.option}")
         return EvalResult(results, self.dedicated, self.low_priority, self.option)
+
+
+@dataclass(frozen=True)
+class FixedPool(FixedController):
+    """A fixed-scale pool (no autoscale): sized once at creation; no evaluations are run or reported."""
+
+    autoscale: bool = False

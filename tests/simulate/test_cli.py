@@ -61,7 +61,8 @@ def test_json_output_shape(fixed_pool: Path, small: Path, capsys: pytest.Capture
     assert s["makespan_s"] == 27 * 60
     assert data["settings"]["task_slots_per_node"] == 2 and data["settings"]["task_scheduling"] == "pack"
     assert data["timeline"][0]["t_s"] == 0 and len(data["timeline"]) == 2 * 120 + 1
-    assert data["evaluations"][0]["results"].startswith("$TargetDedicatedNodes=2;$TargetLowPriorityNodes=1")
+    assert data["evaluations"] == [] and s["evaluations"] == 0  # a fixed-scale pool has no formula to evaluate
+    assert max(r["dedicated"] for r in data["timeline"]) == 2
 
 
 def test_csv_output(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,3 +172,17 @@ def test_no_progress_by_default_when_not_a_terminal(fixed_pool: Path, small: Pat
 def test_simulate_without_what_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate"]) == 2
     assert "batchspec simulate formula" in capsys.readouterr().err
+
+
+def test_runs_with_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = tmp_path / "a.formula"
+    b = tmp_path / "b.formula"
+    a.write_text("$TargetDedicatedNodes = 1;", encoding="utf-8")
+    b.write_text("$TargetDedicatedNodes = 6;", encoding="utf-8")
+    code = main(["simulate", "formula", str(a), "--compare", str(b), "-s", "steady", "--duration", "2h",
+                 "--runs", "3", "-j", "1", "--expect", "wait_p95_s.p95<=15m"])
+    captured = capsys.readouterr()
+    assert code == 1  # one node cannot keep up with 60 tasks/h of about 3.4 minutes; six can
+    assert "median (p5..p95) across runs" in captured.out
+    assert captured.out.count("a.formula") == 1 and "b.formula" in captured.out
+    assert '"a.formula"' in captured.err and '"b.formula"' not in captured.err
