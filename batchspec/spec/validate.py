@@ -52,8 +52,14 @@ def is_batchspec_document(path: str, text: str) -> bool:
 
 
 def validate_document(path: str, text: str, config: Any = None) -> list[Diagnostic]:
-    """All diagnostics for one YAML/JSON document (spec or pool definition)."""
+    """All diagnostics for one YAML/JSON document (spec or pool definition).
+
+    Files that are neither (``package.json``, a CI workflow) give no diagnostics: pre-commit passes every changed
+    YAML/JSON file, and validate decides by the marker/shape, never by failing on unrelated files.
+    """
     lower = path.lower()
+    if not is_batchspec_document(path, text):
+        return []
     if lower.endswith((".yaml", ".yml")) and _MARKER.search(text):
         diags = validate_spec_text(path, text, config)
     else:
