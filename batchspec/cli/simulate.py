@@ -432,7 +432,8 @@ def run(args: argparse.Namespace) -> int:
             out.write(report.to_csv(results))
         else:
             width = args.width or max(40, min(120, shutil.get_terminal_size((100, 24)).columns - 8))
-            out.write(report.table(results, label, width=width))
+            color = out.isatty() and not os.environ.get("NO_COLOR")
+            out.write(report.table(results, label, width=width, color=color))
         if args.plot:
             from batchspec.sim.plot import write_png
 

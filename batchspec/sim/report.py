@@ -198,7 +198,32 @@ def _axis(duration: float, width: int, indent: int) -> list[str]:
     return [pad + "└" + "".join("─" if ch == " " else ch for ch in ticks), pad + " " + "".join(labels).rstrip()]
 
 
-def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str]:
+_TASK_PALETTE = {**{ch: "36" for ch in _EIGHTHS[1:]}, "░": "33"}
+_NODE_PALETTE = {"█": "34", "▒": "33", "x": "31", "·": "2"}
+_ERROR_PALETTE = {"✗": "31"}
+
+
+def _paint(body: str, palette: dict[str, str], color: bool) -> str:
+    """ANSI colours for runs of chart characters (only when writing to a terminal without NO_COLOR)."""
+    if not color:
+        return body
+    out: list[str] = []
+    current: str | None = None
+    for ch in body:
+        code = palette.get(ch)
+        if code != current:
+            if current:
+                out.append("\x1b[0m")
+            if code:
+                out.append(f"\x1b[{code}m")
+            current = code
+        out.append(ch)
+    if current:
+        out.append("\x1b[0m")
+    return "".join(out)
+
+
+def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool = False) -> list[str]:
     """Queued tasks, then nodes (current by priority, with the target gap dotted), then evaluation errors."""
     tl = res.timeline
     duration = res.settings.duration_s
@@ -226,7 +251,7 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
             else:
                 line.append(" ")
         label = f"{top:,}" if row == height - 1 else ""
-        out.append(label.rjust(label_w) + " │" + "".join(line).rstrip())
+        out.append(label.rjust(label_w) + " │" + _paint("".join(line).rstrip(), _TASK_PALETTE, color))
     out.extend(_axis(duration, width, label_w + 1))
     # --- nodes
     ded = [max(tl.dedicated[i] for i in idx) for idx in cols]
@@ -260,7 +285,7 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
             else:
                 line.append(" ")
         label = f"{ntop:,}" if row == nheight - 1 else (f"{row + 1}" if ntop <= height and row > 0 else "")
-        out.append(label.rjust(label_w) + " │" + "".join(line).rstrip())
+        out.append(label.rjust(label_w) + " │" + _paint("".join(line).rstrip(), _NODE_PALETTE, color))
     out.extend(_axis(duration, width, label_w + 1))
     # --- evaluation errors
     errs = [e.t_s for e in res.evaluations if e.result.error is not None]
@@ -268,12 +293,12 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8) -> list[str
         marks = [" "] * width
         for t in errs:
             marks[min(width - 1, int(t / duration * width)) if duration else 0] = "✗"
-        out.append("✗".rjust(label_w) + "  " + "".join(marks).rstrip()
+        out.append(_paint("✗".rjust(label_w) + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
                    + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})")
     return out
 
 
-def table(results: Sequence[SimResult], scenario_label: str, *, width: int = 72) -> str:
+def table(results: Sequence[SimResult], scenario_label: str, *, width: int = 72, color: bool = False) -> str:
     out: list[str] = []
     if len(results) > 1:
         out.append(f"scenario: {scenario_label}")
@@ -285,7 +310,7 @@ def table(results: Sequence[SimResult], scenario_label: str, *, width: int = 72)
         if len(results) == 1:
             out.extend(summary_lines(res))
         out.append("")
-        out.extend(chart_lines(res, width=width))
+        out.extend(chart_lines(res, width=width, color=color))
     return "\n".join(out).lstrip("\n") + "\n"
 
 

@@ -536,7 +536,16 @@ def parse_scenario(
     return (None, r.diags) if r.diags else (scenario, [])
 
 
+MAX_SAMPLES = 2_000_000  # timeline rows and sample history (at 30 s: 694 days)
+
+
 def _check_sizes(r: _Reader, sc: Scenario) -> None:
+    samples = sc.duration_s / sc.metrics.period_s
+    if samples > MAX_SAMPLES:
+        r.report(SM_INVALID, r.spans.get("metrics.period", r.spans.get("duration", Span.point(sc.path, 1, 1))),
+                 f"{format_duration(sc.duration_s)} at one sample every {format_duration(sc.metrics.period_s)} is "
+                 f"{samples:,.0f} samples; the limit is {MAX_SAMPLES:,}",
+                 "use a longer metrics period or a shorter duration")
     expected = 0.0
     for item in sc.workload:
         if isinstance(item, Burst):

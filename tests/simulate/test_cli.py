@@ -186,3 +186,18 @@ def test_runs_with_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "median (p5..p95) across runs" in captured.out
     assert captured.out.count("a.formula") == 1 and "b.formula" in captured.out
     assert '"a.formula"' in captured.err and '"b.formula"' not in captured.err
+
+
+def test_hostile_scenario_files_exit_2_cleanly(fixed_pool: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"\xff\xfe\x00duration")
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    replay_dir = tmp_path / "replay.yaml"
+    replay_dir.write_text("duration: 1h\nworkload: [{replay: folder.yaml}]\n", encoding="utf-8")
+    for path, message in ((binary, "not UTF-8"), (folder, "is a directory"),
+                          (replay_dir, 'error[SM105] cannot read replay file "folder.yaml"')):
+        assert main(["simulate", "formula", str(fixed_pool), "-s", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err

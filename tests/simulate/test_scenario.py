@@ -193,3 +193,8 @@ def test_alias_bomb_is_rejected() -> None:
 def test_many_errors_are_all_reported() -> None:
     diags = _diags("duration: x\nseed: y\npool: {max_dedicated: -1, start_task: q}\nworkload: []")
     assert [d[0] for d in diags] == ["SM103"] * 4
+
+
+def test_too_many_samples_is_rejected() -> None:
+    diags = _diags("duration: 300d\nmetrics: {period: 1s}\nworkload: [{at: 0s, tasks: 1, duration: 1m}]")
+    assert diags == [("SM103", 2, 19, "300d at one sample every 1s is 25,920,000 samples; the limit is 2,000,000")]
