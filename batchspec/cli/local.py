@@ -33,16 +33,34 @@ def register(subparsers) -> None:
                        help="seconds a new node takes before it is usable (default: 1)")
     serve.add_argument("--format", choices=("json", "env"), default="json",
                        help="how to print the connection details on stdout (default: json)")
+    serve.add_argument("--azurite", action="store_true",
+                       help="also start Azurite (blob storage) and add AZURE_STORAGE_CONNECTION_STRING to the details")
     serve.add_argument("--verbose", action="store_true", help="log every request on stderr")
     serve.set_defaults(func=_serve)
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
 
 
-def write_connection_files(state_dir: Path, conn) -> tuple[Path, Path]:
+def connection_details(conn, storage_connection_string: str | None = None) -> tuple[dict, dict]:
+    """(JSON object, environment variables) describing the service (and Azurite, when it runs)."""
+    import dataclasses
+
+    data = dataclasses.asdict(conn)
+    env = conn.environment()
+    if storage_connection_string:
+        data["storage_connection_string"] = storage_connection_string
+        env["AZURE_STORAGE_CONNECTION_STRING"] = storage_connection_string
+    return data, env
+
+
+def write_connection_files(state_dir: Path, conn, storage_connection_string: str | None = None) -> tuple[Path, Path]:
+    """Write ``connection.json`` and ``connection.env`` (mode 0600: they hold the client secret)."""
+    import json
+
+    data, env = connection_details(conn, storage_connection_string)
     json_path = state_dir / "connection.json"
     env_path = state_dir / "connection.env"
-    for path, text in ((json_path, conn.to_json() + "\n"),
-                       (env_path, "".join(f"{k}={v}\n" for k, v in conn.environment().items()))):
+    for path, text in ((json_path, json.dumps(data, indent=2) + "\n"),
+                       (env_path, "".join(f"{k}={v}\n" for k, v in env.items()))):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the client secret
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -63,13 +81,23 @@ def _serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc.start()
+    azurite = None
     try:
+        storage = None
+        if args.azurite:
+            from batchspec.local.azurite import start_azurite
+
+            azurite = start_azurite(svc.state_dir / "azurite")
+            storage = azurite.connection_string
         conn = svc.connection
-        json_path, env_path = write_connection_files(svc.state_dir, conn)
+        json_path, env_path = write_connection_files(svc.state_dir, conn, storage)
+        data, env = connection_details(conn, storage)
         if args.format == "json":
-            print(conn.to_json(), flush=True)
+            import json
+
+            print(json.dumps(data, indent=2), flush=True)
         else:
-            print("".join(f"export {k}={v}\n" for k, v in conn.environment().items()), end="", flush=True)
+            print("".join(f"export {k}='{v}'\n" for k, v in env.items()), end="", flush=True)
         print(f"batchspec: local Batch service on {conn.management_url} (data plane {conn.batch_url})\n"
               f"batchspec: connection details in {json_path} and {env_path}; CA certificate {conn.ca_file}\n"
               "batchspec: press Ctrl-C to stop", file=sys.stderr, flush=True)
@@ -79,6 +107,8 @@ def _serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     finally:
+        if azurite is not None:
+            azurite.stop()
         svc.stop()
         signal.signal(signal.SIGTERM, previous)
     print("batchspec: local Batch service stopped", file=sys.stderr)

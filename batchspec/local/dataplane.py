@@ -551,6 +551,8 @@ class DataPlane:
             except ApiError as err:
                 raise ApiError(400, err.code, err.message, [("PropertyName", (err.target or "").split(".")[-1])]
                                ) from None
+            if "autoScale" not in (pool["properties"].get("scaleSettings") or {}):
+                eng.history.setdefault(_key(pool["name"]), autoscale.MetricHistory()).clear()
             pool["properties"]["scaleSettings"] = props["scaleSettings"]
             pool["_last_enable"] = time.time()
             eng.run_autoscale(_key(pool["name"]), pool)

@@ -347,6 +347,9 @@ class ManagementPlane:
     def _apply_scale(self, pool: dict, old_scale: dict | None) -> None:
         scale = pool["properties"].get("scaleSettings") or {}
         if "autoScale" in scale:
+            if not old_scale or "autoScale" not in old_scale:
+                # no sampled metrics are available whenever autoscaling is turned on (formula-language.md §4.1)
+                self.engine.history.setdefault(pool["name"].lower(), autoscale.MetricHistory()).clear()
             if not old_scale or "autoScale" not in old_scale or old_scale["autoScale"] != scale["autoScale"]:
                 self.engine.run_autoscale(pool["name"].lower(), pool)
         else:
