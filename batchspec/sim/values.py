@@ -192,14 +192,18 @@ def format_number(x: float) -> str:
 
 def format_timestamp(ts: Timestamp) -> str:
     """ISO 8601 UTC with milliseconds, truncated (not rounded): ``2024-10-30T00:00:00.880Z``."""
-    dt = _EPOCH + timedelta(microseconds=ts.ticks // 10)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % ((ts.ticks // TICKS_PER_MS) % 1000)
+    return _iso_seconds(ts) + ".%03dZ" % ((ts.ticks // TICKS_PER_MS) % 1000)
 
 
 def format_timestamp_7(ts: Timestamp) -> str:
     """ISO 8601 UTC with seven fractional digits, as the service prints ``AutoScaleRun.timestamp``."""
+    return _iso_seconds(ts) + ".%07dZ" % (ts.ticks % TICKS_PER_SECOND)
+
+
+def _iso_seconds(ts: Timestamp) -> str:
+    # not strftime: glibc prints year 1 as "1", not "0001"
     dt = _EPOCH + timedelta(microseconds=ts.ticks // 10)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + ".%07dZ" % (ts.ticks % TICKS_PER_SECOND)
+    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
 
 
 def format_interval(iv: TimeInterval) -> str:

@@ -54,13 +54,14 @@ class Gen:
         leaf = depth <= 0 or self.draw(st.integers(0, 3)) == 0
         if leaf:
             options = [self.number(), "$TargetDedicatedNodes", "$TargetLowPriority", "$CurrentDedicatedNodes",
+                       "$TargetDedicated", "$UsableNodeCount", "$CurrentLowPriorityNodes",
                        "$TaskSlotsPerNode", f"{self.pick(METRICS)}.Count()"]
             v = self.var("d")
             if v:
                 options += [v, v]
             return self.pick(options)
         d = depth - 1
-        kind = self.draw(st.integers(0, 13))
+        kind = self.draw(st.integers(0, 14))
         if kind == 0:
             return f"({self.double(d)} {self.pick(('+', '-', '*', '/'))} {self.double(d)})"
         if kind == 1:
@@ -92,6 +93,9 @@ class Gen:
             return f"{self.pick(METRICS)}.GetSamplePercent({', '.join(args)})"
         if kind == 12:
             return f"({self.double(d)} ? {self.double(d)} : stop())" if self.draw(st.integers(0, 4)) == 0 else "1"
+        if kind == 13:
+            strings = ('"a"', '"b"', '"B"', '""', '"2023"')
+            return f"({self.pick(strings)} {self.pick(('<', '<=', '==', '>=', '>', '!='))} {self.pick(strings)})"
         return f"({self.double(d)})"
 
     def window_bound(self, depth: int) -> str:
@@ -162,7 +166,7 @@ class Gen:
         if kind == 1:
             return f"$NodeDeallocationOption = {self.pick(('requeue', 'terminate', 'taskcompletion', 'retaineddata'))}"
         if kind == 2 and self.draw(st.integers(0, 5)) == 0:
-            return "stop()"
+            return self.pick(("stop()", f"max({self.double(2)}, {self.vector(2)})", f"time({self.pick(TIMES)})"))
         t = self.pick(("d", "d", "d", "v", "ti", "ts"))
         value = self.expr(t, 3)
         name = self.pick(NAMES)

@@ -52,6 +52,21 @@ def test_vector_format() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+        ("9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59.999Z"),
+        ("1969-12-31T23:59:59.9990000Z", "1969-12-31T23:59:59.999Z"),
+    ],
+)
+def test_timestamp_format_extremes(text: str, iso: str) -> None:
+    ticks = parse_time(text)
+    assert ticks is not None
+    assert V.format_timestamp(Timestamp(ticks)) == iso
+    assert V.format_timestamp_7(Timestamp(ticks))[:19] == iso[:19]
+
+
+@pytest.mark.parametrize(
     ("ticks", "text"),
     [
         (0, "00:00:00"),
