@@ -111,7 +111,10 @@ def _load_formula(file: str) -> tuple[_FormulaSource, int | None]:
         if pool.target_dedicated is not None or pool.target_low_priority is not None:
             fixed = f" (fixed scale: {pool.target_dedicated or 0} dedicated, {pool.target_low_priority or 0} low-priority)"
         raise BatchspecError(f"{file}: the pool has no autoscale formula{fixed}")
-    return _FormulaSource(pool.text, pool.path, pool.origin), pool.task_slots_per_node
+    text = pool.text
+    if pool.origin is None and text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark from a Windows editor is not part of the formula (editors show no column)
+    return _FormulaSource(text, pool.path, pool.origin), pool.task_slots_per_node
 
 
 def _render_diagnostics(diagnostics: list[Any], source: _FormulaSource, file_text: str | None) -> str:

@@ -197,3 +197,26 @@ def test_ground_truth_files_are_usable_examples(tmp_path: Path, capsys: pytest.C
         shutil.copy(GT / name, tmp_path / name)
     code, out, _ = run(capsys, str(tmp_path / "r4-haste.formula"), "--state", str(tmp_path / "r4-haste.state.yaml"))
     assert code == 0 and "$samples=96.6667" in out
+
+
+def test_byte_order_mark_and_crlf_formula_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "bom.formula"
+    f.write_bytes("\ufeff$TargetDedicatedNodes = 1;\r\nx = avg($CPUPercent.GetSample(TimeInterval_Minute));\r\n".encode())
+    code, out, err = run(capsys, str(f))
+    assert code == 1
+    assert out == "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue\n"
+    assert err.startswith(f"{f}:2:30: error[InsufficientSampleData] Insufficient data from data set: $CPUPercent")
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*/batchspec.yaml"))
+
+
+@pytest.mark.parametrize("spec", EXAMPLES, ids=lambda p: p.parent.name)
+def test_example_specs(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, str(spec), "--format", "json")
+    assert "Traceback" not in err
+    if code == 2:
+        assert "has no autoscale formula" in err  # fixed-scale pools
+    else:
+        assert code in (0, 1)
+        assert json.loads(out)["results"].startswith("$TargetDedicatedNodes=")
