@@ -325,19 +325,18 @@ class _Checker:
         receiver = ast.unparen(e.receiver)
         service = b.SERVICE_VARIABLES.get(receiver.name) if isinstance(receiver, ast.Var) else None
         receiver_ok = service is not None and service.methods_allowed
-        if service is None:
-            self.expr(e.receiver)
+        receiver_type = self.expr(e.receiver) if service is None else UNKNOWN
         arg_types = [self.expr(a) for a in e.args]
         method = b.METHODS.get(e.method)
         if method is None:
             suggestion = _suggest(e.method, tuple(b.METHODS))
-            self.report(
-                "FM104",
-                e.method_span,
-                f'unknown method "{e.method}"',
-                hint=f'did you mean "{suggestion}"?' if suggestion else "metrics have the methods "
-                + ", ".join(b.METHODS),
-            )
+            if receiver_type is DOUBLE_VEC:
+                hint = "a doubleVec has no methods; pass it to a function such as avg(…), max(…), min(…) or sum(…)"
+            elif suggestion:
+                hint = f'did you mean "{suggestion}"?'
+            else:
+                hint = "metrics have the methods " + ", ".join(b.METHODS)
+            self.report("FM104", e.method_span, f'unknown method "{e.method}"', hint=hint)
             return UNKNOWN
         receiver_unknown = isinstance(receiver, ast.Var) and service is None and self._unknown_name(receiver.name)
         if not receiver_ok and not receiver_unknown:

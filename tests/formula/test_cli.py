@@ -192,3 +192,17 @@ def test_fmt_stdin_to_stdout(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     _stdin(monkeypatch, b"  $TargetDedicatedNodes=(time().weekday==1?5:1)")
     assert main(["fmt", "-"]) == 0
     assert capsys.readouterr().out == "$TargetDedicatedNodes = (time().weekday == 1 ? 5 : 1);\n"
+
+
+def test_clean_validate_does_not_import_lark(tmp_path: Path) -> None:
+    """Well-formed formulas never need the Lark parser (it is loaded only to explain syntax errors)."""
+    f = tmp_path / "x.formula"
+    f.write_text("$TargetDedicatedNodes = max(0, $ActiveTasks.GetSample(1));\n")
+    code = (
+        "import sys\n"
+        "from batchspec.formula import check_formula\n"
+        f"check_formula(open({str(f)!r}).read())\n"
+        "print(sorted(m for m in sys.modules if m == 'lark' or m.startswith('lark.')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr

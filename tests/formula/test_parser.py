@@ -9,7 +9,7 @@ import pytest
 
 from batchspec.diagnostics.model import Pos
 from batchspec.formula import ast, check_formula, parse_formula
-from batchspec.formula.parser import MAX_NESTING, parse
+from batchspec.formula.parser import MAX_NESTING, parse, parse_with_lark
 from tests.formula import reference_formulas as ref
 
 
@@ -65,7 +65,7 @@ def test_precedence(text: str, shape: str) -> None:
 
 def test_no_lark_object_escapes() -> None:
     for text in ref.VALID.values():
-        formula, _ = parse_formula(text)
+        formula = parse_with_lark(text).formula
         assert formula is not None
         for node in ast.walk(formula):
             assert not isinstance(node, (lark.Tree, lark.Token))
