@@ -483,6 +483,8 @@ class _Interpreter:
             factor = right.const if left.state else left.const if right.state else None
             if factor is not None and 0 <= factor <= 1:
                 state = True  # shrinking the current size: truncation rounds down, as intended
+            elif _is_ceiling_idiom(e, self):
+                pass
             else:
                 for side in (left, right):
                     k = side.const
@@ -829,13 +831,18 @@ def _static_value(e: ast.Expr, env: dict[str, V]) -> float | None:
 
 
 def _is_ceiling_idiom(e: ast.Binary, interp: _Interpreter) -> bool:
-    """``(x + (d - 1)) / d``: the docs' and doAzureParallel's way to round up through truncation."""
+    """``(x + (d - 1)) / d`` or ``(x + (d - 1)) * (1 / d)``: the docs' and doAzureParallel's way to round up
+    through truncation (BatchExplorer's sample writes ``(… + 3) * multiplier`` with ``multiplier = 0.25``)."""
     numerator = ast.unparen(e.left)
     if not (isinstance(numerator, ast.Binary) and numerator.op == "+"):
         return False
     d = _static_value(e.right, interp.env)
     if d is None:
         return False
+    if e.op == "*":
+        if d <= 0 or d >= 1:
+            return False
+        d = 1 / d
     k = _static_value(numerator.right, interp.env)
     if k is None:
         k = _static_value(numerator.left, interp.env)

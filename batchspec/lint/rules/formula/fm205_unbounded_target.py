@@ -10,6 +10,13 @@ from batchspec.lint.rule import Edit, Example, Finding, Fix, FormulaRule
 from batchspec.lint.rules.formula._util import fmt_num
 
 
+def _negative_witness(ctx: FormulaContext, canonical: str) -> float | None:
+    """Intervals only allow a negative value; report it when a concrete pool state reaches it."""
+    from batchspec.lint.witness import find_negative_target
+
+    return find_negative_target(ctx.formula, canonical)
+
+
 class UnboundedTarget(FormulaRule):
     """A node target that can grow without an upper bound, or go negative.
 
@@ -18,7 +25,8 @@ class UnboundedTarget(FormulaRule):
     a target that grows from the pool's own size (`$CurrentDedicatedNodes * 1.1`) is unbounded even though each
     step is small. An unbounded target follows a burst of queued tasks up to the account's quota, which costs
     money and can exhaust the quota other pools need. A negative target is undocumented (batchspec assumes the
-    service clamps it to 0).
+    service clamps it to 0); it is reported only when a concrete pool state reaches it (the range analysis is not
+    relational, so a value the intervals merely allow is checked first).
 
     Set `max-nodes` to also flag targets whose bound is above it, and to let `--fix` add the cap
     (`min(max-nodes, …)`); `--fix` always adds `max(0, …)` to a target that can go negative.
@@ -42,7 +50,7 @@ class UnboundedTarget(FormulaRule):
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
         opts = ctx.options(self)
-        for _canonical, t in sorted(ctx.analysis.final_targets().items()):
+        for canonical, t in sorted(ctx.analysis.final_targets().items()):
             v = t.value
             if not v.known or v.kind not in ("num", "vec"):
                 continue
@@ -50,7 +58,8 @@ class UnboundedTarget(FormulaRule):
             name = st.target.name
             too_high = v.hi > POOL_SIZE * (1 + 1e-12)
             over_cap = opts.max_nodes is not None and not too_high and v.hi > opts.max_nodes
-            negative = v.lo < 0
+            witness = _negative_witness(ctx, canonical) if v.lo < 0 else None
+            negative = witness is not None
             if not (too_high or over_cap or negative):
                 continue
             value_text = ctx.source(st.value.span)
@@ -77,7 +86,6 @@ class UnboundedTarget(FormulaRule):
                 message = f'"{name}" can reach {fmt_num(v.hi)}, above max-nodes = {opts.max_nodes}'
                 hint = f"cap it with min({opts.max_nodes}, …)"
             else:
-                low = "without a lower bound" if v.lo <= -POOL_SIZE else f"as low as {fmt_num(v.lo)}"
-                message = f'"{name}" can be negative ({low})'
+                message = f'"{name}" can be negative (for example {fmt_num(witness or 0)})'
                 hint = "clamp it with max(0, …); a negative target is undocumented"
             yield self.report(st.target.span, message, hint=hint, fix=fix)

@@ -29,6 +29,7 @@ class FractionalTarget(FormulaRule):
     )
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        by_span: dict[object, list] = {}
         for _canonical, t in sorted(ctx.analysis.final_targets().items()):
             span = t.value.frac
             if span is None or t.value.kind not in ("num", "vec"):
@@ -36,13 +37,18 @@ class FractionalTarget(FormulaRule):
             k = t.value.const
             if k is not None and float(k).is_integer():
                 continue  # always the same whole number
-            name = t.statement.target.name
-            expr = quote(ctx, span, 40)
+            by_span.setdefault(span, []).append(t)
+        for span, targets in by_span.items():
+            names = " and ".join(f'"{t.statement.target.name}"' for t in targets)
+            expr = quote(ctx, span, 40)  # type: ignore[arg-type]
             kind = "a division" if "/" in expr else "a fractional factor"
+            verb = "are" if len(targets) > 1 else "is"
             yield self.report(
-                span,
-                f'"{name}" is computed with {kind} ("{expr}") and can be fractional; the service truncates it '
-                "(2.5 nodes become 2)",
+                span,  # type: ignore[arg-type]
+                f'{names} {verb} computed with {kind} ("{expr}") and can be fractional; the service truncates '
+                "targets (2.5 nodes become 2)",
                 hint="round explicitly: ceil(…) to round up, floor(…) to round down",
-                related=(Related(t.statement.target.span, f"{name} is assigned here"),),
+                related=tuple(
+                    Related(t.statement.target.span, f"{t.statement.target.name} is assigned here") for t in targets
+                ),
             )

@@ -12,11 +12,17 @@ _LOWER = {name.lower(): name for name in b.SERVICE_VARIABLES}
 
 
 def intended_service_name(name: str) -> str | None:
-    """The service variable a user variable was probably meant to be: same letters, other case or no "$"."""
+    """The service variable a user variable was probably meant to be: the same letters in another case, or a
+    writable one (a target) without its "$". A bare ``pendingTasks`` is a normal name for a user variable that
+    holds pending tasks, so read-only names without "$" are left alone."""
     if name in b.SERVICE_VARIABLES:
         return None
-    spelled = name if name.startswith("$") else "$" + name
-    return _LOWER.get(spelled.lower())
+    if name.startswith("$"):
+        return _LOWER.get(name.lower())
+    found = _LOWER.get("$" + name.lower())
+    if found is not None and b.SERVICE_VARIABLES[found].writable:
+        return found
+    return None
 
 
 class ServiceVariableCase(FormulaRule):
@@ -24,7 +30,9 @@ class ServiceVariableCase(FormulaRule):
 
     Names are case-sensitive, and a name that is not exactly a service variable is an ordinary user variable:
     `$targetDedicatedNodes = 5` (a typo found in the REST reference's own sample) or `TargetDedicatedNodes = 5`
-    assigns a variable nobody reads, and the pool never changes. `--fix` corrects the spelling.
+    assigns a variable nobody reads, and the pool never changes. `--fix` corrects the spelling. Without "$", only
+    the writable names (the targets, `$NodeDeallocationOption`) are reported: `pendingTasks` is a fine name for a
+    user variable.
     """
 
     code = "FM211"

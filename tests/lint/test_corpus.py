@@ -1,0 +1,105 @@
+"""Accuracy on real formulas (tests/corpus/formulas) and on the cases that motivate the rules (golden/cases).
+
+Real formulas that work on the service must get no error-level finding; the expected findings of every file are
+golden files (tests/lint/golden/{corpus,cases}/<name>.out), regenerated with ``pytest --update-golden`` and
+reviewed as diffs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchspec.diagnostics.model import Diagnostic, Severity
+from batchspec.lint import LintConfig, lint_formula
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent / "corpus" / "formulas"
+CASES = HERE / "golden" / "cases"
+GOLDEN = HERE / "golden"
+SEED = Path("/work/shared/examples/seed-pool.json")
+
+REAL = sorted(CORPUS.glob("*.formula"))
+MOTIVATING = sorted(CASES.glob("*.formula"))
+
+
+def _lint(path: Path, shown: str) -> list[Diagnostic]:
+    return lint_formula(path.read_bytes().decode("utf-8"), shown, LintConfig())
+
+
+def _render(diagnostics: list[Diagnostic]) -> str:
+    out = []
+    for d in diagnostics:
+        out.append(f"{d.span.path}:{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code} {d.name}] {d.message}")
+        if d.hint:
+            out.append(f"    hint: {d.hint}")
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _compare(golden: Path, actual: str, update: bool) -> None:
+    if update:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(actual, encoding="utf-8")
+        return
+    assert golden.is_file(), f"{golden} is missing; run pytest --update-golden and review it"
+    assert actual == golden.read_text(encoding="utf-8"), f"{golden.name} differs; run pytest --update-golden"
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+def test_real_formulas_have_no_error_and_match_golden(path: Path, update_golden: bool) -> None:
+    diagnostics = _lint(path, f"corpus/{path.name}")
+    errors = [d for d in diagnostics if d.severity is Severity.ERROR]
+    assert errors == [], _render(errors)
+    golden = GOLDEN / "corpus" / f"{path.stem}.out"
+    # other areas add corpus files too: a file without expected findings yet is still held to "no error"
+    if golden.is_file() or update_golden:
+        _compare(golden, _render(diagnostics), update_golden)
+
+
+def test_corpus_goldens_cover_the_corpus() -> None:
+    missing = [p.name for p in REAL if not (GOLDEN / "corpus" / f"{p.stem}.out").is_file()]
+    assert len(missing) <= len(REAL) // 4, f"expected findings missing for {missing}; run pytest --update-golden"
+    assert not [m for m in missing if m.startswith("lint-")]
+    stale = [g.name for g in (GOLDEN / "corpus").glob("*.out") if not (CORPUS / f"{g.stem}.formula").is_file()]
+    assert stale == [], f"golden files without a corpus formula: {stale}"
+
+
+@pytest.mark.parametrize("path", MOTIVATING, ids=[p.stem for p in MOTIVATING])
+def test_motivating_cases_match_golden(path: Path, update_golden: bool) -> None:
+    diagnostics = _lint(path, f"cases/{path.name}")
+    assert diagnostics, "a motivating case must be reported"
+    _compare(CASES / f"{path.stem}.out", _render(diagnostics), update_golden)
+
+
+def _found(path: Path) -> list[tuple[str, int, int]]:
+    return [(d.code, d.span.start.line, d.span.start.col) for d in _lint(path, path.name)]
+
+
+def test_done_when_shipyard_138() -> None:
+    # the service said "Line 9, Col 43" (the "(" after GetSample); the finding spans "$PendingTasks.GetSample"
+    found = [d for d in _lint(CASES / "shipyard-138.formula", "s.formula") if d.severity >= Severity.WARNING]
+    assert [(d.code, d.span.start.line, d.span.start.col, d.span.end.col) for d in found] == [("FM201", 9, 20, 43)]
+    assert "GetSamplePercent" in (found[0].hint or "")
+
+
+def test_done_when_docs_cpu_sample_compares_with_0_7() -> None:
+    found = _lint(CORPUS / "msdocs__write-a-formula.formula", "w.formula")
+    scale = [d for d in found if d.code == "FM202"]
+    assert len(scale) == 2 and all(d.hint and d.hint.startswith("did you mean") for d in scale)
+    assert scale[0].hint == "did you mean 70?"
+
+
+def test_done_when_uncapped_pending_tasks() -> None:
+    found = _lint(CASES / "uncapped-pending-tasks.formula", "u.formula")
+    assert [(d.code, d.name) for d in found] == [("FM205", "unbounded-target")]
+    assert "min(" in (found[0].hint or "")
+
+
+def test_done_when_seed_formula_reports_nothing_above_info(tmp_path: Path) -> None:
+    if SEED.is_file():
+        text = json.loads(SEED.read_text())["properties"]["scaleSettings"]["autoScale"]["formula"]
+    else:  # the copy FRONTEND keeps in the corpus
+        text = (CORPUS / "seed__seed-pool.formula").read_text()
+    assert [d for d in lint_formula(text, "seed.formula") if d.severity > Severity.INFO] == []
