@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -22,7 +23,7 @@ from batchspec.formula import check_formula
 from batchspec.sim.compiled import compile_formula
 from batchspec.sim.evaluator import interpret
 from batchspec.sim.state import EvalState, MetricSeries, PoolState
-from bench.harness import Result, rate, repeat
+from bench.harness import Result, Stats, repeat
 
 SEED_POOL = Path("/work/shared/examples/seed-pool.json")
 SEED_FORMULA = """samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);
@@ -60,6 +61,27 @@ def realistic_state(seed: int = 1) -> EvalState:
     return EvalState(time=now, pool=pool, metrics=metrics, seed=seed)
 
 
+def _interleaved(fast, n_fast, slow, n_slow, runs):  # type: ignore[no-untyped-def]
+    """Rates of both, timed back to back in each round (the machine is shared: load changes between rounds hit
+    both sides alike), and the median of the per-round ratios."""
+    fast(), slow()  # warm up
+    fast_rates, slow_rates, ratios = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fast()
+        t1 = time.perf_counter()
+        slow()
+        t2 = time.perf_counter()
+        fast_rates.append(n_fast / (t1 - t0))
+        slow_rates.append(n_slow / (t2 - t1))
+        ratios.append(fast_rates[-1] / slow_rates[-1])
+
+    def stats(xs: list[float]) -> Stats:
+        return Stats(statistics.median(xs), min(xs), max(xs), len(xs))
+
+    return stats(fast_rates), stats(slow_rates), statistics.median(ratios)
+
+
 def run(quick: bool) -> list[Result]:
     text = seed_formula()
     formula, diagnostics = check_formula(text, "seed-pool.json")
@@ -83,9 +105,7 @@ def run(quick: bool) -> list[Result]:
                 interpret(formula, state)
 
         runs = 3 if quick else 7
-        fast_rate = rate(fast, n_fast, runs)
-        slow_rate = rate(slow, n_slow, runs)
-        ratio = fast_rate.median / slow_rate.median
+        fast_rate, slow_rate, ratio = _interleaved(fast, n_fast, slow, n_slow, runs)
         realistic = not results  # the issue's target is stated for the realistic state; the other is shown too
         results.append(Result(
             issue=4,
@@ -94,7 +114,7 @@ def run(quick: bool) -> list[Result]:
             target=">= 50,000/s and >= 10x the interpreter" if realistic else "— (informational)",
             met=(fast_rate.median >= 50_000 and ratio >= 10) if realistic else None,
             baseline=slow_rate.fmt("evals/s") + " with the reference interpreter",
-            ratio=f"{ratio:.1f}x",
+            ratio=f"{ratio:.1f}x (median of per-round ratios)",
             notes=[f"results: {reference.results}" + (f"; error: {reference.error.code}" if reference.error else "")],
         ))
     results[0].notes.append(
@@ -108,8 +128,8 @@ if __name__ == "__main__":
     quick = "--quick" in sys.argv[1:]
     t0 = time.perf_counter()
     for r in run(quick):
-        print(f"{r.name}\n  {r.figure}\n  vs {r.baseline}\n  ratio {r.ratio}; target {r.target}: "
-              f"{'met' if r.met else 'NOT met'}")
+        verdict = {True: "met", False: "NOT met", None: "-"}[r.met]
+        print(f"{r.name}\n  {r.figure}\n  vs {r.baseline}\n  ratio {r.ratio}; target {r.target}: {verdict}")
         for note in r.notes:
             print(f"  - {note}")
     print(f"({time.perf_counter() - t0:.1f} s)")

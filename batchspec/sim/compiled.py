@@ -146,6 +146,9 @@ class _Series:
         window = values[n - k_max : n - k_min] if k_max > k_min else []
         expected = (end - start) // p
         available = len(window) - window.count(None)
+        if expected > 0:  # V.sample_percent, inlined (same expression)
+            percent = available * 100.0 / expected
+            return window, (percent if percent < 100.0 else 100.0)
         return window, V.sample_percent(available, expected)
 
     def _bounds(self, method: str, a: Any, b: Any) -> tuple[int, int]:
@@ -354,6 +357,18 @@ class _Runtime:
     @staticmethod
     def aggregate_avg(args: list[Any], pos: tuple[int, int]) -> float:
         values = _Runtime._flatten(args)
+        if not values:
+            raise EvalFailure(V.EVALUATION_ERROR, '"avg" of an empty list', *pos)
+        total = 0.0
+        for v in values:
+            total += v
+        total /= len(values)
+        if total - total != 0.0:
+            raise EvalFailure(V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos)
+        return total
+
+    @staticmethod
+    def avg_v(values: list[float], pos: tuple[int, int]) -> float:
         if not values:
             raise EvalFailure(V.EVALUATION_ERROR, '"avg" of an empty list', *pos)
         total = 0.0
@@ -623,6 +638,8 @@ class _Compiler:
         if name in ("max", "min") and types == ["d", "v"]:
             # the documented idiom max(0, $X.GetSample(1)): no list to build
             return f"_rt.{name}_dv({codes[0]}, {codes[1]})", "d"
+        if name == "avg" and types == ["v"]:
+            return f"_rt.avg_v({codes[0]}, {pos})", "d"  # the documented avg($X.GetSample(window))
         if name in ("max", "min", "avg", "sum", "len") and codes and all(t in ("d", "v") for t in types):
             return f"_rt.aggregate_{name}([{', '.join(codes)}], {pos})", "d"
         if name in ("rand", "time"):
