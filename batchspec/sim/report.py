@@ -140,6 +140,9 @@ def summary_lines(res: SimResult) -> list[str]:
                         f"max {_fmt_value('x_s', s['wait_max_s'])} (submission to first start)"))
     out.append(("makespan", _fmt_value("x_s", s["makespan_s"]) if s["makespan_s"] is not None
                 else "— (tasks were still queued or running when the simulation ended)"))
+    response = response_text(res)
+    if response:
+        out.append(("response", response))
     out.append(("nodes", f"peak {s['peak_dedicated_nodes']} dedicated, {s['peak_low_priority_nodes']} low-priority; "
                          f"{s['dedicated_node_hours']:.2f} + {s['low_priority_node_hours']:.2f} node-hours, "
                          f"{s['idle_node_hours']:.2f} of them idle"))
@@ -157,6 +160,29 @@ def summary_lines(res: SimResult) -> list[str]:
     out.append(("cost", f"{s['cost']:,.2f} (dedicated + low-priority node-hours × price)"))
     width = max(len(k) for k, _ in out)
     return [f"  {k.ljust(width)}  {v}" for k, v in out]
+
+
+def response_text(res: SimResult) -> str:
+    """How the pool met its first work, from the timeline: when tasks first queued, when a node could take them,
+    and the most task slots it ever had against the longest queue."""
+    tl = res.timeline
+    first = next((i for i, (a, r) in enumerate(zip(tl.active, tl.running)) if a or r), None)
+    if first is None:
+        return ""
+    t0 = tl.t_s[first]
+    ready = next((tl.t_s[i] for i in range(first, len(tl)) if tl.usable[i] > 0), None)
+    slots = max(tl.usable) * res.settings.task_slots_per_node
+    nodes = max(tl.usable)
+    parts = [f"tasks first queued at {format_duration(t0)}"]
+    if ready is None:
+        parts.append("no node ever became usable")
+    elif ready <= t0:
+        parts.append("a usable node was already there")
+    else:
+        parts.append(f"first usable node at {format_duration(ready)} ({format_duration(ready - t0)} later)")
+    parts.append(f"at most {slots:,} slot{'s' if slots != 1 else ''} ({nodes:,} usable node{'s' if nodes != 1 else ''})"
+                 f" for up to {max(tl.active):,} queued tasks")
+    return "; ".join(parts)
 
 
 def header_line(res: SimResult, scenario_label: str) -> str:

@@ -171,6 +171,8 @@ def test_cli_seed_pool_burst_table_and_png(tmp_path: Path, capsys: pytest.Captur
     assert "100 submitted, 100 completed, 0 failed, 0 unfinished at the end" in out
     assert "p50 2h13m, p95 4h8m, max 4h18m" in out
     assert "makespan     4h23m" in out
+    assert ("response     tasks first queued at 10m; first usable node at 23m (13m later); at most 2 slots "
+            "(1 usable node) for up to 100 queued tasks") in out
     assert "73 every 5m, 1 failed; first at 5m: InsufficientSampleData" in out
     assert "✗ failed evaluation (1 of 73)" in out
     assert png.stat().st_size > 10_000
@@ -219,3 +221,23 @@ def test_example_scenario_runs(capsys: pytest.CaptureFixture[str]) -> None:
     s = json.loads(capsys.readouterr().out)["summary"]
     assert s["tasks_submitted"] >= 200 + 40
     assert s["peak_dedicated_nodes"] == 1 and 1 < s["peak_low_priority_nodes"] <= 20
+
+
+def test_seed_pool_burst_golden_timeline(update_golden: bool) -> None:
+    """The whole timeline as CSV: any change in the model shows up here as a reviewable diff.
+
+    Regenerate with ``pytest tests/simulate --update-golden`` after checking the change is intended.
+    """
+    import difflib
+
+    from batchspec.sim.report import to_csv
+
+    res = _run_seed_pool("burst")
+    text = to_csv([res])
+    golden = Path(__file__).parent / "golden" / "seed-pool-burst.timeline.csv"
+    if update_golden:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    expected = golden.read_text(encoding="utf-8")
+    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "now", n=1))
+    assert not diff, diff[:3000]
