@@ -43,6 +43,8 @@ READ_ONLY_PROPERTIES = (
     "currentNodeCommunicationMode",
 )
 READ_ONLY_TOP = ("etag", "systemData", "id")
+# members of an ARM template resource (or a GET response) around the pool body
+ARM_ENVELOPE = ("name", "type", "apiVersion", "dependsOn", "location", "condition", "copy", "comments", "scope")
 
 VERBATIM = (
     "displayName",
@@ -135,8 +137,11 @@ def import_pool(doc: Document, *, source_name: str) -> ImportResult:
     if shape.plane == "data":
         from batchspec.spec.planes import data_to_management
 
-        resource, notes = data_to_management(get(doc.data, shape.root))
-        return _import_management(resource, source_name, notes, plane="data")
+        dropped: dict[str, Any] = {}
+        resource, notes = data_to_management(get(doc.data, shape.root), dropped)
+        result = _import_management(resource, source_name, notes, plane="data")
+        result.dropped.update(dropped)
+        return result
     resource = copy.deepcopy(get(doc.data, shape.root))
     notes = []
     if shape.wrapper != "resource":
@@ -150,12 +155,22 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
     props: dict[str, Any] = copy.deepcopy(resource.get("properties") or {})
     top = {k: v for k, v in resource.items() if k != "properties"}
     pool: dict[str, Any] = {"id": _pool_id_from(top, source_name)}
+    if plane == "data":
+        top.pop("name", None)  # the data-plane "id", carried as the pool id
     for k in READ_ONLY_PROPERTIES:
         if k in props:
             dropped[f"properties.{k}"] = props.pop(k)
     for k in READ_ONLY_TOP:
         if k in top:
             dropped[k] = top.pop(k)
+    envelope = [k for k in ARM_ENVELOPE if k in top]
+    for k in envelope:
+        dropped[k] = top.pop(k)
+    if envelope:
+        notes.append(
+            "left out the ARM resource envelope (" + ", ".join(envelope) + "): the pool id becomes pool.id and "
+            "batchspec sends the body to the API itself"
+        )
     for k in ("displayName", "vmSize"):
         if k in props:
             pool[k] = props.pop(k)
@@ -264,7 +279,7 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
     if top:
         pool["extra"] = top
         notes.append("kept top-level members " + ", ".join(f'"{k}"' for k in top) + " verbatim under pool.extra")
-    if dropped:
+    if dropped and plane == "management":
         notes.append("dropped read-only state set by the service: " + ", ".join(dropped))
     spec: dict[str, Any] = {"batchspec": 1, "pool": pool}
     files["batchspec.yaml"] = _spec_text(spec, source_name, plane)

@@ -15,7 +15,7 @@ _LOWER_ENUM_KEYS = ("nodeFillType", "elevationLevel", "scope", "jobDefaultOrder"
 
 def _lower_enums(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (v[0].lower() + v[1:] if k in _LOWER_ENUM_KEYS and isinstance(v, str) and v else _lower_enums(v))
+        return {k: (v.lower() if k in _LOWER_ENUM_KEYS and isinstance(v, str) else _lower_enums(v))
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_lower_enums(v) for v in value]
@@ -73,8 +73,11 @@ def management_to_data(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return _lower_enums(out)
 
 
-def data_to_management(pool: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A data-plane pool (create body or ``pool show`` output) -> a management-plane resource, plus notes."""
+def data_to_management(pool: dict[str, Any], dropped: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """A data-plane pool (create body or ``pool show`` output) -> a management-plane resource, plus notes.
+
+    Read-only state that a ``pool show`` adds is left out and recorded in ``dropped`` (JSON path -> value)."""
+    dropped = {} if dropped is None else dropped
     src = copy.deepcopy(pool)
     notes = ["translated the data-plane pool to the management-plane spelling (render --plane data gives it back)"]
     props: dict[str, Any] = {}
@@ -92,7 +95,8 @@ def data_to_management(pool: dict[str, Any]) -> tuple[dict[str, Any], list[str]]
         if isinstance(img, dict):
             if "virtualMachineImageId" in img:
                 img["id"] = img.pop("virtualMachineImageId")
-            img.pop("exactVersion", None)  # read-only
+            if "exactVersion" in img:  # read-only
+                dropped["virtualMachineConfiguration.imageReference.exactVersion"] = img.pop("exactVersion")
         props["deploymentConfiguration"] = {"virtualMachineConfiguration": vm}
     auto = src.pop("enableAutoScale", None)
     formula = src.pop("autoScaleFormula", None)
@@ -117,8 +121,9 @@ def data_to_management(pool: dict[str, Any]) -> tuple[dict[str, Any], list[str]]
               "eTag", "lastModified", "creationTime", "state", "stateTransitionTime", "allocationState",
               "allocationStateTransitionTime", "odata.metadata", "identity", "currentNodeCommunicationMode"):
         if k in src:
-            src.pop(k)
-            notes.append(f'dropped read-only "{k}" (set by the service)')
+            dropped[k] = src.pop(k)
+    if dropped:
+        notes.append("dropped read-only state set by the service: " + ", ".join(dropped))
     props.update(src)
     resource["properties"] = _upper_enums(props)
     return resource, notes

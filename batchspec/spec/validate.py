@@ -33,6 +33,8 @@ RETIRED = {
     "applicationLicenses": "application licenses are no longer accepted",
     "resizeTimeout": 'belongs in "scaleSettings.fixedScale" on the management plane',
     "blobSource": 'renamed "httpUrl" in API 2018-12-01',
+    "targetNodeCommunicationMode": "removed in API 2025-06-01: classic node communication is retired and simplified "
+    "communication is the only mode",
 }
 
 
