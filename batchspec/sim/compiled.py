@@ -30,6 +30,8 @@ from typing import Any
 
 from batchspec.formula import ast
 from batchspec.formula.builtins import (
+    FUNCTIONS,
+    METHODS,
     OPERATIONS,
     DEALLOCATION_OPTIONS,
     DEFAULT_DEALLOCATION_OPTION,
@@ -63,10 +65,6 @@ _POOL_COUNTS = {
 
 # static types: "d" double, "v" doubleVec, "s" string, "ts" timestamp, "ti" timeinterval, "do" deallocation
 # option, None unknown (or no value)
-_DOUBLE_FUNCTIONS = frozenset({"avg", "len", "max", "min", "norm", "percentile", "rand", "range", "std", "sum", "val"})
-_OVERLOADED = frozenset({"lg", "ln", "log", "ceil", "floor", "round"})
-_METHOD_TYPES = {"GetSample": "v", "GetSamplePercent": "d", "Count": "d", "GetSamplePeriod": "ti",
-                 "HistoryBeginTime": "ts"}
 _CODES = {"d": DOUBLE, "v": DOUBLE_VEC, "s": STRING, "ts": TIMESTAMP, "ti": TIMEINTERVAL, "do": DEALLOCATION_OPTION}
 _TYPES = {t: c for c, t in _CODES.items()}
 
@@ -644,19 +642,7 @@ class _Compiler:
             return f"_rt.aggregate_{name}([{', '.join(codes)}], {pos})", "d"
         if name in ("rand", "time"):
             self.uses_functions = True
-        if name in _DOUBLE_FUNCTIONS:
-            result: str | None = "d"
-        elif name in _OVERLOADED:
-            if len(types) == 1 and types[0] == "d":
-                result = "d"
-            elif len(types) != 1 or types[0] == "v":
-                result = "v"
-            else:
-                result = None
-        elif name == "time":
-            result = "ts"
-        else:
-            result = None
+        result = _function_type(name, types)
         ctx = "_ctx" if self.uses_functions else "None"  # only rand() and time() read the context
         return f"_rt.call({name!r}, [{', '.join(codes)}], {ctx}, {pos})", result
 
@@ -675,7 +661,7 @@ class _Compiler:
         compiled = [self.expr(a) for a in node.args]
         codes = [c for c, _ in compiled]
         types = tuple(t for _, t in compiled)
-        result = _METHOD_TYPES.get(node.method)
+        result = _method_type(node.method)
         # statically typed calls go straight to the window arithmetic (no type dispatch can fail there)
         if node.method == "GetSample" and types == ("d",):
             return f"{local}.last({codes[0]})", result
@@ -703,7 +689,7 @@ class _Compiler:
                 wanted = codes[-1] if shape[-1] == "d" else "_default_percent"
                 return f"{local}.window({codes[0]}, {end}, {wanted}, {pos})", result
         args = f"({', '.join(codes)},)" if codes else "()"
-        return f"_rt.method({local}, {node.method!r}, {args}, _default_percent, {pos})", _METHOD_TYPES.get(node.method)
+        return f"_rt.method({local}, {node.method!r}, {args}, _default_percent, {pos})", result
 
     # ------------------------------------------------------------------------------------------- statements
 
@@ -808,6 +794,32 @@ class _Compiler:
             f"    return _EvalResult({fmt} % ({', '.join(args)},), _applied({dedicated}), _applied({low_priority}),"
             f" {args[2]}, {{{variables.lstrip(', ')}}})",
         ]
+
+
+def _function_type(name: str, args: list[str | None]) -> str | None:
+    """The static result type of a call, from the builtins table (None when unknown).
+
+    For the overloaded functions the table lists the scalar overload first: one double argument selects it,
+    anything else selects the list overload (reference §3.2)."""
+    function = FUNCTIONS.get(name)
+    if function is None:
+        return None
+    returns = {s.returns for s in function.signatures}
+    if len(returns) == 1:
+        return _TYPES.get(returns.pop())
+    if args == ["d"]:
+        return _TYPES.get(function.signatures[0].returns)
+    if len(args) != 1 or args[0] == "v":
+        return _TYPES.get(function.signatures[-1].returns)
+    return None
+
+
+def _method_type(name: str) -> str | None:
+    method = METHODS.get(name)
+    if method is None:
+        return None
+    returns = {s.returns for s in method.signatures}
+    return _TYPES.get(returns.pop()) if len(returns) == 1 else None
 
 
 def _static_type(value: Any) -> str | None:
