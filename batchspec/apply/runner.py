@@ -219,10 +219,11 @@ def _verify_existing(backend: Backend, job_id: str, desired: list[Json], ids: li
     return sorted(bad)
 
 
-def _create_job(backend: Backend, job: JobPlan) -> list[Json]:
+def _create_job(backend: Backend, job: JobPlan, console: Console) -> list[Json]:
     """Create the job; if it appeared meanwhile and is identical, carry on. Returns the tasks still to add."""
     try:
         retry_transient(lambda: backend.create_job(job.desired))
+        console.say(f'created job "{job.job_id}"')
         return list(job.tasks)
     except ServiceError as exc:
         if exc.code != "JobExists":
@@ -234,6 +235,7 @@ def _create_job(backend: Backend, job: JobPlan) -> list[Json]:
             f'job "{job.job_id}" was created by someone else since the plan was made and differs from the spec; '
             "nothing was added to it"
         )
+    console.say(f'job "{job.job_id}" was created meanwhile (by another apply?); it matches the spec: reused')
     return again.to_add
 
 
@@ -267,8 +269,7 @@ def apply_job(
             f'staged inputs of job "{jid}": {report.uploaded} uploaded, {report.unchanged} already up to date'
         )
     if job.action is JobAction.CREATE:
-        to_add = _create_job(backend, job)
-        console.say(f'created job "{jid}"')
+        to_add = _create_job(backend, job, console)
     if not to_add:
         return 0
     sendable = resolve_storage(to_add, blob_store) if blob_store is not None else to_add

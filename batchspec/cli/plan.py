@@ -107,6 +107,95 @@ def _azure_target(project: Any) -> Any:
     return Target(kind="azure", subscription_id=str(sub), resource_group=str(rg), account_name=str(account))
 
 
+def _alive(conn: dict[str, Any]) -> bool:
+    """Does the service described by ``conn`` answer HTTPS requests (a stale file points at nothing)?"""
+    import http.client
+    import ssl
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(str(conn["management_url"]))
+        context = ssl.create_default_context(cafile=str(conn["ca_file"]))
+        client = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port or 443, context=context, timeout=2)
+        try:
+            client.request("GET", "/")
+            client.getresponse().read()
+        finally:
+            client.close()
+        return True
+    except (OSError, KeyError, ValueError, http.client.HTTPException):
+        return False
+
+
+def _read_connection(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _running_local_service(state_dir: Path, stack: contextlib.ExitStack) -> tuple[dict[str, Any], str, Any]:
+    """Connection details of the local service for ``state_dir``, where it runs, and (when this process started
+    it) its LocalConnection.
+
+    In order: the file named by BATCHSPEC_LOCAL_CONNECTION; a service already serving ``state_dir`` (``batchspec
+    local serve``, or another batchspec command's in-process service: both leave ``connection.json`` there); else
+    a service started in this process. One state directory is only ever served by one process: an exclusive lock
+    guards the in-process start, and the loser of a race connects to the winner's service.
+    """
+    conn_file = os.environ.get(ENV_CONNECTION)
+    if conn_file:
+        conn = _read_connection(Path(conn_file))
+        if conn is None:
+            raise BatchspecError(f"{ENV_CONNECTION}={conn_file}: not a readable connection file")
+        return conn, f"connection file {conn_file}", None
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchspecError(f"cannot use state directory {state_dir}: {exc.strerror or exc}") from None
+    served = state_dir / "connection.json"
+    import fcntl
+    import time
+
+    lock = open(state_dir / ".service.lock", "a+")  # noqa: SIM115 (held for the whole command)
+    stack.callback(lock.close)
+    deadline = time.monotonic() + 15
+    while True:
+        existing = _read_connection(served)
+        if existing is not None and _alive(existing):
+            return existing, f"running, state in {state_dir}", None
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            pass  # another process is starting (or runs) the service: wait for its connection file
+        if time.monotonic() > deadline:
+            raise BatchspecError(
+                f"the local service state in {state_dir} is locked by another process that does not serve it; "
+                f"remove {state_dir / '.service.lock'} if no batchspec command is running"
+            )
+        time.sleep(0.1)
+    existing = _read_connection(served)  # a `local serve` does not take the lock
+    if existing is not None and _alive(existing):
+        return existing, f"running, state in {state_dir}", None
+    from batchspec.cli.local import write_connection_files
+    from batchspec.local.service import LocalBatchService
+
+    try:
+        time_scale = float(os.environ.get(ENV_TIME_SCALE) or DEFAULT_LOCAL_TIME_SCALE)
+    except ValueError:
+        raise BatchspecError(f"{ENV_TIME_SCALE} must be a number") from None
+    service = LocalBatchService(state_dir, time_scale=time_scale)
+    service.start()
+    stack.callback(service.stop)
+    write_connection_files(state_dir, service.connection)
+    stack.callback(lambda: served.unlink(missing_ok=True))
+    import dataclasses
+
+    return dataclasses.asdict(service.connection), f"state in {state_dir}", service.connection
+
+
 @contextlib.contextmanager
 def open_session(project: Any, args: argparse.Namespace, *, need_store: bool = False) -> Iterator[Session]:
     """Connect to the spec's target. Local: reuse a running service (BATCHSPEC_LOCAL_CONNECTION) or start one."""
@@ -124,42 +213,36 @@ def open_session(project: Any, args: argparse.Namespace, *, need_store: bool = F
     with contextlib.ExitStack() as stack:
         try:
             if project.target.is_local:
-                conn_file = os.environ.get(ENV_CONNECTION)
                 state_dir = (args.state_dir or default_state_dir()).expanduser().resolve()
-                if conn_file:
-                    try:
-                        conn = json.loads(Path(conn_file).read_text())
-                    except (OSError, ValueError) as exc:
-                        raise BatchspecError(f"{ENV_CONNECTION}={conn_file}: cannot read it ({exc})") from None
-                    target = _local_target_from_connection(conn)
-                else:
-                    from batchspec.local.service import LocalBatchService
-
-                    state_dir.mkdir(parents=True, exist_ok=True)
-                    try:
-                        time_scale = float(os.environ.get(ENV_TIME_SCALE) or DEFAULT_LOCAL_TIME_SCALE)
-                    except ValueError:
-                        raise BatchspecError(f"{ENV_TIME_SCALE} must be a number") from None
-                    service = LocalBatchService(state_dir, time_scale=time_scale)
-                    service.start()
-                    stack.callback(service.stop)
-                    target = _local_target_from_connection(service.connection)
+                conn, where, owned = _running_local_service(state_dir, stack)
+                target = _local_target_from_connection(conn)
                 backend = connect(target)
                 stack.callback(backend.close)
-                if not conn_file:
-                    backend.account.description = f"local Batch service (state in {state_dir})"
+                backend.account.description = f"local Batch service ({where})"
+                served_storage = conn.get("storage_connection_string") if isinstance(conn, dict) else None
 
                 azurite: list[Any] = []
 
                 def local_store() -> Any:
                     if not azurite:
-                        from batchspec.local.azurite import start_azurite
+                        connection_string = served_storage
+                        if not connection_string and not owned and not os.environ.get(ENV_CONNECTION):
+                            # the service another command runs may have started blob storage since
+                            latest = _read_connection(state_dir / "connection.json") or {}
+                            connection_string = latest.get("storage_connection_string")
+                        if not connection_string:  # start Azurite for this command
+                            from batchspec.local.azurite import start_azurite
 
-                        workdir = state_dir / "azurite"
-                        workdir.mkdir(parents=True, exist_ok=True)
-                        az = start_azurite(workdir)
-                        stack.callback(az.stop)
-                        store = AzureBlobStore(connection_string=az.connection_string)
+                            workdir = state_dir / "azurite"
+                            workdir.mkdir(parents=True, exist_ok=True)
+                            az = start_azurite(workdir)
+                            stack.callback(az.stop)
+                            connection_string = az.connection_string
+                            if owned:  # commands sharing this service share its blob storage too
+                                from batchspec.cli.local import write_connection_files
+
+                                write_connection_files(state_dir, owned, connection_string)
+                        store = AzureBlobStore(connection_string=connection_string)
                         stack.callback(store.close)
                         azurite.append(store)
                     return azurite[0]

@@ -107,3 +107,38 @@ def test_missing_spec_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["plan", str(tmp_path / "nope.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["plan", str(tmp_path / "nope.yaml"), "--detailed-exitcode"]) == 1
+
+
+def test_commands_share_the_service_that_another_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """One state dir is served by one process: a second command connects to the first one's service."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.apply.conftest import wait_for
+
+    state = tmp_path / "state"
+    monkeypatch.delenv("BATCHSPEC_LOCAL_CONNECTION", raising=False)
+    monkeypatch.setenv("BATCHSPEC_LOCAL_STATE_DIR", str(state))
+    pool, job = unique("share-pool"), unique("share-job")
+    spec = write_spec(tmp_path / "spec", pool_id=pool, job_id=job, tasks=2, command="/bin/sleep 2")
+    env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_CONNECTION"}
+    proc = subprocess.Popen([sys.executable, "-m", "batchspec", "apply", str(spec), "--yes"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:
+        wait_for(lambda: (state / "connection.json").exists(), timeout=60)
+
+        def job_visible() -> bool:
+            assert main(["status", str(spec), "--format", "json"]) == 0
+            return bool(json.loads(capsys.readouterr().out)["jobs"][0]["exists"])
+
+        wait_for(job_visible, timeout=60, interval=0.2)
+    finally:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read()  # type: ignore[union-attr]
+    assert not (state / "connection.json").exists()  # the owner cleaned up when its service stopped
+    # the state persists: a new command (its own service now) sees the finished job
+    assert main(["status", str(spec), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["jobs"][0]["tasks"]["succeeded"] == 2
