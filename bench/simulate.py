@@ -15,12 +15,11 @@ import os
 import sys
 import time
 
-
-from bench.harness import Result, repeat
 from batchspec.sim import compile_text
 from batchspec.sim.scenario import parse_scenario
 from batchspec.sim.simulator import FixedController, Settings, metrics_read_by, simulate
 from batchspec.sim.workloads import generate
+from bench.harness import Result, repeat
 
 FORMULA = """\
 // pending tasks, guarded for a new pool; spot nodes up to 100, one dedicated node
@@ -45,6 +44,7 @@ workload:
   - rate: {rate}/h
     duration: {{lognormal: {{median: 5m, sigma: 0.6}}}}
 """
+
 
 def _scenario(text: str):  # type: ignore[no-untyped-def]
     sc, diags = parse_scenario(text, "bench.yaml")
@@ -91,17 +91,21 @@ def run(quick: bool) -> list[Result]:
     s_fixed = repeat(fixed_pool, runs)
     summary = holder["res"].summary
     total = s_formula.median + t_gen.median
-    results.append(Result(
-        issue=5,
-        name=f"simulate 7 days, 30-s samples, PT5M, {len(workload):,} tasks, real formula (incl. workload generation)",
-        figure=s_formula.fmt("s") + f" + {t_gen.median:.3f} s workload generation",
-        target="< 2 s",
-        met=total < 2.0,
-        baseline=f"{s_fixed.median:.3f} s with a fixed-size pool (no formula)",
-        ratio=f"{s_formula.median / s_fixed.median:.2f}x",
-        notes=[f"{summary['evaluations']} evaluations, {summary['preemptions']} preemptions, peak "
-               f"{summary['peak_low_priority_nodes']} spot nodes, {summary['tasks_completed']:,} tasks completed"],
-    ))
+    results.append(
+        Result(
+            issue=5,
+            name=f"simulate 7 days, 30-s samples, PT5M, {len(workload):,} tasks, real formula (incl. workload generation)",
+            figure=s_formula.fmt("s") + f" + {t_gen.median:.3f} s workload generation",
+            target="< 2 s",
+            met=total < 2.0,
+            baseline=f"{s_fixed.median:.3f} s with a fixed-size pool (no formula)",
+            ratio=f"{s_formula.median / s_fixed.median:.2f}x",
+            notes=[
+                f"{summary['evaluations']} evaluations, {summary['preemptions']} preemptions, peak "
+                f"{summary['peak_low_priority_nodes']} spot nodes, {summary['tasks_completed']:,} tasks completed"
+            ],
+        )
+    )
     # --- --runs 100 through the CLI's parallel driver
     from batchspec.cli.simulate import Progress, Subject, run_many
 
@@ -116,42 +120,58 @@ def run(quick: bool) -> list[Result]:
     summaries = run_many(subject, example, n_runs, jobs, Progress("", False))
     elapsed = time.perf_counter() - t0
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    worker_cpu = (children.ru_utime - children_before.ru_utime) + (children.ru_stime - children_before.ru_stime)
-    single = repeat(lambda: simulate(example, formula, metrics=metrics, settings=Settings.resolve(example)),
-                    1 if quick else 3)
-    results.append(Result(
-        issue=5,
-        name=f"--runs {n_runs}: {n_runs} seeds of the 7-day 50,000-task simulation, {jobs} worker processes",
-        figure=f"{elapsed:.2f} s ({n_runs / elapsed:.1f} runs/s)",
-        target="< 60 s for 100 runs" + (" (quick: 10 runs, scaled)" if quick else ""),
-        met=elapsed * (100 / n_runs) < 60.0,
-        baseline=f"{single.median * n_runs:.2f} s for {n_runs} sequential runs in this process (median run x N)",
-        ratio=f"{single.median * n_runs / elapsed:.2f}x",
-        notes=[f"{len(summaries)} summaries; tasks submitted per run {min(s['tasks_submitted'] for s in summaries)}"
-               f"..{max(s['tasks_submitted'] for s in summaries)}; worker CPU time {worker_cpu:.1f} s in total "
-               f"({worker_cpu / n_runs:.2f} s per run; wall time depends on how busy the shared cores are, load "
-               f"average {os.getloadavg()[0]:.1f})"],
-    ))
+    worker_cpu = (children.ru_utime - children_before.ru_utime) + (
+        children.ru_stime - children_before.ru_stime
+    )
+    single = repeat(
+        lambda: simulate(example, formula, metrics=metrics, settings=Settings.resolve(example)),
+        1 if quick else 3,
+    )
+    results.append(
+        Result(
+            issue=5,
+            name=f"--runs {n_runs}: {n_runs} seeds of the 7-day 50,000-task simulation, {jobs} worker processes",
+            figure=f"{elapsed:.2f} s ({n_runs / elapsed:.1f} runs/s)",
+            target="< 60 s for 100 runs" + (" (quick: 10 runs, scaled)" if quick else ""),
+            met=elapsed * (100 / n_runs) < 60.0,
+            baseline=f"{single.median * n_runs:.2f} s for {n_runs} sequential runs in this process (median run x N)",
+            ratio=f"{single.median * n_runs / elapsed:.2f}x",
+            notes=[
+                f"{len(summaries)} summaries; tasks submitted per run {min(s['tasks_submitted'] for s in summaries)}"
+                f"..{max(s['tasks_submitted'] for s in summaries)}; worker CPU time {worker_cpu:.1f} s in total "
+                f"({worker_cpu / n_runs:.2f} s per run; wall time depends on how busy the shared cores are, load "
+                f"average {os.getloadavg()[0]:.1f})"
+            ],
+        )
+    )
     # --- cost vs duration and task count
-    grid = [(1, 10_000), (7, 10_000), (7, 50_000)] if quick else \
-        [(1, 10_000), (3, 10_000), (7, 10_000), (7, 50_000), (7, 100_000), (14, 100_000)]
+    grid = (
+        [(1, 10_000), (7, 10_000), (7, 50_000)]
+        if quick
+        else [(1, 10_000), (3, 10_000), (7, 10_000), (7, 50_000), (7, 100_000), (14, 100_000)]
+    )
     rows = ["| simulated days | tasks | events/s | wall time |", "|---|---|---|---|"]
     for days, tasks in grid:
         median, n, _ = _sim_time(days, tasks, 1 if quick else 3)
         rows.append(f"| {days} | {n:,} | {(n * 2 + days * 86400 / 30) / median:,.0f} | {median:.3f} s |")
-    results.append(Result(
-        issue=5, name="simulator cost vs simulated duration and task count (table in notes)",
-        figure=" · ".join(r.split("|")[4].strip() for r in rows[2:]),
-        target="grows linearly with events (tasks x 2 + samples)", met=None,
-        notes=["cost table:\n\n  " + "\n  ".join(rows) + "\n"],
-    ))
+    results.append(
+        Result(
+            issue=5,
+            name="simulator cost vs simulated duration and task count (table in notes)",
+            figure=" · ".join(r.split("|")[4].strip() for r in rows[2:]),
+            target="grows linearly with events (tasks x 2 + samples)",
+            met=None,
+            notes=["cost table:\n\n  " + "\n  ".join(rows) + "\n"],
+        )
+    )
     return results
 
 
 if __name__ == "__main__":
     for r in run("--quick" in sys.argv):
-        print(f"{r.name}: {r.figure} — baseline {r.baseline or '-'} ({r.ratio or '-'}) — target {r.target}: "
-              f"{'met' if r.met else 'NOT met' if r.met is False else '-'}")
+        print(
+            f"{r.name}: {r.figure} — baseline {r.baseline or '-'} ({r.ratio or '-'}) — target {r.target}: "
+            f"{'met' if r.met else 'NOT met' if r.met is False else '-'}"
+        )
         for n in r.notes:
             print("   ", n)
-

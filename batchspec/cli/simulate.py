@@ -31,41 +31,84 @@ EXPECT_STATS = ("p5", "p50", "p95", "min", "max", "mean")
 
 def register(subparsers: Any) -> None:
     sim = subparsers.add_parser(
-        "simulate", help="simulate an autoscale formula over time against a workload",
+        "simulate",
+        help="simulate an autoscale formula over time against a workload",
         description="Simulate an Azure Batch pool driven by its autoscale formula.",
     )
     sub = sim.add_subparsers(dest="simulate_what", metavar="WHAT", parser_class=type(sim))
     p = sub.add_parser(
-        "formula", help="simulate a formula (a .formula file, a pool JSON or a spec) against a scenario",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "formula",
+        help="simulate a formula (a .formula file, a pool JSON or a spec) against a scenario",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="a .formula file, a pool JSON or a batchspec spec")
-    p.add_argument("--scenario", "-s", default="burst", metavar="NAME|FILE",
-                   help="a scenario YAML file or a built-in: burst (default), steady, diurnal, new-pool")
-    p.add_argument("--compare", nargs="+", default=[], metavar="OTHER",
-                   help="also simulate these formulas on the same workload and seed, side by side")
-    p.add_argument("--runs", type=int, default=1, metavar="N",
-                   help="repeat with N seeds (seed, seed+1, ...) in parallel and report percentiles")
-    p.add_argument("--jobs", "-j", type=int, default=0, metavar="J", help="worker processes for --runs "
-                   "(default: the number of CPUs)")
+    p.add_argument(
+        "--scenario",
+        "-s",
+        default="burst",
+        metavar="NAME|FILE",
+        help="a scenario YAML file or a built-in: burst (default), steady, diurnal, new-pool",
+    )
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        default=[],
+        metavar="OTHER",
+        help="also simulate these formulas on the same workload and seed, side by side",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="repeat with N seeds (seed, seed+1, ...) in parallel and report percentiles",
+    )
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        metavar="J",
+        help="worker processes for --runs (default: the number of CPUs)",
+    )
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
-    p.add_argument("--duration", default=None, metavar="DURATION", help="override the scenario's duration (8h, P2D)")
-    p.add_argument("--format", "-f", choices=("table", "json", "csv"), default="table",
-                   help="stdout format: table (summary and chart; default), json, csv (the timeline)")
+    p.add_argument(
+        "--duration", default=None, metavar="DURATION", help="override the scenario's duration (8h, P2D)"
+    )
+    p.add_argument(
+        "--format",
+        "-f",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="stdout format: table (summary and chart; default), json, csv (the timeline)",
+    )
     p.add_argument("--plot", metavar="OUT.png", default=None, help="write a PNG chart (needs matplotlib)")
-    p.add_argument("--expect", action="append", default=[], metavar="CHECK",
-                   help="a check such as 'wait_p95_s<=600' or 'cost<=25'; fails with exit 1 (repeatable). "
-                        "With --runs, 'wait_p95_s.p95<=600' picks the statistic (default p50)")
+    p.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="CHECK",
+        help="a check such as 'wait_p95_s<=600' or 'cost<=25'; fails with exit 1 (repeatable). "
+        "With --runs, 'wait_p95_s.p95<=600' picks the statistic (default p50)",
+    )
     p.add_argument("--width", type=int, default=0, help="chart width in columns (default: the terminal's)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show progress on stderr (default: when stderr is a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: when stderr is a terminal)",
+    )
     p.set_defaults(func=run)
     sim.set_defaults(func=lambda args: _usage(sim))
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_usage(sys.stderr)
-    print("batchspec simulate: error: say what to simulate, e.g. batchspec simulate formula pool.json", file=sys.stderr)
+    print(
+        "batchspec simulate: error: say what to simulate, e.g. batchspec simulate formula pool.json",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -91,11 +134,16 @@ def load_subject(path_text: str) -> Subject:
     pf = load_pool_formula(Path(path_text))
     sched = pf.task_scheduling.lower() if pf.task_scheduling else None
     if sched not in (None, "pack", "spread"):
-        raise BatchspecError(f'{pf.path}: unknown task scheduling "{pf.task_scheduling}"; expected pack or spread')
+        raise BatchspecError(
+            f'{pf.path}: unknown task scheduling "{pf.task_scheduling}"; expected pack or spread'
+        )
     subject = Subject(
-        name=Path(path_text).name, path=path_text, text=pf.text,
+        name=Path(path_text).name,
+        path=path_text,
+        text=pf.text,
         interval_s=pf.evaluation_interval.total_seconds() if pf.evaluation_interval else None,
-        task_slots=pf.task_slots_per_node, scheduling=sched,
+        task_slots=pf.task_slots_per_node,
+        scheduling=sched,
         fixed=(pf.target_dedicated or 0, pf.target_low_priority or 0),
     )
     if subject.text is not None:
@@ -180,8 +228,9 @@ def resolve_scenario(arg: str, duration: str | None, seed: int | None) -> Any:
                     except (OSError, UnicodeDecodeError):
                         pass
             print(render_diagnostics(diags, files=1, sources=sources), file=sys.stderr, end="")
-            raise BatchspecError(f"{path.as_posix()}: invalid scenario ({len(diags)} "
-                                 f"problem{'s' if len(diags) != 1 else ''})")
+            raise BatchspecError(
+                f"{path.as_posix()}: invalid scenario ({len(diags)} problem{'s' if len(diags) != 1 else ''})"
+            )
     if duration is not None:
         d = parse_duration(duration)
         if d is None or d <= 0:
@@ -213,8 +262,12 @@ class Expectation:
 
     def holds(self, actual: float) -> bool:
         return {
-            "<=": actual <= self.value, "<": actual < self.value, ">=": actual >= self.value,
-            ">": actual > self.value, "==": actual == self.value, "!=": actual != self.value,
+            "<=": actual <= self.value,
+            "<": actual < self.value,
+            ">=": actual >= self.value,
+            ">": actual > self.value,
+            "==": actual == self.value,
+            "!=": actual != self.value,
         }[self.op]
 
 
@@ -236,7 +289,9 @@ def parse_expectation(text: str) -> Expectation:
         hint = f'; did you mean "{close[0]}"?' if close else "; known figures: " + ", ".join(NUMERIC_KEYS)
         raise BatchspecError(f'--expect "{text}": unknown figure "{key}"{hint}')
     if stat is not None and stat not in EXPECT_STATS:
-        raise BatchspecError(f'--expect "{text}": unknown statistic "{stat}"; expected one of {", ".join(EXPECT_STATS)}')
+        raise BatchspecError(
+            f'--expect "{text}": unknown statistic "{stat}"; expected one of {", ".join(EXPECT_STATS)}'
+        )
     try:
         value = float(raw)
     except ValueError:
@@ -249,8 +304,13 @@ def parse_expectation(text: str) -> Expectation:
     return Expectation(text.strip(), key, stat, op, value)
 
 
-def check_expectations(exps: list[Expectation], subject_name: str, path: str, summary: dict[str, Any],
-                       percentiles: dict[str, dict[str, Any]] | None = None) -> list[Diagnostic]:
+def check_expectations(
+    exps: list[Expectation],
+    subject_name: str,
+    path: str,
+    summary: dict[str, Any],
+    percentiles: dict[str, dict[str, Any]] | None = None,
+) -> list[Diagnostic]:
     from batchspec.sim.scenario import format_duration
 
     out = []
@@ -263,16 +323,29 @@ def check_expectations(exps: list[Expectation], subject_name: str, path: str, su
             actual = summary.get(e.key)
             label = e.key
         if actual is None:
-            why = ("tasks were still queued or running at the end" if e.key == "makespan_s"
-                   else "no value in this run")
-            msg = f'expected {label} {e.op} {e.value:g} for "{subject_name}", but {label} has no value ({why})'
+            why = (
+                "tasks were still queued or running at the end"
+                if e.key == "makespan_s"
+                else "no value in this run"
+            )
+            msg = (
+                f'expected {label} {e.op} {e.value:g} for "{subject_name}", but {label} has no value ({why})'
+            )
         elif not e.holds(float(actual)):
             shown = f"{actual:g}" + (f" ({format_duration(float(actual))})" if e.key.endswith("_s") else "")
             msg = f'expected {label} {e.op} {e.value:g} for "{subject_name}", got {shown}'
         else:
             continue
-        out.append(Diagnostic(code="SM001", name="expectation-failed", severity=Severity.ERROR, message=msg,
-                              span=Span(path, Pos(1, 1), Pos(1, 1)), hint=f'from --expect "{e.text}"'))
+        out.append(
+            Diagnostic(
+                code="SM001",
+                name="expectation-failed",
+                severity=Severity.ERROR,
+                message=msg,
+                span=Span(path, Pos(1, 1), Pos(1, 1)),
+                hint=f'from --expect "{e.text}"',
+            )
+        )
     return out
 
 
@@ -327,15 +400,22 @@ def _worker_run(seed: int) -> dict[str, Any]:
     scenario = _WORKER["scenario"].with_seed(seed)
     settings = replace(Settings.resolve(scenario, **_WORKER["settings_kw"]), seed=seed)
     metrics = metrics_read_by(subject.text) if subject.text else frozenset()
-    return simulate(scenario, _WORKER["controller"], settings=settings, metrics=metrics, name=subject.name).summary
+    return simulate(
+        scenario, _WORKER["controller"], settings=settings, metrics=metrics, name=subject.name
+    ).summary
 
 
 def _settings_kw(subject: Subject) -> dict[str, Any]:
-    return {"pool_interval_s": subject.interval_s, "pool_task_slots": subject.task_slots,
-            "pool_scheduling": subject.scheduling}
+    return {
+        "pool_interval_s": subject.interval_s,
+        "pool_task_slots": subject.task_slots,
+        "pool_scheduling": subject.scheduling,
+    }
 
 
-def run_many(subject: Subject, scenario: Any, runs: int, jobs: int, progress: Progress) -> list[dict[str, Any]]:
+def run_many(
+    subject: Subject, scenario: Any, runs: int, jobs: int, progress: Progress
+) -> list[dict[str, Any]]:
     """Summaries of ``runs`` seeds (scenario seed + i), in worker processes when that pays."""
     seeds = [scenario.seed + i for i in range(runs)]
     kw = _settings_kw(subject)
@@ -348,14 +428,18 @@ def run_many(subject: Subject, scenario: Any, runs: int, jobs: int, progress: Pr
             progress((i + 1) / runs)
         return out
     # fork is fast and safe while this process has one thread; otherwise use spawn
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 \
+    method = (
+        "fork"
+        if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
         else "spawn"
+    )
     ctx = multiprocessing.get_context(method)
     out_by_seed: dict[int, dict[str, Any]] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
-                             initargs=(subject, scenario, kw)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(subject, scenario, kw)
+    ) as pool:
         chunk = max(1, runs // (jobs * 8))
-        for i, (seed, summary) in enumerate(zip(seeds, pool.map(_worker_run, seeds, chunksize=chunk))):
+        for i, (seed, summary) in enumerate(zip(seeds, pool.map(_worker_run, seeds, chunksize=chunk), strict=False)):
             out_by_seed[seed] = summary
             progress((i + 1) / runs)
     return [out_by_seed[s] for s in seeds]
@@ -392,12 +476,22 @@ def run(args: argparse.Namespace) -> int:
         seeds = (scenario.seed, scenario.seed + args.runs - 1)
         blocks = []
         for subject in subjects:
-            progress = Progress(f"simulating {args.runs} runs of {subject.name} on {scenario.name}…", args.progress)
+            progress = Progress(
+                f"simulating {args.runs} runs of {subject.name} on {scenario.name}…", args.progress
+            )
             summaries = run_many(subject, scenario, args.runs, args.jobs, progress)
             progress.done()
             pct = report.run_percentiles(summaries)
-            blocks.append({"name": subject.name, "scenario": scenario.name, "runs": args.runs, "seeds": list(seeds),
-                           "percentiles": pct, "summaries": summaries})
+            blocks.append(
+                {
+                    "name": subject.name,
+                    "scenario": scenario.name,
+                    "runs": args.runs,
+                    "seeds": list(seeds),
+                    "percentiles": pct,
+                    "summaries": summaries,
+                }
+            )
             diags += check_expectations(expectations, subject.name, subject.path, {}, pct)
         if args.format == "json":
             import json
@@ -405,10 +499,19 @@ def run(args: argparse.Namespace) -> int:
             payload: Any = blocks[0] if len(blocks) == 1 else {"results": blocks}
             out.write(json.dumps(payload, indent=2) + "\n")
         elif len(blocks) == 1:
-            out.write(report.runs_table(f"{blocks[0]['name']} · {label}", blocks[0]["percentiles"], args.runs, seeds))
+            out.write(
+                report.runs_table(
+                    f"{blocks[0]['name']} · {label}", blocks[0]["percentiles"], args.runs, seeds
+                )
+            )
         else:
-            out.write(report.runs_compare_table([b["name"] for b in blocks], [b["percentiles"] for b in blocks],
-                                                f"{label}; {args.runs} runs, seeds {seeds[0]}..{seeds[1]}"))
+            out.write(
+                report.runs_compare_table(
+                    [b["name"] for b in blocks],
+                    [b["percentiles"] for b in blocks],
+                    f"{label}; {args.runs} runs, seeds {seeds[0]}..{seeds[1]}",
+                )
+            )
     else:
         from batchspec.sim.workloads import generate
 
@@ -419,8 +522,15 @@ def run(args: argparse.Namespace) -> int:
             settings = Settings.resolve(scenario, **_settings_kw(subject))
             metrics = metrics_read_by(subject.text) if subject.text else frozenset()
             try:
-                res = simulate(scenario, controller_for(subject), settings=settings, workload=workload,
-                               name=subject.name, metrics=metrics, progress=progress)
+                res = simulate(
+                    scenario,
+                    controller_for(subject),
+                    settings=settings,
+                    workload=workload,
+                    name=subject.name,
+                    metrics=metrics,
+                    progress=progress,
+                )
             except ValueError as exc:  # e.g. tasks need more slots than a node has
                 raise BatchspecError(f"{subject.path}: cannot simulate {scenario.name}: {exc}") from None
             progress.done()

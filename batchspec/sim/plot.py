@@ -25,7 +25,9 @@ def check_available() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise BatchspecError("--plot needs matplotlib; install it with: pip install 'batchspec[plot]'") from None
+        raise BatchspecError(
+            "--plot needs matplotlib; install it with: pip install 'batchspec[plot]'"
+        ) from None
 
 
 def _pyplot() -> Any:
@@ -42,7 +44,9 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
     plt = _pyplot()
     duration = max(r.settings.duration_s for r in results)
     scale, unit = (86400.0, "days") if duration > 3 * 86400 else (3600.0, "hours")
-    fig, (ax_t, ax_n) = plt.subplots(2, 1, figsize=(13, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]})
+    fig, (ax_t, ax_n) = plt.subplots(
+        2, 1, figsize=(13, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1]}
+    )
     single = len(results) == 1
     for i, res in enumerate(results):
         tl = res.timeline
@@ -53,33 +57,95 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
             ax_t.fill_between(x, tl.active, step="post", color="#4c72b0", alpha=0.30, linewidth=0)
             ax_t.step(x, tl.active, where="post", color="#4c72b0", linewidth=1.4, label="queued (active)")
             ax_t.step(x, tl.running, where="post", color="#dd8452", linewidth=1.4, label="running")
-            ax_n.step(x, tl.target_dedicated, where="post", color=_DED, linestyle="--", linewidth=1.4,
-                      label="target dedicated", zorder=4)
-            ax_n.step(x, tl.dedicated, where="post", color=_DED_LIGHT, linewidth=3.2,
-                      label="current dedicated", zorder=3)
-            ax_n.step(x, tl.target_low_priority, where="post", color=_LP, linestyle="--", linewidth=1.4,
-                      label="target low-priority", zorder=4)
-            ax_n.step(x, tl.low_priority, where="post", color=_LP_LIGHT, linewidth=3.2,
-                      label="current low-priority (incl. preempted)", zorder=3)
+            ax_n.step(
+                x,
+                tl.target_dedicated,
+                where="post",
+                color=_DED,
+                linestyle="--",
+                linewidth=1.4,
+                label="target dedicated",
+                zorder=4,
+            )
+            ax_n.step(
+                x,
+                tl.dedicated,
+                where="post",
+                color=_DED_LIGHT,
+                linewidth=3.2,
+                label="current dedicated",
+                zorder=3,
+            )
+            ax_n.step(
+                x,
+                tl.target_low_priority,
+                where="post",
+                color=_LP,
+                linestyle="--",
+                linewidth=1.4,
+                label="target low-priority",
+                zorder=4,
+            )
+            ax_n.step(
+                x,
+                tl.low_priority,
+                where="post",
+                color=_LP_LIGHT,
+                linewidth=3.2,
+                label="current low-priority (incl. preempted)",
+                zorder=3,
+            )
             if any(tl.preempted):
-                ax_n.step(x, tl.preempted, where="post", color="#c44e52", linestyle=":", linewidth=1.5,
-                          label="preempted")
+                ax_n.step(
+                    x,
+                    tl.preempted,
+                    where="post",
+                    color="#c44e52",
+                    linestyle=":",
+                    linewidth=1.5,
+                    label="preempted",
+                )
         else:
             # earlier formulas draw thicker lines, so identical curves stay visible one on top of the other
             lw = 1.2 + 2.0 * (len(results) - 1 - i) / max(1, len(results) - 1)
             ax_t.step(x, tl.active, where="post", color=colour, linewidth=lw, label=f"{prefix}queued")
-            ax_t.step(x, tl.running, where="post", color=colour, linewidth=max(1.0, lw - 0.5), linestyle=":",
-                      label=f"{prefix}running")
-            total = [d + lp for d, lp in zip(tl.dedicated, tl.low_priority)]
-            target = [d + lp for d, lp in zip(tl.target_dedicated, tl.target_low_priority)]
-            ax_n.step(x, total, where="post", color=colour, linewidth=lw + 0.5, label=f"{prefix}current nodes")
-            ax_n.step(x, target, where="post", color=colour, linewidth=max(1.0, lw - 0.5), linestyle="--",
-                      label=f"{prefix}target nodes")
+            ax_t.step(
+                x,
+                tl.running,
+                where="post",
+                color=colour,
+                linewidth=max(1.0, lw - 0.5),
+                linestyle=":",
+                label=f"{prefix}running",
+            )
+            total = [d + lp for d, lp in zip(tl.dedicated, tl.low_priority, strict=False)]
+            target = [d + lp for d, lp in zip(tl.target_dedicated, tl.target_low_priority, strict=False)]
+            ax_n.step(
+                x, total, where="post", color=colour, linewidth=lw + 0.5, label=f"{prefix}current nodes"
+            )
+            ax_n.step(
+                x,
+                target,
+                where="post",
+                color=colour,
+                linewidth=max(1.0, lw - 0.5),
+                linestyle="--",
+                label=f"{prefix}target nodes",
+            )
         errors = [e.t_s / scale for e in res.evaluations if e.result.error is not None]
         if errors:
-            ax_n.plot(errors, [0] * len(errors), linestyle="none", marker="x", markersize=8, markeredgewidth=2,
-                      color="#c00000" if single else colour, clip_on=False, zorder=5,
-                      label=f"{prefix}failed evaluation ({len(errors)})")
+            ax_n.plot(
+                errors,
+                [0] * len(errors),
+                linestyle="none",
+                marker="x",
+                markersize=8,
+                markeredgewidth=2,
+                color="#c00000" if single else colour,
+                clip_on=False,
+                zorder=5,
+                label=f"{prefix}failed evaluation ({len(errors)})",
+            )
             for t in errors:
                 ax_n.axvline(t, color="#c00000" if single else colour, alpha=0.12, linewidth=1)
     ax_t.set_ylabel("tasks")
@@ -98,8 +164,17 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, framealpha=0.9, borderaxespad=0)
     if single:
-        ax_t.text(1.01, 0.0, _summary_text(results[0]), transform=ax_t.transAxes, ha="left", va="bottom",
-                  fontsize=8, family="monospace", bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
+        ax_t.text(
+            1.01,
+            0.0,
+            _summary_text(results[0]),
+            transform=ax_t.transAxes,
+            ha="left",
+            va="bottom",
+            fontsize=8,
+            family="monospace",
+            bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85},
+        )
         head = results[0].name
     else:
         head = " vs ".join(r.name for r in results)

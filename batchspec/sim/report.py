@@ -14,10 +14,29 @@ from batchspec.sim.scenario import format_duration
 from batchspec.sim.simulator import EvaluationRecord, SimResult, Timeline, percentile
 
 SUMMARY_KEYS = (
-    "tasks_submitted", "tasks_completed", "tasks_failed", "tasks_unfinished", "tasks_never_started", "makespan_s",
-    "wait_p50_s", "wait_p95_s", "wait_max_s", "wait_mean_s", "peak_dedicated_nodes", "peak_low_priority_nodes",
-    "dedicated_node_hours", "low_priority_node_hours", "idle_node_hours", "slot_utilization", "evaluations",
-    "evaluation_errors", "first_error", "preemptions", "tasks_requeued", "tasks_terminated", "cost",
+    "tasks_submitted",
+    "tasks_completed",
+    "tasks_failed",
+    "tasks_unfinished",
+    "tasks_never_started",
+    "makespan_s",
+    "wait_p50_s",
+    "wait_p95_s",
+    "wait_max_s",
+    "wait_mean_s",
+    "peak_dedicated_nodes",
+    "peak_low_priority_nodes",
+    "dedicated_node_hours",
+    "low_priority_node_hours",
+    "idle_node_hours",
+    "slot_utilization",
+    "evaluations",
+    "evaluation_errors",
+    "first_error",
+    "preemptions",
+    "tasks_requeued",
+    "tasks_terminated",
+    "cost",
 )
 NUMERIC_KEYS = tuple(k for k in SUMMARY_KEYS if k != "first_error")
 
@@ -36,8 +55,11 @@ def evaluation_dict(rec: EvaluationRecord) -> dict[str, Any]:
     r = rec.result
     err = None
     if r.error is not None:
-        err = {"code": r.error.code, "message": r.error.message,
-               "values": [{"name": v.name, "value": v.value} for v in r.error.values]}
+        err = {
+            "code": r.error.code,
+            "message": r.error.message,
+            "values": [{"name": v.name, "value": v.value} for v in r.error.values],
+        }
     return {
         "t_s": rec.t_s,
         "timestamp": rec.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rec.time.microsecond // 1000:03d}Z",
@@ -60,8 +82,11 @@ def result_dict(res: SimResult, *, timeline: bool = True) -> dict[str, Any]:
 def settings_dict(res: SimResult) -> dict[str, Any]:
     s = res.settings
     return {
-        "duration_s": s.duration_s, "evaluation_interval_s": s.evaluation_interval_s,
-        "task_slots_per_node": s.task_slots_per_node, "task_scheduling": s.task_scheduling, "seed": s.seed,
+        "duration_s": s.duration_s,
+        "evaluation_interval_s": s.evaluation_interval_s,
+        "task_slots_per_node": s.task_slots_per_node,
+        "task_scheduling": s.task_scheduling,
+        "seed": s.seed,
         "start": s.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
@@ -104,8 +129,13 @@ def run_percentiles(summaries: Sequence[dict[str, Any]]) -> dict[str, dict[str, 
             out[key] = {"p5": None, "p50": None, "p95": None, "min": None, "max": None, "mean": None, "n": 0}
             continue
         out[key] = {
-            "p5": percentile(values, 5), "p50": percentile(values, 50), "p95": percentile(values, 95),
-            "min": values[0], "max": values[-1], "mean": round(sum(values) / len(values), 4), "n": len(values),
+            "p5": percentile(values, 5),
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+            "min": values[0],
+            "max": values[-1],
+            "mean": round(sum(values) / len(values), 4),
+            "n": len(values),
         }
     return out
 
@@ -131,31 +161,56 @@ def summary_lines(res: SimResult) -> list[str]:
     s = res.summary
     st = res.settings
     out = []
-    tasks = (f"{s['tasks_submitted']:,} submitted, {s['tasks_completed']:,} completed, {s['tasks_failed']:,} failed,"
-             f" {s['tasks_unfinished']:,} unfinished at the end")
+    tasks = (
+        f"{s['tasks_submitted']:,} submitted, {s['tasks_completed']:,} completed, {s['tasks_failed']:,} failed,"
+        f" {s['tasks_unfinished']:,} unfinished at the end"
+    )
     if s["tasks_never_started"]:
         tasks += f" ({s['tasks_never_started']:,} never started)"
     out.append(("tasks", tasks))
-    out.append(("wait", f"p50 {_fmt_value('x_s', s['wait_p50_s'])}, p95 {_fmt_value('x_s', s['wait_p95_s'])}, "
-                        f"max {_fmt_value('x_s', s['wait_max_s'])} (submission to first start)"))
-    out.append(("makespan", _fmt_value("x_s", s["makespan_s"]) if s["makespan_s"] is not None
-                else "— (tasks were still queued or running when the simulation ended)"))
+    out.append(
+        (
+            "wait",
+            f"p50 {_fmt_value('x_s', s['wait_p50_s'])}, p95 {_fmt_value('x_s', s['wait_p95_s'])}, "
+            f"max {_fmt_value('x_s', s['wait_max_s'])} (submission to first start)",
+        )
+    )
+    out.append(
+        (
+            "makespan",
+            _fmt_value("x_s", s["makespan_s"])
+            if s["makespan_s"] is not None
+            else "— (tasks were still queued or running when the simulation ended)",
+        )
+    )
     response = response_text(res)
     if response:
         out.append(("response", response))
-    out.append(("nodes", f"peak {s['peak_dedicated_nodes']} dedicated, {s['peak_low_priority_nodes']} low-priority; "
-                         f"{s['dedicated_node_hours']:.2f} + {s['low_priority_node_hours']:.2f} node-hours, "
-                         f"{s['idle_node_hours']:.2f} of them idle"))
+    out.append(
+        (
+            "nodes",
+            f"peak {s['peak_dedicated_nodes']} dedicated, {s['peak_low_priority_nodes']} low-priority; "
+            f"{s['dedicated_node_hours']:.2f} + {s['low_priority_node_hours']:.2f} node-hours, "
+            f"{s['idle_node_hours']:.2f} of them idle",
+        )
+    )
     if s["preemptions"] or s["tasks_requeued"] or s["tasks_terminated"]:
-        out.append(("disruption", f"{s['preemptions']} preemptions, {s['tasks_requeued']} task restarts, "
-                                  f"{s['tasks_terminated']} tasks terminated by shrinks"))
+        out.append(
+            (
+                "disruption",
+                f"{s['preemptions']} preemptions, {s['tasks_requeued']} task restarts, "
+                f"{s['tasks_terminated']} tasks terminated by shrinks",
+            )
+        )
     if s["evaluations"] == 0:
         ev = "none: a fixed-size pool (no autoscale formula)"
     else:
         ev = f"{s['evaluations']} every {format_duration(st.evaluation_interval_s)}, {s['evaluation_errors']} failed"
     fe = s["first_error"]
     if fe:
-        ev += f"; first at {format_duration(fe['t_s'])}: {fe['code']}" + (f" ({fe['detail']})" if fe["detail"] else "")
+        ev += f"; first at {format_duration(fe['t_s'])}: {fe['code']}" + (
+            f" ({fe['detail']})" if fe["detail"] else ""
+        )
     out.append(("evaluations", ev))
     out.append(("cost", f"{s['cost']:,.2f} (dedicated + low-priority node-hours × price)"))
     width = max(len(k) for k, _ in out)
@@ -166,7 +221,7 @@ def response_text(res: SimResult) -> str:
     """How the pool met its first work, from the timeline: when tasks first queued, when a node could take them,
     and the most task slots it ever had against the longest queue."""
     tl = res.timeline
-    first = next((i for i, (a, r) in enumerate(zip(tl.active, tl.running)) if a or r), None)
+    first = next((i for i, (a, r) in enumerate(zip(tl.active, tl.running, strict=False)) if a or r), None)
     if first is None:
         return ""
     t0 = tl.t_s[first]
@@ -180,16 +235,20 @@ def response_text(res: SimResult) -> str:
         parts.append("a usable node was already there")
     else:
         parts.append(f"first usable node at {format_duration(ready)} ({format_duration(ready - t0)} later)")
-    parts.append(f"at most {slots:,} slot{'s' if slots != 1 else ''} ({nodes:,} usable node{'s' if nodes != 1 else ''})"
-                 f" for up to {max(tl.active):,} queued tasks")
+    parts.append(
+        f"at most {slots:,} slot{'s' if slots != 1 else ''} ({nodes:,} usable node{'s' if nodes != 1 else ''})"
+        f" for up to {max(tl.active):,} queued tasks"
+    )
     return "; ".join(parts)
 
 
 def header_line(res: SimResult, scenario_label: str) -> str:
     st = res.settings
-    return (f"{res.name} · {scenario_label} · {format_duration(st.duration_s)} from "
-            f"{st.start.strftime('%Y-%m-%d %H:%M')} UTC · seed {st.seed} · {st.task_slots_per_node} slot"
-            f"{'s' if st.task_slots_per_node != 1 else ''}/node ({st.task_scheduling})")
+    return (
+        f"{res.name} · {scenario_label} · {format_duration(st.duration_s)} from "
+        f"{st.start.strftime('%Y-%m-%d %H:%M')} UTC · seed {st.seed} · {st.task_slots_per_node} slot"
+        f"{'s' if st.task_slots_per_node != 1 else ''}/node ({st.task_scheduling})"
+    )
 
 
 def _buckets(tl: Timeline, width: int, duration: float) -> list[list[int]]:
@@ -217,11 +276,14 @@ def _axis(duration: float, width: int, indent: int) -> list[str]:
         c = min(width - 1, int(k * step / duration * width)) if duration else 0
         ticks[c] = "┬" if c < width - 1 or k * step < duration else "┐"
         text = "0" if k == 0 else format_duration(k * step)
-        if all(ch == " " for ch in labels[c: c + len(text) + 1]):
-            labels[c: c + len(text)] = list(text)
+        if all(ch == " " for ch in labels[c : c + len(text) + 1]):
+            labels[c : c + len(text)] = list(text)
         k += 1
     pad = " " * indent
-    return [pad + "└" + "".join("─" if ch == " " else ch for ch in ticks), pad + " " + "".join(labels).rstrip()]
+    return [
+        pad + "└" + "".join("─" if ch == " " else ch for ch in ticks),
+        pad + " " + "".join(labels).rstrip(),
+    ]
 
 
 _TASK_PALETTE = {**{ch: "36" for ch in _EIGHTHS[1:]}, "░": "33"}
@@ -261,11 +323,13 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
     running = [max(tl.running[i] for i in idx) for idx in cols]
     top = max(max(queued), max(running), 1)
     label_w = max(len(f"{top:,}"), 4)
-    out.append(" " * (label_w + 1) + f"tasks: █ queued (active)   ░ running          max queued {max(queued):,}, "
-               f"max running {max(running):,}")
+    out.append(
+        " " * (label_w + 1) + f"tasks: █ queued (active)   ░ running          max queued {max(queued):,}, "
+        f"max running {max(running):,}"
+    )
     for row in range(height - 1, -1, -1):
         line = []
-        for q, r in zip(queued, running):
+        for q, r in zip(queued, running, strict=False):
             qh = q / top * height
             rh = r / top * height
             if qh >= row + 1:
@@ -284,13 +348,15 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
     lp = [max(tl.low_priority[i] for i in idx) for idx in cols]
     pre = [max(tl.preempted[i] for i in idx) for idx in cols]
     tgt = [max(tl.target_dedicated[i] + tl.target_low_priority[i] for i in idx) for idx in cols]
-    ntop = max(max(d + l for d, l in zip(ded, lp)), max(tgt), 1)
+    ntop = max(max(d + n for d, n in zip(ded, lp, strict=False)), max(tgt), 1)
     nheight = min(height, ntop) if ntop <= height else height
     unit = ntop / nheight
     out.append("")
-    out.append(" " * (label_w + 1) + "nodes: █ dedicated   ▒ low-priority   x preempted   · target not reached")
+    out.append(
+        " " * (label_w + 1) + "nodes: █ dedicated   ▒ low-priority   x preempted   · target not reached"
+    )
     cells = []
-    for d, lp_n, p, g in zip(ded, lp, pre, tgt):
+    for d, lp_n, p, g in zip(ded, lp, pre, tgt, strict=False):
         # every non-zero series gets at least one cell, so one node is visible on a 50-node scale
         ded_rows = math.ceil(d / unit - 1e-9) if d > 0 else 0
         tot_rows = max(round((d + lp_n) / unit), ded_rows + (1 if lp_n > 0 else 0))
@@ -319,8 +385,10 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
         marks = [" "] * width
         for t in errs:
             marks[min(width - 1, int(t / duration * width)) if duration else 0] = "✗"
-        out.append(_paint("✗".rjust(label_w) + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
-                   + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})")
+        out.append(
+            _paint("✗".rjust(label_w) + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
+            + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})"
+        )
     return out
 
 
@@ -342,16 +410,20 @@ def table(results: Sequence[SimResult], scenario_label: str, *, width: int = 72,
 
 def compare_lines(results: Sequence[SimResult]) -> list[str]:
     """Summary figures side by side, one column per formula."""
-    rows: list[tuple[str, list[str]]] = [(k, [_fmt_value(k, r.summary.get(k)) for r in results]) for k in NUMERIC_KEYS]
+    rows: list[tuple[str, list[str]]] = [
+        (k, [_fmt_value(k, r.summary.get(k)) for r in results]) for k in NUMERIC_KEYS
+    ]
     firsts = [r.summary.get("first_error") for r in results]
     if any(firsts):
-        rows.append(("first_error", [f"{f['code']} at {format_duration(f['t_s'])}" if f else "—" for f in firsts]))
+        rows.append(
+            ("first_error", [f"{f['code']} at {format_duration(f['t_s'])}" if f else "—" for f in firsts])
+        )
     names = [r.name for r in results]
     colw = [max(12, len(n), *(len(cells[i]) for _, cells in rows)) for i, n in enumerate(names)]
     kw = max(len(k) for k, _ in rows)
-    lines = [" " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw))]
+    lines = [" " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw, strict=False))]
     for k, cells in rows:
-        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw)))
+        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw, strict=False)))
     return lines
 
 
@@ -365,7 +437,9 @@ def runs_table(name: str, pct: dict[str, dict[str, float | None]], runs: int, se
     return "\n".join(lines) + "\n"
 
 
-def runs_compare_table(names: Sequence[str], pcts: Sequence[dict[str, dict[str, float | None]]], title: str) -> str:
+def runs_compare_table(
+    names: Sequence[str], pcts: Sequence[dict[str, dict[str, float | None]]], title: str
+) -> str:
     """Each figure's median across runs, with its p5..p95 range, one column per formula."""
     rows = []
     for key in NUMERIC_KEYS:
@@ -375,13 +449,20 @@ def runs_compare_table(names: Sequence[str], pcts: Sequence[dict[str, dict[str, 
             if row["p50"] is None:
                 cells.append("—")
             else:
-                cells.append(f"{_fmt_value(key, row['p50'])} ({_fmt_value(key, row['p5'])}..{_fmt_value(key, row['p95'])})")
+                cells.append(
+                    f"{_fmt_value(key, row['p50'])} ({_fmt_value(key, row['p5'])}..{_fmt_value(key, row['p95'])})"
+                )
         rows.append((key, cells))
     colw = [max(len(n), *(len(c[i]) for _, c in rows)) for i, n in enumerate(names)]
     kw = max(len(k) for k, _ in rows)
-    lines = [title, "median (p5..p95) across runs", "", " " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw))]
+    lines = [
+        title,
+        "median (p5..p95) across runs",
+        "",
+        " " * kw + "  " + "  ".join(n.rjust(w) for n, w in zip(names, colw, strict=False)),
+    ]
     for k, cells in rows:
-        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw)))
+        lines.append(k.ljust(kw) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, colw, strict=False)))
     return "\n".join(lines) + "\n"
 
 

@@ -41,8 +41,16 @@ SM_MISSING = ("SM104", "scenario-missing-key")
 SM_REPLAY = ("SM105", "replay-file-invalid")
 
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 7 * 86400.0}
-_RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0, "d": 86400.0,
-               "day": 86400.0}
+_RATE_UNITS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+}
 _COMPOUND = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|min|s|m|h|d|w))")
 _ISO = re.compile(
     r"^P(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"
@@ -63,8 +71,13 @@ def parse_duration(text: str) -> float | None:
         parts = {k: float(v) for k, v in m.groupdict().items() if v is not None}
         if not parts:
             return None
-        return (parts.get("w", 0) * 7 * 86400 + parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600
-                + parts.get("m", 0) * 60 + parts.get("s", 0))
+        return (
+            parts.get("w", 0) * 7 * 86400
+            + parts.get("d", 0) * 86400
+            + parts.get("h", 0) * 3600
+            + parts.get("m", 0) * 60
+            + parts.get("s", 0)
+        )
     pos = 0
     total = 0.0
     low = s.lower().replace(" ", "")
@@ -265,10 +278,15 @@ class _Reader:
         s, e = node.start_mark, node.end_mark
         return Span(self.path, Pos(s.line + 1, s.column + 1), Pos(e.line + 1, e.column + 1))
 
-    def report(self, kind: tuple[str, str], node: yaml.Node | Span, message: str, hint: str | None = None) -> None:
+    def report(
+        self, kind: tuple[str, str], node: yaml.Node | Span, message: str, hint: str | None = None
+    ) -> None:
         span = node if isinstance(node, Span) else self.span(node)
-        self.diags.append(Diagnostic(code=kind[0], name=kind[1], severity=Severity.ERROR, message=message,
-                                     span=span, hint=hint))
+        self.diags.append(
+            Diagnostic(
+                code=kind[0], name=kind[1], severity=Severity.ERROR, message=message, span=span, hint=hint
+            )
+        )
 
     # ---- structure
     def mapping(self, node: yaml.Node, where: str, allowed: tuple[str, ...]) -> dict[str, yaml.Node] | None:
@@ -286,7 +304,11 @@ class _Reader:
                 continue
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f'did you mean "{close[0]}"?' if close else "expected one of " + ", ".join(sorted(allowed))
+                hint = (
+                    f'did you mean "{close[0]}"?'
+                    if close
+                    else "expected one of " + ", ".join(sorted(allowed))
+                )
                 self.report(SM_UNKNOWN_KEY, knode, f'unknown key "{key}" in "{where}"', hint)
                 continue
             out[key] = vnode
@@ -299,14 +321,20 @@ class _Reader:
             return None
         return str(node.value)
 
-    def duration(self, node: yaml.Node, where: str, *, minimum: float = 0.0, positive: bool = False) -> float | None:
+    def duration(
+        self, node: yaml.Node, where: str, *, minimum: float = 0.0, positive: bool = False
+    ) -> float | None:
         text = self.scalar(node, where)
         if text is None:
             return None
         value = parse_duration(text)
         if value is None:
-            self.report(SM_INVALID, node, f'"{where}" is not a duration: "{text}"',
-                        "write 30s, 5m, 2h, 1d, 1h30m, an ISO 8601 duration such as PT5M, or a number of seconds")
+            self.report(
+                SM_INVALID,
+                node,
+                f'"{where}" is not a duration: "{text}"',
+                "write 30s, 5m, 2h, 1d, 1h30m, an ISO 8601 duration such as PT5M, or a number of seconds",
+            )
             return None
         if (positive and value <= 0) or value < minimum:
             need = f"at least {format_duration(minimum)}" if minimum else "greater than zero"
@@ -323,13 +351,24 @@ class _Reader:
             return None
         value = parse_rate(text)
         if value is None:
-            self.report(SM_INVALID, node, f'"{where}" is not a rate: "{text}"',
-                        "write a count per unit, such as 30/h, 2/m, 0.5/s or 100/d")
+            self.report(
+                SM_INVALID,
+                node,
+                f'"{where}" is not a rate: "{text}"',
+                "write a count per unit, such as 30/h, 2/m, 0.5/s or 100/d",
+            )
             return None
         return value
 
-    def number(self, node: yaml.Node, where: str, *, lo: float | None = None, hi: float | None = None,
-               integer: bool = False) -> float | None:
+    def number(
+        self,
+        node: yaml.Node,
+        where: str,
+        *,
+        lo: float | None = None,
+        hi: float | None = None,
+        integer: bool = False,
+    ) -> float | None:
         text = self.scalar(node, where)
         if text is None:
             return None
@@ -340,8 +379,11 @@ class _Reader:
             self.report(SM_INVALID, node, f'"{where}" must be {kind}, got "{text}"')
             return None
         if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
-            bounds = " and ".join(b for b in ((f">= {lo:g}" if lo is not None else ""),
-                                              (f"<= {hi:g}" if hi is not None else "")) if b)
+            bounds = " and ".join(
+                b
+                for b in ((f">= {lo:g}" if lo is not None else ""), (f"<= {hi:g}" if hi is not None else ""))
+                if b
+            )
             self.report(SM_INVALID, node, f'"{where}" must be {bounds}, got "{text}"')
             return None
         return value
@@ -366,8 +408,12 @@ class _Reader:
         if kind == "fixed":
             v = self.duration(body, sub)
             return None if v is None else Dist("fixed", max(v, floor), floor=floor)
-        params = {"lognormal": ("median", "sigma"), "exponential": ("mean",), "uniform": ("min", "max"),
-                  "normal": ("mean", "sd")}[kind]
+        params = {
+            "lognormal": ("median", "sigma"),
+            "exponential": ("mean",),
+            "uniform": ("min", "max"),
+            "normal": ("mean", "sd"),
+        }[kind]
         pm = self.mapping(body, sub, params)
         if pm is None:
             return None
@@ -391,10 +437,13 @@ class _Reader:
             return None
         return Dist(kind, a, b, floor)
 
-    def per_priority(self, node: yaml.Node, where: str, convert: Callable[[yaml.Node, str], Any]) -> tuple[Any, Any]:
+    def per_priority(
+        self, node: yaml.Node, where: str, convert: Callable[[yaml.Node, str], Any]
+    ) -> tuple[Any, Any]:
         """``{dedicated: X, low_priority: Y}`` or a single X for both."""
         if isinstance(node, yaml.MappingNode) and any(
-            isinstance(k, yaml.ScalarNode) and k.value in ("dedicated", "low_priority", "spot") for k, _ in node.value
+            isinstance(k, yaml.ScalarNode) and k.value in ("dedicated", "low_priority", "spot")
+            for k, _ in node.value
         ):
             m = self.mapping(node, where, ("dedicated", "low_priority", "spot"))
             if m is None:
@@ -421,17 +470,38 @@ def _check_size(node: yaml.Node, budget: list[int], depth: int = 0, seen: set[in
     if budget[0] < 0 or depth > MAX_DEPTH:
         return False
     if isinstance(node, yaml.MappingNode):
-        return all(_check_size(k, budget, depth + 1) and _check_size(v, budget, depth + 1) for k, v in node.value)
+        return all(
+            _check_size(k, budget, depth + 1) and _check_size(v, budget, depth + 1) for k, v in node.value
+        )
     if isinstance(node, yaml.SequenceNode):
         return all(_check_size(v, budget, depth + 1) for v in node.value)
     return True
 
 
-_TOP_KEYS = ("name", "description", "duration", "evaluation_interval", "seed", "start", "pool", "metrics",
-             "workload")
-_POOL_KEYS = ("task_slots_per_node", "task_scheduling", "allocation_delay", "start_task", "preemption_rate",
-              "preemption_recovery", "max_dedicated", "max_low_priority", "price_per_hour", "task_retention",
-              "initial_nodes")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "duration",
+    "evaluation_interval",
+    "seed",
+    "start",
+    "pool",
+    "metrics",
+    "workload",
+)
+_POOL_KEYS = (
+    "task_slots_per_node",
+    "task_scheduling",
+    "allocation_delay",
+    "start_task",
+    "preemption_rate",
+    "preemption_recovery",
+    "max_dedicated",
+    "max_low_priority",
+    "price_per_hour",
+    "task_retention",
+    "initial_nodes",
+)
 _METRIC_KEYS = ("period", "latency", "missing_rate")
 _COMMON_ITEM_KEYS = ("duration", "slots", "failure_rate", "name")
 _ITEM_KEYS = {
@@ -449,8 +519,12 @@ def parse_scenario(
     """Parse and validate a scenario document. Never raises on bad input."""
     r = _Reader(path, read_file)
     if len(text.encode("utf-8", "replace")) > MAX_SCENARIO_BYTES:
-        r.report(SM_SYNTAX, Span.point(path, 1, 1), "scenario file is larger than 2 MiB",
-                 "put long task lists in a replay CSV file")
+        r.report(
+            SM_SYNTAX,
+            Span.point(path, 1, 1),
+            "scenario file is larger than 2 MiB",
+            "put long task lists in a replay CSV file",
+        )
         return None, r.diags
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -464,10 +538,16 @@ def parse_scenario(
         r.report(SM_SYNTAX, Span.point(path, 1, 1), f"scenario is not valid YAML: {exc}")
         return None, r.diags
     if root is None:
-        r.report(SM_MISSING, Span.point(path, 1, 1), 'scenario is empty; it needs at least "duration" and "workload"')
+        r.report(
+            SM_MISSING,
+            Span.point(path, 1, 1),
+            'scenario is empty; it needs at least "duration" and "workload"',
+        )
         return None, r.diags
     if not _check_size(root, [MAX_NODES]):
-        r.report(SM_SYNTAX, r.span(root), "scenario is too large or too deeply nested after expanding aliases")
+        r.report(
+            SM_SYNTAX, r.span(root), "scenario is too large or too deeply nested after expanding aliases"
+        )
         return None, r.diags
     top = r.mapping(root, "scenario", _TOP_KEYS)
     if top is None:
@@ -478,13 +558,18 @@ def parse_scenario(
     if "duration" in top:
         duration = r.duration(top["duration"], "duration", positive=True)
     else:
-        r.report(SM_MISSING, Span.point(path, 1, 1), 'scenario has no "duration"', 'add for example "duration: 8h"')
+        r.report(
+            SM_MISSING, Span.point(path, 1, 1), 'scenario has no "duration"', 'add for example "duration: 8h"'
+        )
     if "evaluation_interval" in top:
         iv = r.duration(top["evaluation_interval"], "evaluation_interval")
         if iv is not None and not (300 <= iv <= 168 * 3600):
-            r.report(SM_INVALID, top["evaluation_interval"],
-                     f'"evaluation_interval" must be between 5m and 168h (the service rejects other values), '
-                     f"got {format_duration(iv)}")
+            r.report(
+                SM_INVALID,
+                top["evaluation_interval"],
+                f'"evaluation_interval" must be between 5m and 168h (the service rejects other values), '
+                f"got {format_duration(iv)}",
+            )
         elif iv is not None:
             kwargs["evaluation_interval_s"] = iv
     if "seed" in top:
@@ -499,11 +584,18 @@ def parse_scenario(
             except ValueError:
                 when = None
             if when is None:
-                r.report(SM_INVALID, top["start"], f'"start" is not an ISO 8601 timestamp: "{st}"',
-                         "write for example 2024-01-01T08:00:00Z")
+                r.report(
+                    SM_INVALID,
+                    top["start"],
+                    f'"start" is not an ISO 8601 timestamp: "{st}"',
+                    "write for example 2024-01-01T08:00:00Z",
+                )
             else:
-                kwargs["start"] = (when.replace(tzinfo=timezone.utc) if when.tzinfo is None
-                                   else when.astimezone(timezone.utc))
+                kwargs["start"] = (
+                    when.replace(tzinfo=timezone.utc)
+                    if when.tzinfo is None
+                    else when.astimezone(timezone.utc)
+                )
     for key in ("name", "description"):
         if key in top:
             v = r.scalar(top[key], key)
@@ -519,8 +611,12 @@ def parse_scenario(
             kwargs["metrics"] = metrics
     items: list[WorkloadItem] = []
     if "workload" not in top:
-        r.report(SM_MISSING, Span.point(path, 1, 1), 'scenario has no "workload"',
-                 'add a list of items such as "- {at: 10m, tasks: 100, duration: 5m}"')
+        r.report(
+            SM_MISSING,
+            Span.point(path, 1, 1),
+            'scenario has no "workload"',
+            'add a list of items such as "- {at: 10m, tasks: 100, duration: 5m}"',
+        )
     elif not isinstance(top["workload"], yaml.SequenceNode):
         r.report(SM_INVALID, top["workload"], f'"workload" must be a list, got {_kind(top["workload"])}')
     else:
@@ -530,8 +626,14 @@ def parse_scenario(
                 items.append(parsed)
     if r.diags or duration is None:
         return None, r.diags
-    scenario = Scenario(name=kwargs.pop("name", name or path), path=path, duration_s=duration,
-                        workload=tuple(items), spans=r.spans, **kwargs)
+    scenario = Scenario(
+        name=kwargs.pop("name", name or path),
+        path=path,
+        duration_s=duration,
+        workload=tuple(items),
+        spans=r.spans,
+        **kwargs,
+    )
     _check_sizes(r, scenario)
     return (None, r.diags) if r.diags else (scenario, [])
 
@@ -542,23 +644,33 @@ MAX_SAMPLES = 2_000_000  # timeline rows and sample history (at 30 s: 694 days)
 def _check_sizes(r: _Reader, sc: Scenario) -> None:
     samples = sc.duration_s / sc.metrics.period_s
     if samples > MAX_SAMPLES:
-        r.report(SM_INVALID, r.spans.get("metrics.period", r.spans.get("duration", Span.point(sc.path, 1, 1))),
-                 f"{format_duration(sc.duration_s)} at one sample every {format_duration(sc.metrics.period_s)} is "
-                 f"{samples:,.0f} samples; the limit is {MAX_SAMPLES:,}",
-                 "use a longer metrics period or a shorter duration")
+        r.report(
+            SM_INVALID,
+            r.spans.get("metrics.period", r.spans.get("duration", Span.point(sc.path, 1, 1))),
+            f"{format_duration(sc.duration_s)} at one sample every {format_duration(sc.metrics.period_s)} is "
+            f"{samples:,.0f} samples; the limit is {MAX_SAMPLES:,}",
+            "use a longer metrics period or a shorter duration",
+        )
     expected = 0.0
     for item in sc.workload:
         if isinstance(item, Burst):
             expected += item.tasks
         elif isinstance(item, Stream):
-            expected += item.rate_per_s * max(0.0, min(item.until_s or sc.duration_s, sc.duration_s) - item.from_s)
+            expected += item.rate_per_s * max(
+                0.0, min(item.until_s or sc.duration_s, sc.duration_s) - item.from_s
+            )
         elif isinstance(item, Diurnal):
-            expected += item.peak_per_s * max(0.0, min(item.until_s or sc.duration_s, sc.duration_s) - item.from_s)
+            expected += item.peak_per_s * max(
+                0.0, min(item.until_s or sc.duration_s, sc.duration_s) - item.from_s
+            )
         else:
             expected += len(item.submit_s)
     if expected > MAX_TASKS:
-        r.report(SM_INVALID, r.spans.get("workload", Span.point(sc.path, 1, 1)),
-                 f"workload would submit about {expected:,.0f} tasks; the limit is {MAX_TASKS:,}")
+        r.report(
+            SM_INVALID,
+            r.spans.get("workload", Span.point(sc.path, 1, 1)),
+            f"workload would submit about {expected:,.0f} tasks; the limit is {MAX_TASKS:,}",
+        )
 
 
 def _parse_pool(r: _Reader, node: yaml.Node) -> PoolSettings | None:
@@ -567,11 +679,15 @@ def _parse_pool(r: _Reader, node: yaml.Node) -> PoolSettings | None:
         return None
     kw: dict[str, Any] = {}
     if "task_slots_per_node" in m:
-        kw["task_slots_per_node"] = r.integer(m["task_slots_per_node"], "pool.task_slots_per_node", lo=1, hi=256)
+        kw["task_slots_per_node"] = r.integer(
+            m["task_slots_per_node"], "pool.task_slots_per_node", lo=1, hi=256
+        )
     if "task_scheduling" in m:
         v = r.scalar(m["task_scheduling"], "pool.task_scheduling")
         if v is not None and v.lower() not in ("pack", "spread"):
-            r.report(SM_INVALID, m["task_scheduling"], f'"pool.task_scheduling" must be pack or spread, got "{v}"')
+            r.report(
+                SM_INVALID, m["task_scheduling"], f'"pool.task_scheduling" must be pack or spread, got "{v}"'
+            )
         elif v is not None:
             kw["task_scheduling"] = v.lower()
     if "allocation_delay" in m:
@@ -590,8 +706,9 @@ def _parse_pool(r: _Reader, node: yaml.Node) -> PoolSettings | None:
         if key in m:
             kw[key] = r.integer(m[key], f"pool.{key}", lo=0, hi=100_000)
     if "price_per_hour" in m:
-        ded, lp = r.per_priority(m["price_per_hour"], "pool.price_per_hour",
-                                 lambda n, w: r.number(n, w, lo=0, hi=1e6))
+        ded, lp = r.per_priority(
+            m["price_per_hour"], "pool.price_per_hour", lambda n, w: r.number(n, w, lo=0, hi=1e6)
+        )
         if ded is not ...:
             kw["price_dedicated"] = ded
         if lp is not ...:
@@ -599,8 +716,9 @@ def _parse_pool(r: _Reader, node: yaml.Node) -> PoolSettings | None:
     if "task_retention" in m:
         kw["task_retention_s"] = r.duration(m["task_retention"], "pool.task_retention")
     if "initial_nodes" in m:
-        ded, lp = r.per_priority(m["initial_nodes"], "pool.initial_nodes",
-                                 lambda n, w: r.integer(n, w, lo=0, hi=100_000))
+        ded, lp = r.per_priority(
+            m["initial_nodes"], "pool.initial_nodes", lambda n, w: r.integer(n, w, lo=0, hi=100_000)
+        )
         if ded is not ...:
             kw["initial_dedicated"] = ded
         if lp is not ...:
@@ -633,8 +751,10 @@ def _parse_item(r: _Reader, node: yaml.Node, where: str) -> WorkloadItem | None:
     keys = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode)]
     kinds = [k for k in ("at", "rate", "diurnal", "replay") if k in keys]
     if len(kinds) != 1:
-        msg = (f'"{where}" needs exactly one of "at" (a burst), "rate" (a Poisson stream), "diurnal" or "replay"'
-               + (f", got {', '.join(kinds)}" if kinds else ""))
+        msg = (
+            f'"{where}" needs exactly one of "at" (a burst), "rate" (a Poisson stream), "diurnal" or "replay"'
+            + (f", got {', '.join(kinds)}" if kinds else "")
+        )
         r.report(SM_INVALID if kinds else SM_MISSING, node, msg)
         return None
     kind = kinds[0]
@@ -688,12 +808,18 @@ def _parse_item(r: _Reader, node: yaml.Node, where: str) -> WorkloadItem | None:
             if text is not None and text.isdigit() and int(text) < 24 * 60:
                 peak_at = int(text) * 60.0
             else:
-                r.report(SM_INVALID, dm["peak_at"], f'"{where}.diurnal.peak_at" must be a time of day such as '
-                         f'"14:00" (UTC), got "{text}"')
+                r.report(
+                    SM_INVALID,
+                    dm["peak_at"],
+                    f'"{where}.diurnal.peak_at" must be a time of day such as "14:00" (UTC), got "{text}"',
+                )
         else:
             peak_at = int(mm.group(1)) * 3600.0 + int(mm.group(2)) * 60.0
-    weekend = r.number(dm["weekend_factor"], f"{where}.diurnal.weekend_factor", lo=0, hi=100) \
-        if "weekend_factor" in dm else 1.0
+    weekend = (
+        r.number(dm["weekend_factor"], f"{where}.diurnal.weekend_factor", lo=0, hi=100)
+        if "weekend_factor" in dm
+        else 1.0
+    )
     if peak is not None and trough is not None and trough > peak:
         r.report(SM_INVALID, dm["trough"], f'"{where}.diurnal.trough" must not exceed "peak"')
     if len(r.diags) > ok or None in (peak, trough, weekend, start, dur, slots, failure):
@@ -701,7 +827,9 @@ def _parse_item(r: _Reader, node: yaml.Node, where: str) -> WorkloadItem | None:
     return Diurnal(peak, trough, peak_at, start, until, dur, weekend, slots, failure, span)  # type: ignore[arg-type]
 
 
-def _parse_replay(r: _Reader, node: yaml.Node, where: str, failure: float | None, span: Span) -> Replay | None:
+def _parse_replay(
+    r: _Reader, node: yaml.Node, where: str, failure: float | None, span: Span
+) -> Replay | None:
     """CSV rows ``submit_time,duration[,slots]``; an optional header row; ``#`` comments.
 
     ``submit_time`` is seconds or a duration after the scenario start, or an ISO timestamp; timestamps (all rows
@@ -735,8 +863,11 @@ def _parse_replay(r: _Reader, node: yaml.Node, where: str, failure: float | None
             if cells[0].lower() in ("submit_time", "submit", "time"):
                 continue  # header
         if len(cells) not in (2, 3):
-            r.report(SM_REPLAY, Span(display, Pos(lineno, 1), Pos(lineno, len(raw) + 1)),
-                     f"replay row has {len(cells)} fields; expected submit_time,duration[,slots]")
+            r.report(
+                SM_REPLAY,
+                Span(display, Pos(lineno, 1), Pos(lineno, len(raw) + 1)),
+                f"replay row has {len(cells)} fields; expected submit_time,duration[,slots]",
+            )
             errors += 1
         else:
             offset = 0
@@ -770,10 +901,16 @@ def _parse_replay(r: _Reader, node: yaml.Node, where: str, failure: float | None
                 durations.append(max(1.0, values[1]))
                 slots.append(int(values[2]) if len(values) == 3 else 1)
         if errors >= 20:
-            r.report(SM_REPLAY, Span.point(display, lineno, 1), "too many errors in replay file; stopped reading")
+            r.report(
+                SM_REPLAY, Span.point(display, lineno, 1), "too many errors in replay file; stopped reading"
+            )
             return None
         if len(submits) > MAX_REPLAY_ROWS:
-            r.report(SM_REPLAY, Span.point(display, lineno, 1), f"replay file has more than {MAX_REPLAY_ROWS:,} rows")
+            r.report(
+                SM_REPLAY,
+                Span.point(display, lineno, 1),
+                f"replay file has more than {MAX_REPLAY_ROWS:,} rows",
+            )
             return None
     if errors:
         return None
@@ -782,8 +919,12 @@ def _parse_replay(r: _Reader, node: yaml.Node, where: str, failure: float | None
         return None
     if any(absolute):
         if not all(absolute):
-            r.report(SM_REPLAY, node, f'replay file "{rel}" mixes timestamps and relative submit times',
-                     "use one form for every row")
+            r.report(
+                SM_REPLAY,
+                node,
+                f'replay file "{rel}" mixes timestamps and relative submit times',
+                "use one form for every row",
+            )
             return None
         base = min(submits)
         submits = [s - base for s in submits]
@@ -806,7 +947,9 @@ def _replay_time(cell: str) -> tuple[float | None, bool]:
 
 def builtin_scenario_text(name: str) -> str:
     """The YAML text of a built-in scenario (package data under batchspec/sim/scenarios/)."""
-    return (importlib.resources.files("batchspec.sim") / "scenarios" / f"{name}.yaml").read_text(encoding="utf-8")
+    return (importlib.resources.files("batchspec.sim") / "scenarios" / f"{name}.yaml").read_text(
+        encoding="utf-8"
+    )
 
 
 def load_builtin(name: str) -> Scenario:
@@ -815,4 +958,3 @@ def load_builtin(name: str) -> Scenario:
     if scenario is None:  # pragma: no cover - guarded by tests of every built-in
         raise RuntimeError(f"built-in scenario {name} is invalid: {diags}")
     return scenario
-

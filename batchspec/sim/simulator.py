@@ -60,13 +60,28 @@ DEALLOCATION_OPTIONS = ("requeue", "terminate", "taskcompletion", "retaineddata"
 
 # Metrics the simulator records (canonical names). Everything else a formula reads is treated as never sampled.
 SAMPLED_METRICS = (
-    "$ActiveTasks", "$RunningTasks", "$PendingTasks", "$SucceededTasks", "$FailedTasks", "$CPUPercent",
-    "$PreemptedNodeCount", "$SampleNodeCount", "$CurrentDedicatedNodes", "$CurrentLowPriorityNodes",
+    "$ActiveTasks",
+    "$RunningTasks",
+    "$PendingTasks",
+    "$SucceededTasks",
+    "$FailedTasks",
+    "$CPUPercent",
+    "$PreemptedNodeCount",
+    "$SampleNodeCount",
+    "$CurrentDedicatedNodes",
+    "$CurrentLowPriorityNodes",
     "$UsableNodeCount",
 )
 RETIRED_METRICS = (
-    "$WallClockSeconds", "$MemoryBytes", "$DiskBytes", "$DiskReadBytes", "$DiskWriteBytes", "$DiskReadOps",
-    "$DiskWriteOps", "$NetworkInBytes", "$NetworkOutBytes",
+    "$WallClockSeconds",
+    "$MemoryBytes",
+    "$DiskBytes",
+    "$DiskReadBytes",
+    "$DiskWriteBytes",
+    "$DiskReadOps",
+    "$DiskWriteOps",
+    "$NetworkInBytes",
+    "$NetworkOutBytes",
 )
 _ALIASES = {"$CurrentDedicated": "$CurrentDedicatedNodes"}
 _NAME = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
@@ -90,8 +105,13 @@ class Settings:
     start: datetime
 
     @staticmethod
-    def resolve(scenario: Scenario, *, pool_interval_s: float | None = None, pool_task_slots: int | None = None,
-                pool_scheduling: str | None = None) -> Settings:
+    def resolve(
+        scenario: Scenario,
+        *,
+        pool_interval_s: float | None = None,
+        pool_task_slots: int | None = None,
+        pool_scheduling: str | None = None,
+    ) -> Settings:
         """Scenario values win; then the pool file's; then the service defaults (15 min, 1 slot, spread)."""
         interval = scenario.evaluation_interval_s or pool_interval_s or 900.0
         slots = scenario.pool.task_slots_per_node or pool_task_slots or 1
@@ -117,12 +137,25 @@ class Timeline:
     busy_slots: list[int] = field(default_factory=list)
     cpu_percent: list[float | None] = field(default_factory=list)
 
-    COLUMNS = ("t_s", "active", "running", "succeeded", "failed", "target_dedicated", "target_low_priority",
-               "dedicated", "low_priority", "preempted", "usable", "busy_slots", "cpu_percent")
+    COLUMNS = (
+        "t_s",
+        "active",
+        "running",
+        "succeeded",
+        "failed",
+        "target_dedicated",
+        "target_low_priority",
+        "dedicated",
+        "low_priority",
+        "preempted",
+        "usable",
+        "busy_slots",
+        "cpu_percent",
+    )
 
     def rows(self) -> list[dict[str, Any]]:
         cols = [getattr(self, c) for c in self.COLUMNS]
-        return [dict(zip(self.COLUMNS, values)) for values in zip(*cols)]
+        return [dict(zip(self.COLUMNS, values, strict=False)) for values in zip(*cols, strict=False)]
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -193,13 +226,23 @@ ProgressFn = Callable[[float], None]
 class Simulation:
     """One run. ``run()`` returns a SimResult; the object is not reusable."""
 
-    def __init__(self, scenario: Scenario, settings: Settings, controller: Controller, *,
-                 workload: Workload | None = None, name: str = "", metrics: frozenset[str] | None = None,
-                 progress: ProgressFn | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: Settings,
+        controller: Controller,
+        *,
+        workload: Workload | None = None,
+        name: str = "",
+        metrics: frozenset[str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
         self.sc = scenario
         self.settings = settings
         self.controller = controller
-        self.autoscale = bool(getattr(controller, "autoscale", True))  # False: a fixed-size pool, nothing to record
+        self.autoscale = bool(
+            getattr(controller, "autoscale", True)
+        )  # False: a fixed-size pool, nothing to record
         self.name = name or scenario.name
         self.progress = progress
         seed = settings.seed
@@ -214,7 +257,9 @@ class Simulation:
         self.pool = scenario.pool
         self.tsn = tsn
         self.pack = settings.task_scheduling == "pack"
-        self.metrics = SAMPLED_METRICS if metrics is None else tuple(m for m in SAMPLED_METRICS if m in metrics)
+        self.metrics = (
+            SAMPLED_METRICS if metrics is None else tuple(m for m in SAMPLED_METRICS if m in metrics)
+        )
         self.retired = () if metrics is None else tuple(m for m in RETIRED_METRICS if m in metrics)
 
         n = len(self.workload)
@@ -329,8 +374,12 @@ class Simulation:
             self._push(now + self.pool.start_task.sample(self.rng_nodes), EV_NODE_READY, node.id, node.gen)
         if node.lp and self.pool.preemption_rate_per_s > 0:
             node.life += 1
-            self._push(now + self.rng_preempt.expovariate(self.pool.preemption_rate_per_s), EV_PREEMPT,
-                       node.id, node.life)
+            self._push(
+                now + self.rng_preempt.expovariate(self.pool.preemption_rate_per_s),
+                EV_PREEMPT,
+                node.id,
+                node.life,
+            )
 
     def _remove(self, node: _Node) -> None:
         self.members[node.lp].pop(node.id, None)
@@ -432,13 +481,16 @@ class Simulation:
 
     def _shrink(self, p: int, count: int, now: float) -> None:
         order = {ALLOCATING: 0, PREEMPTED: 1, STARTING: 2, USABLE: 3}
-        victims = sorted(self.members[p].values(),
-                         key=lambda n: (order[n.state], n.busy, -n.id))[:count]
+        victims = sorted(self.members[p].values(), key=lambda n: (order[n.state], n.busy, -n.id))[:count]
         mode = self.option
         for node in victims:
             if node.state in (ALLOCATING, PREEMPTED, STARTING) or node.busy == 0:
-                if node.state == USABLE and mode == "retaineddata" and node.last_task_end >= 0 \
-                        and node.last_task_end + self.pool.task_retention_s > now:
+                if (
+                    node.state == USABLE
+                    and mode == "retaineddata"
+                    and node.last_task_end >= 0
+                    and node.last_task_end + self.pool.task_retention_s > now
+                ):
                     self._start_leaving(node, mode, now)
                 else:
                     self._remove(node)
@@ -484,16 +536,28 @@ class Simulation:
 
     def _record_timeline(self, t: float, cpu: float | None) -> None:
         # one tuple per row (columns are built once at the end): 20,000 rows a week cost one append each
-        self._rows.append((
-            t, self.n_active, self.n_running, self.n_succeeded, self.n_failed, self.target[0], self.target[1],
-            self.current[0], self.current[1], self.preempted, self.usable, self.busy_slots,
-            None if cpu is None else round(cpu, 3),
-        ))
+        self._rows.append(
+            (
+                t,
+                self.n_active,
+                self.n_running,
+                self.n_succeeded,
+                self.n_failed,
+                self.target[0],
+                self.target[1],
+                self.current[0],
+                self.current[1],
+                self.preempted,
+                self.usable,
+                self.busy_slots,
+                None if cpu is None else round(cpu, 3),
+            )
+        )
 
     def _timeline(self) -> Timeline:
         tl = Timeline()
         if self._rows:
-            for name, column in zip(Timeline.COLUMNS, zip(*self._rows)):
+            for name, column in zip(Timeline.COLUMNS, zip(*self._rows, strict=False), strict=False):
                 setattr(tl, name, list(column))
         return tl
 
@@ -501,7 +565,7 @@ class Simulation:
     def _state(self, t: float) -> EvalState:
         ms = self.sc.metrics
         when = self.settings.start + timedelta(seconds=t)
-        n_avail = int(math.floor((t - ms.latency_s) / ms.period_s + 1e-9)) if t >= ms.latency_s else 0
+        n_avail = math.floor((t - ms.latency_s) / ms.period_s + 1e-9) if t >= ms.latency_s else 0
         series: dict[str, MetricSeries] = {}
         period = timedelta(seconds=ms.period_s)
         for m in self.metrics:
@@ -509,19 +573,27 @@ class Simulation:
             rec = self.recorded[m]
             n = min(n_avail, len(rec))
             if len(avail) < n:
-                avail.extend(rec[len(avail):n])
+                avail.extend(rec[len(avail) : n])
             end = self.settings.start + timedelta(seconds=n * ms.period_s) if n else when
             series[m] = MetricSeries(avail, end, period)
         for m in self.retired:
             series[m] = MetricSeries([], when, period)
         pool = PoolState(
-            target_dedicated_nodes=self.target[0], target_low_priority_nodes=self.target[1],
-            current_dedicated_nodes=self.current[0], current_low_priority_nodes=self.current[1],
-            preempted_node_count=self.preempted, usable_node_count=self.usable,
-            task_slots_per_node=self.tsn, node_deallocation_option=self.option,
+            target_dedicated_nodes=self.target[0],
+            target_low_priority_nodes=self.target[1],
+            current_dedicated_nodes=self.current[0],
+            current_low_priority_nodes=self.current[1],
+            preempted_node_count=self.preempted,
+            usable_node_count=self.usable,
+            task_slots_per_node=self.tsn,
+            node_deallocation_option=self.option,
         )
-        return EvalState(time=when, pool=pool, metrics=series,
-                         seed=(self.settings.seed * 1_000_003 + len(self.evaluations)) % (2**63))
+        return EvalState(
+            time=when,
+            pool=pool,
+            metrics=series,
+            seed=(self.settings.seed * 1_000_003 + len(self.evaluations)) % (2**63),
+        )
 
     def _evaluate(self, t: float) -> None:
         state = self._state(t)
@@ -530,7 +602,10 @@ class Simulation:
             self.evaluations.append(EvaluationRecord(t, state.time, result))
         if result.error is not None:
             return  # as on the service: no change to the pool
-        self.target = [max(0, int(result.target_dedicated_nodes)), max(0, int(result.target_low_priority_nodes))]
+        self.target = [
+            max(0, int(result.target_dedicated_nodes)),
+            max(0, int(result.target_low_priority_nodes)),
+        ]
         option = result.node_deallocation_option.lower()
         self.option = option if option in DEALLOCATION_OPTIONS else "requeue"
         self._resize(t)
@@ -619,8 +694,12 @@ class Simulation:
                         self._remove(node)
                     else:
                         self._set_state(node, PREEMPTED)
-                        self._push(t + self.pool.preemption_recovery.sample(self.rng_preempt), EV_RECOVER,
-                                   node.id, node.gen)
+                        self._push(
+                            t + self.pool.preemption_recovery.sample(self.rng_preempt),
+                            EV_RECOVER,
+                            node.id,
+                            node.gen,
+                        )
                     self._dispatch(t)
                 elif kind == EV_RECOVER:
                     self._enter_pool(node, t)
@@ -651,7 +730,9 @@ class Simulation:
         self._advance(end)
         if self.progress is not None:
             self.progress(1.0)
-        return SimResult(self.name, self.settings, self._summary(next_task), self._timeline(), self.evaluations)
+        return SimResult(
+            self.name, self.settings, self._summary(next_task), self._timeline(), self.evaluations
+        )
 
     def _node_of_task(self, tid: int) -> _Node:
         node = self._task_node[tid]
@@ -684,8 +765,13 @@ class Simulation:
             err = errors[0].result.error
             assert err is not None
             detail = next((v.value for v in err.values if v.name == "Message"), "")
-            first_error = {"t_s": errors[0].t_s, "time": _iso(errors[0].time), "code": err.code,
-                           "message": err.message, "detail": detail}
+            first_error = {
+                "t_s": errors[0].t_s,
+                "time": _iso(errors[0].time),
+                "code": err.code,
+                "message": err.message,
+                "detail": detail,
+            }
         ded_h = self.acc_billed[0] / 3600.0
         lp_h = self.acc_billed[1] / 3600.0
         slot_seconds = self.acc_cpu_slots
@@ -732,13 +818,21 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def simulate(scenario: Scenario, controller: Controller, *, settings: Settings | None = None,
-             workload: Workload | None = None, name: str = "", metrics: frozenset[str] | None = None,
-             progress: ProgressFn | None = None) -> SimResult:
+def simulate(
+    scenario: Scenario,
+    controller: Controller,
+    *,
+    settings: Settings | None = None,
+    workload: Workload | None = None,
+    name: str = "",
+    metrics: frozenset[str] | None = None,
+    progress: ProgressFn | None = None,
+) -> SimResult:
     """Run one simulation. ``metrics`` limits the sampled metrics to those the formula reads (faster)."""
     settings = settings or Settings.resolve(scenario)
-    return Simulation(scenario, settings, controller, workload=workload, name=name, metrics=metrics,
-                      progress=progress).run()
+    return Simulation(
+        scenario, settings, controller, workload=workload, name=name, metrics=metrics, progress=progress
+    ).run()
 
 
 @dataclass(frozen=True)
@@ -750,8 +844,10 @@ class FixedController:
     option: str = "requeue"
 
     def evaluate(self, state: EvalState) -> EvalResult:
-        results = (f"$TargetDedicatedNodes={self.dedicated};$TargetLowPriorityNodes={self.low_priority};"
-                   f"$NodeDeallocationOption={self.option}")
+        results = (
+            f"$TargetDedicatedNodes={self.dedicated};$TargetLowPriorityNodes={self.low_priority};"
+            f"$NodeDeallocationOption={self.option}"
+        )
         return EvalResult(results, self.dedicated, self.low_priority, self.option)
 
 

@@ -37,16 +37,20 @@ def generate(scenario: Scenario, seed: int | None = None) -> Workload:
         rows.extend((t, index, d, s, f) for t, d, s, f in _item_tasks(item, rng, horizon, scenario))
     rows.sort(key=lambda r: (r[0], r[1]))
     return Workload(
-        tuple(r[0] for r in rows), tuple(r[2] for r in rows), tuple(r[3] for r in rows), tuple(r[4] for r in rows)
+        tuple(r[0] for r in rows),
+        tuple(r[2] for r in rows),
+        tuple(r[3] for r in rows),
+        tuple(r[4] for r in rows),
     )
 
 
-def _item_tasks(item: WorkloadItem, rng: random.Random, horizon: float, sc: Scenario
-                ) -> list[tuple[float, float, int, bool]]:
+def _item_tasks(
+    item: WorkloadItem, rng: random.Random, horizon: float, sc: Scenario
+) -> list[tuple[float, float, int, bool]]:
     out: list[tuple[float, float, int, bool]] = []
     if isinstance(item, Replay):
         fr = item.failure_rate
-        for t, d, s in zip(item.submit_s, item.duration_s, item.slots):
+        for t, d, s in zip(item.submit_s, item.duration_s, item.slots, strict=False):
             if t <= horizon:
                 out.append((t, d, s, fr > 0 and rng.random() < fr))
         return out

@@ -24,8 +24,12 @@ def scenario(text: str, path: str = "test.yaml", files: dict[str, str] | None = 
 
 
 def result(ded: int, lp: int = 0, option: str = "requeue") -> EvalResult:
-    return EvalResult(f"$TargetDedicatedNodes={ded};$TargetLowPriorityNodes={lp};$NodeDeallocationOption={option}",
-                      ded, lp, option)
+    return EvalResult(
+        f"$TargetDedicatedNodes={ded};$TargetLowPriorityNodes={lp};$NodeDeallocationOption={option}",
+        ded,
+        lp,
+        option,
+    )
 
 
 @dataclass

@@ -50,10 +50,23 @@ def test_json_output_shape(fixed_pool: Path, small: Path, capsys: pytest.Capture
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= {"summary", "timeline", "evaluations"}
     s = data["summary"]
-    for key in ("tasks_submitted", "tasks_completed", "makespan_s", "wait_p50_s", "wait_p95_s", "wait_max_s",
-                "peak_dedicated_nodes", "peak_low_priority_nodes", "dedicated_node_hours",
-                "low_priority_node_hours", "idle_node_hours", "evaluations", "evaluation_errors", "first_error",
-                "cost"):
+    for key in (
+        "tasks_submitted",
+        "tasks_completed",
+        "makespan_s",
+        "wait_p50_s",
+        "wait_p95_s",
+        "wait_max_s",
+        "peak_dedicated_nodes",
+        "peak_low_priority_nodes",
+        "dedicated_node_hours",
+        "low_priority_node_hours",
+        "idle_node_hours",
+        "evaluations",
+        "evaluation_errors",
+        "first_error",
+        "cost",
+    ):
         assert key in s
     # 2 dedicated (usable at 5m) + 1 low-priority (usable at 7m), 2 slots each: 12 ten-minute tasks
     # 4 start at 5m, 2 at 7m; then 4 at 15m, 2 at 17m; all done by 27m
@@ -61,7 +74,9 @@ def test_json_output_shape(fixed_pool: Path, small: Path, capsys: pytest.Capture
     assert s["makespan_s"] == 27 * 60
     assert data["settings"]["task_slots_per_node"] == 2 and data["settings"]["task_scheduling"] == "pack"
     assert data["timeline"][0]["t_s"] == 0 and len(data["timeline"]) == 2 * 120 + 1
-    assert data["evaluations"] == [] and s["evaluations"] == 0  # a fixed-scale pool has no formula to evaluate
+    assert (
+        data["evaluations"] == [] and s["evaluations"] == 0
+    )  # a fixed-scale pool has no formula to evaluate
     assert max(r["dedicated"] for r in data["timeline"]) == 2
 
 
@@ -73,7 +88,9 @@ def test_csv_output(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture
     assert rows[12]["running"] == "4"
 
 
-def test_table_output_has_summary_and_chart(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_table_output_has_summary_and_chart(
+    fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "--width", "60"]) == 0
     out = capsys.readouterr().out
     assert "12 submitted, 12 completed" in out
@@ -82,10 +99,24 @@ def test_table_output_has_summary_and_chart(fixed_pool: Path, small: Path, capsy
     assert "▒" in out  # the low-priority node
 
 
-def test_expect_failure_exits_1_with_diagnostic(fixed_pool: Path, small: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json",
-                 "--expect", "wait_p95_s<=5m", "--expect", "cost<=100"])
+def test_expect_failure_exits_1_with_diagnostic(
+    fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "simulate",
+            "formula",
+            str(fixed_pool),
+            "-s",
+            str(small),
+            "-f",
+            "json",
+            "--expect",
+            "wait_p95_s<=5m",
+            "--expect",
+            "cost<=100",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "error[SM001]" in err
@@ -94,23 +125,45 @@ def test_expect_failure_exits_1_with_diagnostic(fixed_pool: Path, small: Path,
 
 
 def test_expect_passing_exits_0(fixed_pool: Path, small: Path) -> None:
-    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json",
-                 "--expect", "makespan_s==1620", "--expect", "evaluation_errors == 0"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "formula",
+                str(fixed_pool),
+                "-s",
+                str(small),
+                "-f",
+                "json",
+                "--expect",
+                "makespan_s==1620",
+                "--expect",
+                "evaluation_errors == 0",
+            ]
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
     ("expect", "message"),
-    [("wait<=5", 'unknown figure "wait"'), ("wait_p95_s<=soon", '"soon" is not a number'),
-     ("wait_p95_s", "is not a check"), ("cost.p77<=1", 'unknown statistic "p77"')],
+    [
+        ("wait<=5", 'unknown figure "wait"'),
+        ("wait_p95_s<=soon", '"soon" is not a number'),
+        ("wait_p95_s", "is not a check"),
+        ("cost.p77<=1", 'unknown statistic "p77"'),
+    ],
 )
-def test_bad_expect_exits_2(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str], expect: str,
-                            message: str) -> None:
+def test_bad_expect_exits_2(
+    fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str], expect: str, message: str
+) -> None:
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "--expect", expect]) == 2
     assert message in capsys.readouterr().err
 
 
-def test_bad_scenario_exits_2_with_positions(fixed_pool: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_scenario_exits_2_with_positions(
+    fixed_pool: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("duration: 1h\nworkload:\n  - {at: 0s, tasks: 3, duration: 5 minutes}\n", encoding="utf-8")
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(bad)]) == 2
@@ -121,14 +174,17 @@ def test_bad_scenario_exits_2_with_positions(fixed_pool: Path, tmp_path: Path,
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario'),
-     (["--duration", "soon"], '--duration "soon" is not a duration'),
-     (["--runs", "0"], "--runs must be between 1"),
-     (["--runs", "2", "-f", "csv"], "--format csv writes a timeline"),
-     (["--seed", "-1"], "--seed must be zero or positive")],
+    [
+        (["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario'),
+        (["--duration", "soon"], '--duration "soon" is not a duration'),
+        (["--runs", "0"], "--runs must be between 1"),
+        (["--runs", "2", "-f", "csv"], "--format csv writes a timeline"),
+        (["--seed", "-1"], "--seed must be zero or positive"),
+    ],
 )
-def test_bad_options_exit_2(fixed_pool: Path, capsys: pytest.CaptureFixture[str], args: list[str],
-                            message: str) -> None:
+def test_bad_options_exit_2(
+    fixed_pool: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     assert main(["simulate", "formula", str(fixed_pool), *args]) == 2
     assert message in capsys.readouterr().err
 
@@ -139,8 +195,25 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_runs_report_percentiles(fixed_pool: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["simulate", "formula", str(fixed_pool), "-s", "steady", "--duration", "2h", "--runs", "4",
-                 "-j", "2", "-f", "json", "--expect", "tasks_submitted.max>=1"])
+    code = main(
+        [
+            "simulate",
+            "formula",
+            str(fixed_pool),
+            "-s",
+            "steady",
+            "--duration",
+            "2h",
+            "--runs",
+            "4",
+            "-j",
+            "2",
+            "-f",
+            "json",
+            "--expect",
+            "tasks_submitted.max>=1",
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["runs"] == 4 and len(data["summaries"]) == 4
@@ -152,19 +225,25 @@ def test_runs_report_percentiles(fixed_pool: Path, capsys: pytest.CaptureFixture
 
 def test_plot_writes_png(fixed_pool: Path, small: Path, tmp_path: Path) -> None:
     out = tmp_path / "chart.png"
-    assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--plot", str(out)]) == 0
+    assert (
+        main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--plot", str(out)])
+        == 0
+    )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_progress_on_stderr_when_forced(fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_on_stderr_when_forced(
+    fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json", "--progress"]) == 0
     captured = capsys.readouterr()
     assert "simulating fixed.json on small… 100%" in captured.err
     assert captured.out.startswith("{")  # stdout carries only the chosen format
 
 
-def test_no_progress_by_default_when_not_a_terminal(fixed_pool: Path, small: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_progress_by_default_when_not_a_terminal(
+    fixed_pool: Path, small: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["simulate", "formula", str(fixed_pool), "-s", str(small), "-f", "json"]) == 0
     assert capsys.readouterr().err == ""
 
@@ -179,8 +258,25 @@ def test_runs_with_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     b = tmp_path / "b.formula"
     a.write_text("$TargetDedicatedNodes = 1;", encoding="utf-8")
     b.write_text("$TargetDedicatedNodes = 6;", encoding="utf-8")
-    code = main(["simulate", "formula", str(a), "--compare", str(b), "-s", "steady", "--duration", "2h",
-                 "--runs", "3", "-j", "1", "--expect", "wait_p95_s.p95<=15m"])
+    code = main(
+        [
+            "simulate",
+            "formula",
+            str(a),
+            "--compare",
+            str(b),
+            "-s",
+            "steady",
+            "--duration",
+            "2h",
+            "--runs",
+            "3",
+            "-j",
+            "1",
+            "--expect",
+            "wait_p95_s.p95<=15m",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1  # one node cannot keep up with 60 tasks/h of about 3.4 minutes; six can
     assert "median (p5..p95) across runs" in captured.out
@@ -188,16 +284,20 @@ def test_runs_with_compare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert '"a.formula"' in captured.err and '"b.formula"' not in captured.err
 
 
-def test_hostile_scenario_files_exit_2_cleanly(fixed_pool: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_scenario_files_exit_2_cleanly(
+    fixed_pool: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"\xff\xfe\x00duration")
     folder = tmp_path / "folder.yaml"
     folder.mkdir()
     replay_dir = tmp_path / "replay.yaml"
     replay_dir.write_text("duration: 1h\nworkload: [{replay: folder.yaml}]\n", encoding="utf-8")
-    for path, message in ((binary, "not UTF-8"), (folder, "is a directory"),
-                          (replay_dir, 'error[SM105] cannot read replay file "folder.yaml"')):
+    for path, message in (
+        (binary, "not UTF-8"),
+        (folder, "is a directory"),
+        (replay_dir, 'error[SM105] cannot read replay file "folder.yaml"'),
+    ):
         assert main(["simulate", "formula", str(fixed_pool), "-s", str(path)]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err

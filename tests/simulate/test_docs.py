@@ -28,8 +28,13 @@ def test_every_summary_key_is_documented() -> None:
 
 
 def test_scenario_codes_are_registered() -> None:
-    for kind in (scenario_module.SM_SYNTAX, scenario_module.SM_UNKNOWN_KEY, scenario_module.SM_INVALID,
-                 scenario_module.SM_MISSING, scenario_module.SM_REPLAY):
+    for kind in (
+        scenario_module.SM_SYNTAX,
+        scenario_module.SM_UNKNOWN_KEY,
+        scenario_module.SM_INVALID,
+        scenario_module.SM_MISSING,
+        scenario_module.SM_REPLAY,
+    ):
         code, name = kind
         assert CHECKS[code].name == name
     assert CHECKS["SM001"].name == "expectation-failed"

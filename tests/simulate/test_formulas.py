@@ -20,32 +20,37 @@ SEED_POOL = REPO / "tests" / "corpus" / "pools" / "seed-pool.json"
 # 10-minute look-back, 70 %, at most 4 dedicated nodes), rebuilt from convoy/autoscale.py with the guard removed from
 # line 9 as the issue describes. The service reported "Line 9, Col 43: Insufficient data from data set:
 # $PendingTasks wanted 70%, received 0%" for it on a new pool.
-SHIPYARD_UNGUARDED = ";\n".join([
-    "maxTasksPerNode = 1",
-    "minTargetDedicated = 0",
-    "minTargetLowPriority = 0",
-    "maxTargetDedicated = 4",
-    "maxTargetLowPriority = 0",
-    "sli = TimeInterval_Second * 600.0",
-    "samplepercent = $PendingTasks.GetSamplePercent(sli)",
-    "lastsample = val($PendingTasks.GetSample(1), 0)",
-    "samplevecavg = avg($PendingTasks.GetSample(sli))",
-    "PendingTaskAvg = samplepercent < 70 ? max(0, lastsample) : (lastsample < samplevecavg ? "
-    "avg(lastsample, samplevecavg) : max(lastsample, samplevecavg))",
-    "reqVMs = PendingTaskAvg / maxTasksPerNode",
-    "preemptcount = 0",
-    "rebalance = 0 == 1",
-    "divisor = (maxTargetDedicated == 0 || maxTargetLowPriority == 0) ? 1 : 2",
-    "dedicatedVMs = max(minTargetDedicated, reqVMs / divisor)",
-    "dedicatedVMs = min(maxTargetDedicated, (dedicatedVMs > 0 && dedicatedVMs < 1) ? 1 : dedicatedVMs)",
-    "remainingVMs = reqVMs - dedicatedVMs",
-    "redistVMs = rebalance ? min(preemptcount, remainingVMs) : 0",
-    "dedicatedVMs = min(maxTargetDedicated, dedicatedVMs + redistVMs)",
-    "lowPriVMs = min(maxTargetLowPriority, reqVMs - dedicatedVMs)",
-    "$TargetDedicatedNodes = dedicatedVMs",
-    "$TargetLowPriorityNodes = max(minTargetLowPriority, lowPriVMs)",
-    "$NodeDeallocationOption = taskcompletion",
-]) + ";"
+SHIPYARD_UNGUARDED = (
+    ";\n".join(
+        [
+            "maxTasksPerNode = 1",
+            "minTargetDedicated = 0",
+            "minTargetLowPriority = 0",
+            "maxTargetDedicated = 4",
+            "maxTargetLowPriority = 0",
+            "sli = TimeInterval_Second * 600.0",
+            "samplepercent = $PendingTasks.GetSamplePercent(sli)",
+            "lastsample = val($PendingTasks.GetSample(1), 0)",
+            "samplevecavg = avg($PendingTasks.GetSample(sli))",
+            "PendingTaskAvg = samplepercent < 70 ? max(0, lastsample) : (lastsample < samplevecavg ? "
+            "avg(lastsample, samplevecavg) : max(lastsample, samplevecavg))",
+            "reqVMs = PendingTaskAvg / maxTasksPerNode",
+            "preemptcount = 0",
+            "rebalance = 0 == 1",
+            "divisor = (maxTargetDedicated == 0 || maxTargetLowPriority == 0) ? 1 : 2",
+            "dedicatedVMs = max(minTargetDedicated, reqVMs / divisor)",
+            "dedicatedVMs = min(maxTargetDedicated, (dedicatedVMs > 0 && dedicatedVMs < 1) ? 1 : dedicatedVMs)",
+            "remainingVMs = reqVMs - dedicatedVMs",
+            "redistVMs = rebalance ? min(preemptcount, remainingVMs) : 0",
+            "dedicatedVMs = min(maxTargetDedicated, dedicatedVMs + redistVMs)",
+            "lowPriVMs = min(maxTargetLowPriority, reqVMs - dedicatedVMs)",
+            "$TargetDedicatedNodes = dedicatedVMs",
+            "$TargetLowPriorityNodes = max(minTargetLowPriority, lowPriVMs)",
+            "$NodeDeallocationOption = taskcompletion",
+        ]
+    )
+    + ";"
+)
 # the fix (commit c9281b0): the window is read only when enough samples exist
 SHIPYARD_GUARDED = SHIPYARD_UNGUARDED.replace(
     "samplevecavg = avg($PendingTasks.GetSample(sli))",
@@ -60,8 +65,12 @@ def _run_seed_pool(name: str, **overrides: object):  # type: ignore[no-untyped-d
         from dataclasses import replace
 
         sc = replace(sc, **overrides)
-    settings = Settings.resolve(sc, pool_interval_s=subject.interval_s, pool_task_slots=subject.task_slots,
-                                pool_scheduling=subject.scheduling)
+    settings = Settings.resolve(
+        sc,
+        pool_interval_s=subject.interval_s,
+        pool_task_slots=subject.task_slots,
+        pool_scheduling=subject.scheduling,
+    )
     assert subject.text is not None
     return simulate(sc, controller_for(subject), settings=settings, metrics=metrics_read_by(subject.text))
 
@@ -93,8 +102,9 @@ def test_seed_pool_burst_matches_the_hand_check() -> None:
     assert s["evaluations"] == 73 and s["evaluation_errors"] == 1
     err = s["first_error"]
     assert (err["t_s"], err["code"]) == (300, "InsufficientSampleData")
-    assert err["detail"] == ("Line 4, Col 95: Insufficient data from data set: $RunningTasks wanted 70%, "
-                             "received 44.4444%")
+    assert err["detail"] == (
+        "Line 4, Col 95: Insufficient data from data set: $RunningTasks wanted 70%, received 44.4444%"
+    )
     targets = {e.t_s: e.result.target_low_priority_nodes for e in res.evaluations if e.result.error is None}
     assert [targets[t * 60] for t in (0, 10, 15, 280, 285)] == [0, 0, 1, 1, 0]
 
@@ -110,7 +120,9 @@ def test_seed_formula_never_exceeds_one_spot_node(name: str) -> None:
 def _shipyard(text: str):  # type: ignore[no-untyped-def]
     sc = load_builtin("new-pool")
     settings = Settings.resolve(sc, pool_interval_s=300)
-    return simulate(sc, compile_text(text, "shipyard.formula"), settings=settings, metrics=metrics_read_by(text))
+    return simulate(
+        sc, compile_text(text, "shipyard.formula"), settings=settings, metrics=metrics_read_by(text)
+    )
 
 
 def test_shipyard_unguarded_fails_on_a_new_pool_then_recovers() -> None:
@@ -140,15 +152,18 @@ def test_fixed_size_formula_equals_a_fixed_pool() -> None:
     assert by_formula.summary == by_python.summary
     assert by_formula.summary["makespan_s"] == 35 * 60
     assert by_formula.evaluations[0].result.results == (
-        "$TargetDedicatedNodes=2;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue")
+        "$TargetDedicatedNodes=2;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
+    )
 
 
 def test_formula_reads_preempted_nodes() -> None:
     # E2 from the docs: replace each preempted spot node by a dedicated one
-    text = ("maxNumberofVMs = 4;\n"
-            "$TargetDedicatedNodes = min(maxNumberofVMs, max(0, $PreemptedNodeCount.GetSample(1)));\n"
-            "$TargetLowPriorityNodes = min(maxNumberofVMs, maxNumberofVMs - $TargetDedicatedNodes);\n"
-            "$NodeDeallocationOption = taskcompletion;")
+    text = (
+        "maxNumberofVMs = 4;\n"
+        "$TargetDedicatedNodes = min(maxNumberofVMs, max(0, $PreemptedNodeCount.GetSample(1)));\n"
+        "$TargetLowPriorityNodes = min(maxNumberofVMs, maxNumberofVMs - $TargetDedicatedNodes);\n"
+        "$NodeDeallocationOption = taskcompletion;"
+    )
     sc = scenario("""
 duration: 8h
 evaluation_interval: 5m
@@ -164,15 +179,18 @@ workload: [{rate: 20/h, duration: 10m}]
 
 def test_cli_seed_pool_burst_table_and_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     png = tmp_path / "burst.png"
-    code = main(["simulate", "formula", str(SEED_POOL), "--scenario", "burst", "--width", "72",
-                 "--plot", str(png)])
+    code = main(
+        ["simulate", "formula", str(SEED_POOL), "--scenario", "burst", "--width", "72", "--plot", str(png)]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "100 submitted, 100 completed, 0 failed, 0 unfinished at the end" in out
     assert "p50 2h13m, p95 4h8m, max 4h18m" in out
     assert "makespan     4h23m" in out
-    assert ("response     tasks first queued at 10m; first usable node at 23m (13m later); at most 2 slots "
-            "(1 usable node) for up to 100 queued tasks") in out
+    assert (
+        "response     tasks first queued at 10m; first usable node at 23m (13m later); at most 2 slots "
+        "(1 usable node) for up to 100 queued tasks"
+    ) in out
     assert "73 every 5m, 1 failed; first at 5m: InsufficientSampleData" in out
     assert "✗ failed evaluation (1 of 73)" in out
     assert png.stat().st_size > 10_000
@@ -184,10 +202,27 @@ def test_cli_compare_same_workload(tmp_path: Path, capsys: pytest.CaptureFixture
     a.write_text(SHIPYARD_UNGUARDED, encoding="utf-8")
     b.write_text(SHIPYARD_GUARDED, encoding="utf-8")
     scen = tmp_path / "s.yaml"
-    scen.write_text("duration: 3h\nevaluation_interval: 5m\nworkload:\n  - {at: 0s, tasks: 40, duration: 10m}\n",
-                    encoding="utf-8")
-    code = main(["simulate", "formula", str(a), "--compare", str(b), "-s", str(scen), "-f", "json",
-                 "--expect", "evaluation_errors==0", "--plot", str(tmp_path / "cmp.png")])
+    scen.write_text(
+        "duration: 3h\nevaluation_interval: 5m\nworkload:\n  - {at: 0s, tasks: 40, duration: 10m}\n",
+        encoding="utf-8",
+    )
+    code = main(
+        [
+            "simulate",
+            "formula",
+            str(a),
+            "--compare",
+            str(b),
+            "-s",
+            str(scen),
+            "-f",
+            "json",
+            "--expect",
+            "evaluation_errors==0",
+            "--plot",
+            str(tmp_path / "cmp.png"),
+        ]
+    )
     assert code == 1  # the unguarded formula fails the expectation
     captured = capsys.readouterr()
     import json
@@ -198,7 +233,7 @@ def test_cli_compare_same_workload(tmp_path: Path, capsys: pytest.CaptureFixture
     assert [r["summary"]["tasks_submitted"] for r in data["results"]] == [40, 40]
     assert [r["summary"]["evaluation_errors"] for r in data["results"]] == [2, 0]
     assert 'expected evaluation_errors == 0 for "unguarded.formula", got 2' in captured.err
-    assert "guarded.formula\", got" not in captured.err.replace("unguarded.formula\", got", "")
+    assert 'guarded.formula", got' not in captured.err.replace('unguarded.formula", got', "")
 
 
 def test_cli_formula_errors_exit_2_with_positions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,9 +247,21 @@ def test_cli_formula_errors_exit_2_with_positions(tmp_path: Path, capsys: pytest
 
 def test_example_scenario_runs(capsys: pytest.CaptureFixture[str]) -> None:
     example = REPO / "examples" / "simulate"
-    code = main(["simulate", "formula", str(example / "pending-tasks.formula"), "--scenario",
-                 str(example / "scenario.yaml"), "-f", "json", "--expect", "evaluation_errors==0",
-                 "--expect", "tasks_unfinished<=20"])
+    code = main(
+        [
+            "simulate",
+            "formula",
+            str(example / "pending-tasks.formula"),
+            "--scenario",
+            str(example / "scenario.yaml"),
+            "-f",
+            "json",
+            "--expect",
+            "evaluation_errors==0",
+            "--expect",
+            "tasks_unfinished<=20",
+        ]
+    )
     assert code == 0
     import json
 
@@ -239,5 +286,7 @@ def test_seed_pool_burst_golden_timeline(update_golden: bool) -> None:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(text, encoding="utf-8")
     expected = golden.read_text(encoding="utf-8")
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "now", n=1))
+    diff = "".join(
+        difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "now", n=1)
+    )
     assert not diff, diff[:3000]

@@ -35,10 +35,16 @@ class RandomTargets:
         from batchspec.sim.state import EvalError, EvalResult
 
         if self.rng.random() < self.fail_rate:
-            return EvalResult("", state.pool.target_dedicated_nodes, state.pool.target_low_priority_nodes,
-                              state.pool.node_deallocation_option, error=EvalError("InsufficientSampleData", "x"))
-        return result(self.rng.randint(0, self.max_nodes), self.rng.randint(0, self.max_nodes),
-                      self.rng.choice(OPTIONS))
+            return EvalResult(
+                "",
+                state.pool.target_dedicated_nodes,
+                state.pool.target_low_priority_nodes,
+                state.pool.node_deallocation_option,
+                error=EvalError("InsufficientSampleData", "x"),
+            )
+        return result(
+            self.rng.randint(0, self.max_nodes), self.rng.randint(0, self.max_nodes), self.rng.choice(OPTIONS)
+        )
 
 
 @st.composite
@@ -49,8 +55,16 @@ def simulations(draw: st.DrawFn) -> tuple[Simulation, RandomTargets]:
         slots = draw(st.integers(1, tsn))
         dur = Dist("exponential", draw(st.floats(30, 3600)), floor=1.0)
         if draw(st.booleans()):
-            items.append(Burst(draw(st.floats(0, 7200)), draw(st.integers(1, 60)), dur,
-                               draw(st.sampled_from([0.0, 600.0])), slots, draw(st.sampled_from([0.0, 0.2]))))
+            items.append(
+                Burst(
+                    draw(st.floats(0, 7200)),
+                    draw(st.integers(1, 60)),
+                    dur,
+                    draw(st.sampled_from([0.0, 600.0])),
+                    slots,
+                    draw(st.sampled_from([0.0, 0.2])),
+                )
+            )
         else:
             items.append(Stream(draw(st.floats(1 / 3600, 60 / 3600)), 0.0, None, dur, slots))
     pool = PoolSettings(
@@ -67,16 +81,24 @@ def simulations(draw: st.DrawFn) -> tuple[Simulation, RandomTargets]:
         initial_dedicated=draw(st.integers(0, 2)),
     )
     seed = draw(st.integers(0, 10_000))
-    sc = Scenario(name="prop", path="", duration_s=draw(st.sampled_from([3600.0, 4 * 3600.0])),
-                  evaluation_interval_s=draw(st.sampled_from([300.0, 900.0])), seed=seed, pool=pool,
-                  workload=tuple(items))
+    sc = Scenario(
+        name="prop",
+        path="",
+        duration_s=draw(st.sampled_from([3600.0, 4 * 3600.0])),
+        evaluation_interval_s=draw(st.sampled_from([300.0, 900.0])),
+        seed=seed,
+        pool=pool,
+        workload=tuple(items),
+    )
     ctl = RandomTargets(seed, 6, draw(st.sampled_from([0.0, 0.3])))
     return Simulation(sc, Settings.resolve(sc), ctl), ctl
 
 
 @settings(max_examples=60, deadline=None)
 @given(simulations())
-def test_every_task_ends_exactly_once_and_nodes_follow_targets(case: tuple[Simulation, RandomTargets]) -> None:
+def test_every_task_ends_exactly_once_and_nodes_follow_targets(
+    case: tuple[Simulation, RandomTargets],
+) -> None:
     sim, _ = case
     leave_started: dict[int, float] = {}
     overstay: list[str] = []
@@ -92,7 +114,9 @@ def test_every_task_ends_exactly_once_and_nodes_follow_targets(case: tuple[Simul
         elif state == REMOVED and node.id in leave_started:
             allowed = max_task + (sim.pool.task_retention_s if node.leave_mode == "retaineddata" else 0.0)
             if sim.now - leave_started[node.id] > allowed + 1e-6:
-                overstay.append(f"node {node.id} left {sim.now - leave_started[node.id]:.0f}s after its shrink")
+                overstay.append(
+                    f"node {node.id} left {sim.now - leave_started[node.id]:.0f}s after its shrink"
+                )
         original_set_state(node, state)
 
     def evaluate(t):  # type: ignore[no-untyped-def]
@@ -129,10 +153,14 @@ def test_every_task_ends_exactly_once_and_nodes_follow_targets(case: tuple[Simul
     assert not overstay, overstay
     # nodes never exceed quotas; counters never go negative
     tl = res.timeline
-    assert all(0 <= d for d in tl.dedicated) and all(0 <= p <= lp for p, lp in zip(tl.preempted, tl.low_priority))
+    assert all(d >= 0 for d in tl.dedicated) and all(
+        0 <= p <= lp for p, lp in zip(tl.preempted, tl.low_priority, strict=False)
+    )
     assert max(tl.busy_slots) <= sim.tsn * (max(tl.dedicated) + max(tl.low_priority))
-    assert all(0 <= u for u in tl.usable)
-    assert s["idle_node_hours"] <= s["dedicated_node_hours"] + s["low_priority_node_hours"] + 2e-4  # each is rounded to 4 places
+    assert all(u >= 0 for u in tl.usable)
+    assert (
+        s["idle_node_hours"] <= s["dedicated_node_hours"] + s["low_priority_node_hours"] + 2e-4
+    )  # each is rounded to 4 places
     assert sim.busy_slots == sum(n.busy for n in sim.nodes)
     assert all(n.busy == 0 for n in sim.nodes if n.state == REMOVED)
 

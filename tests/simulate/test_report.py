@@ -43,7 +43,7 @@ def test_one_node_stays_visible_on_a_large_scale() -> None:
     ctl = Scripted(lambda t: (1, 30) if t < 3600 else (1, 0))
     res = simulate(scenario(SC), ctl)
     lines = chart_lines(res, width=30, height=5)
-    nodes = lines[lines.index(next(line for line in lines if line.strip().startswith("nodes:"))) + 1:]
+    nodes = lines[lines.index(next(line for line in lines if line.strip().startswith("nodes:"))) + 1 :]
     bottom = nodes[4]
     assert bottom.split("│")[1].rstrip().endswith("█"), lines  # the dedicated node after the spot nodes left
 

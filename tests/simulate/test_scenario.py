@@ -22,9 +22,23 @@ from tests.simulate.conftest import scenario
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400), ("PT5M", 300), ("PT15M", 900),
-     ("P1D", 86400), ("P1DT2H", 93600), ("PT0.5S", 0.5), ("90", 90), ("1.5h", 5400), ("250ms", 0.25),
-     ("1w", 604800), ("pt6m", 360)],
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("PT5M", 300),
+        ("PT15M", 900),
+        ("P1D", 86400),
+        ("P1DT2H", 93600),
+        ("PT0.5S", 0.5),
+        ("90", 90),
+        ("1.5h", 5400),
+        ("250ms", 0.25),
+        ("1w", 604800),
+        ("pt6m", 360),
+    ],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -89,8 +103,10 @@ workload:
 
 
 def test_replay_timestamps_are_rebased() -> None:
-    sc = scenario("duration: 1h\nworkload: [{replay: j.csv}]",
-                  files={"j.csv": "2024-05-01T10:00:30Z,60\n2024-05-01T10:00:00Z,30\n"})
+    sc = scenario(
+        "duration: 1h\nworkload: [{replay: j.csv}]",
+        files={"j.csv": "2024-05-01T10:00:30Z,60\n2024-05-01T10:00:00Z,30\n"},
+    )
     (replay,) = sc.workload
     assert isinstance(replay, Replay) and replay.submit_s == (30, 0)
 
@@ -140,31 +156,69 @@ def test_unknown_key_with_suggestion() -> None:
     ("text", "expected"),
     [
         ("duration: 5x\nworkload: []", ("SM103", 1, 11, '"duration" is not a duration: "5x"')),
-        ("duration: 1h\nevaluation_interval: 1m\nworkload: []",
-         ("SM103", 2, 22, '"evaluation_interval" must be between 5m and 168h (the service rejects other values), '
-                          "got 1m")),
+        (
+            "duration: 1h\nevaluation_interval: 1m\nworkload: []",
+            (
+                "SM103",
+                2,
+                22,
+                '"evaluation_interval" must be between 5m and 168h (the service rejects other values), '
+                "got 1m",
+            ),
+        ),
         ("workload: []", ("SM104", 1, 1, 'scenario has no "duration"')),
         ("duration: 1h", ("SM104", 1, 1, 'scenario has no "workload"')),
-        ("duration: 1h\nworkload:\n  - tasks: 3\n", ("SM104", 3, 5,
-         '"workload[0]" needs exactly one of "at" (a burst), "rate" (a Poisson stream), "diurnal" or "replay"')),
-        ("duration: 1h\nworkload:\n  - {rate: 30, duration: 1m}", ("SM103", 3, 12, '"workload[0].rate" is not a rate: "30"')),
-        ("duration: 1h\nworkload:\n  - {at: 0s, tasks: -1, duration: 1m}",
-         ("SM103", 3, 21, '"workload[0].tasks" must be >= 1 and <= 5e+06, got "-1"')),
-        ("duration: 1h\nworkload:\n  - {at: 0s, tasks: 2}", ("SM104", 3, 5, '"workload[0]" has no task "duration"')),
-        ("duration: 1h\npool: {task_scheduling: fill}\nworkload: []",
-         ("SM103", 2, 25, '"pool.task_scheduling" must be pack or spread, got "fill"')),
-        ("duration: [1h\n", ("SM101", 2, 1, "scenario is not valid YAML: expected ',' or ']', but got '<stream end>'")),
+        (
+            "duration: 1h\nworkload:\n  - tasks: 3\n",
+            (
+                "SM104",
+                3,
+                5,
+                '"workload[0]" needs exactly one of "at" (a burst), "rate" (a Poisson stream), "diurnal" or "replay"',
+            ),
+        ),
+        (
+            "duration: 1h\nworkload:\n  - {rate: 30, duration: 1m}",
+            ("SM103", 3, 12, '"workload[0].rate" is not a rate: "30"'),
+        ),
+        (
+            "duration: 1h\nworkload:\n  - {at: 0s, tasks: -1, duration: 1m}",
+            ("SM103", 3, 21, '"workload[0].tasks" must be >= 1 and <= 5e+06, got "-1"'),
+        ),
+        (
+            "duration: 1h\nworkload:\n  - {at: 0s, tasks: 2}",
+            ("SM104", 3, 5, '"workload[0]" has no task "duration"'),
+        ),
+        (
+            "duration: 1h\npool: {task_scheduling: fill}\nworkload: []",
+            ("SM103", 2, 25, '"pool.task_scheduling" must be pack or spread, got "fill"'),
+        ),
+        (
+            "duration: [1h\n",
+            ("SM101", 2, 1, "scenario is not valid YAML: expected ',' or ']', but got '<stream end>'"),
+        ),
         ("- 1\n- 2\n", ("SM103", 1, 1, '"scenario" must be a mapping, got a list')),
         ("", ("SM104", 1, 1, 'scenario is empty; it needs at least "duration" and "workload"')),
-        ("duration: 1h\nworkload: [{rate: 1/h, from: 2h, until: 1h, duration: 1m}]",
-         ("SM103", 2, 41, '"workload[0].until" must be later than "workload[0].from"')),
-        ("duration: 1h\nworkload: [{at: 0s, tasks: 1, duration: {lognormal: {median: 3m}}}]",
-         ("SM104", 2, 53, '"workload[0].duration.lognormal" needs sigma')),
-        ("duration: 1h\nduration: 2h\nworkload: []", ("SM103", 2, 1, 'duplicate key "duration" in "scenario"')),
-        ("duration: 1h\nworkload: [{replay: nope.csv}]",
-         ("SM105", 2, 21, 'cannot read replay file "nope.csv": No such file or directory')),
-        ("duration: 1h\nworkload: [{at: 0s, tasks: 100000000, duration: 1m}]",
-         ("SM103", 2, 28, '"workload[0].tasks" must be >= 1 and <= 5e+06, got "100000000"')),
+        (
+            "duration: 1h\nworkload: [{rate: 1/h, from: 2h, until: 1h, duration: 1m}]",
+            ("SM103", 2, 41, '"workload[0].until" must be later than "workload[0].from"'),
+        ),
+        (
+            "duration: 1h\nworkload: [{at: 0s, tasks: 1, duration: {lognormal: {median: 3m}}}]",
+            ("SM104", 2, 53, '"workload[0].duration.lognormal" needs sigma'),
+        ),
+        (
+            "duration: 1h\nduration: 2h\nworkload: []",
+            ("SM103", 2, 1, 'duplicate key "duration" in "scenario"'),
+        ),
+        (
+            "duration: 1h\nworkload: [{replay: nope.csv}]",
+            ("SM105", 2, 21, 'cannot read replay file "nope.csv": No such file or directory'),
+        ),
+        (
+            "duration: 1h\nworkload: [{at: 0s, tasks: 100000000, duration: 1m}]",
+            ("SM103", 2, 28, '"workload[0].tasks" must be >= 1 and <= 5e+06, got "100000000"'),
+        ),
     ],
 )
 def test_positioned_errors(text: str, expected: tuple[str, int, int, str]) -> None:
@@ -172,8 +226,10 @@ def test_positioned_errors(text: str, expected: tuple[str, int, int, str]) -> No
 
 
 def test_replay_errors_point_into_the_csv() -> None:
-    diags = _diags("duration: 1h\nworkload: [{replay: j.csv}]",
-                   {"j.csv": "submit_time,duration\n0,60\n30,abc\nxyz,10\n5,6,7,8\n"})
+    diags = _diags(
+        "duration: 1h\nworkload: [{replay: j.csv}]",
+        {"j.csv": "submit_time,duration\n0,60\n30,abc\nxyz,10\n5,6,7,8\n"},
+    )
     assert diags == [
         ("SM105", 3, 4, 'invalid duration (seconds or a duration such as 5m): "abc"'),
         ("SM105", 4, 1, 'invalid submit_time (seconds, a duration such as 5m, or an ISO timestamp): "xyz"'),
@@ -197,4 +253,6 @@ def test_many_errors_are_all_reported() -> None:
 
 def test_too_many_samples_is_rejected() -> None:
     diags = _diags("duration: 300d\nmetrics: {period: 1s}\nworkload: [{at: 0s, tasks: 1, duration: 1m}]")
-    assert diags == [("SM103", 2, 19, "300d at one sample every 1s is 25,920,000 samples; the limit is 2,000,000")]
+    assert diags == [
+        ("SM103", 2, 19, "300d at one sample every 1s is 25,920,000 samples; the limit is 2,000,000")
+    ]

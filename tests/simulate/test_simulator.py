@@ -119,8 +119,13 @@ def test_evaluation_error_leaves_targets_unchanged() -> None:
         def evaluate(self, state):  # type: ignore[no-untyped-def]
             calls.append(state.pool.target_dedicated_nodes)
             if len(calls) == 2:
-                return EvalResult("", state.pool.target_dedicated_nodes, 0, "requeue",
-                                  error=EvalError("InsufficientSampleData", "Autoscale evaluation failed"))
+                return EvalResult(
+                    "",
+                    state.pool.target_dedicated_nodes,
+                    0,
+                    "requeue",
+                    error=EvalError("InsufficientSampleData", "Autoscale evaluation failed"),
+                )
             return EvalResult("", 3 if len(calls) == 1 else 0, 0, "requeue")
 
     res = simulate(scenario(FIXED), FailsSecond())
@@ -172,7 +177,9 @@ workload: [{at: 5m, tasks: 4, duration: 30m}]
 """
     ctl_pack = Scripted(lambda t: (2, 0))
     res = simulate(scenario(text % "pack"), ctl_pack)
-    assert res.summary["idle_node_hours"] == pytest.approx(59 / 60 + 29 / 60, abs=1e-3)  # one node never works
+    assert res.summary["idle_node_hours"] == pytest.approx(
+        59 / 60 + 29 / 60, abs=1e-3
+    )  # one node never works
     res = simulate(scenario(text % "spread"), Scripted(lambda t: (2, 0)))
     assert res.summary["idle_node_hours"] == pytest.approx(2 * 29 / 60, abs=1e-3)  # both work from 5m to 35m
 
@@ -226,7 +233,7 @@ workload: [{at: 0s, tasks: 20, duration: 20m}]
     tl = res.timeline
     # a preempted node still counts in the low-priority total, and the pool never holds more than the target
     assert any(p > 0 for p in tl.preempted)
-    assert all(lp >= p for lp, p in zip(tl.low_priority, tl.preempted))
+    assert all(lp >= p for lp, p in zip(tl.low_priority, tl.preempted, strict=False))
     assert all(lp <= 4 for lp in tl.low_priority)
     seen = [st.pool for st in ctl.seen if st.pool.preempted_node_count > 0]
     assert seen and all(p.current_low_priority_nodes >= p.preempted_node_count for p in seen)
@@ -251,7 +258,9 @@ workload:
 
 
 def test_initial_nodes_are_usable_at_once() -> None:
-    sc = scenario("duration: 30m\npool: {initial_nodes: {dedicated: 2}}\nworkload: [{at: 0s, tasks: 2, duration: 5m}]")
+    sc = scenario(
+        "duration: 30m\npool: {initial_nodes: {dedicated: 2}}\nworkload: [{at: 0s, tasks: 2, duration: 5m}]"
+    )
     s = simulate(sc, FixedController(2, 0)).summary
     assert s["wait_max_s"] == 0
     assert s["dedicated_node_hours"] == pytest.approx(1.0, abs=1e-4)
