@@ -100,7 +100,30 @@ def register(subparsers: Any) -> None:
         help="show progress on stderr (default: when stderr is a terminal)",
     )
     p.set_defaults(func=run)
+    sc = sub.add_parser(
+        "scenarios",
+        help="list the built-in scenarios, or print one as YAML to start your own",
+        description="Without NAME: list the built-in scenarios. With NAME: print its YAML (a starting point for a "
+        "scenario file of your own).",
+    )
+    sc.add_argument("name", metavar="NAME", nargs="?", default=None, help="a built-in scenario to print")
+    sc.set_defaults(func=run_scenarios)
     sim.set_defaults(func=lambda args: _usage(sim))
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from batchspec.sim.scenario import BUILTIN_SCENARIOS, builtin_scenario_text, format_duration, load_builtin
+
+    if args.name is None:
+        width = max(len(n) for n in BUILTIN_SCENARIOS)
+        for name in BUILTIN_SCENARIOS:
+            sc = load_builtin(name)
+            print(f"{name.ljust(width)}  {format_duration(sc.duration_s):>4}  {sc.description}")
+        return 0
+    if args.name not in BUILTIN_SCENARIOS:
+        raise BatchspecError(f'no built-in scenario "{args.name}"; built-ins: {", ".join(BUILTIN_SCENARIOS)}')
+    sys.stdout.write(builtin_scenario_text(args.name))
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

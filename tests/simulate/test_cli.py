@@ -301,3 +301,13 @@ def test_hostile_scenario_files_exit_2_cleanly(
         assert main(["simulate", "formula", str(fixed_pool), "-s", str(path)]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_scenarios_list_and_print(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines()] == ["burst", "steady", "diurnal", "new-pool"]
+    assert main(["simulate", "scenarios", "steady"]) == 0
+    assert "rate: 60/h" in capsys.readouterr().out
+    assert main(["simulate", "scenarios", "nope"]) == 2
+    assert 'no built-in scenario "nope"' in capsys.readouterr().err
