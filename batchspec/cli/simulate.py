@@ -519,7 +519,8 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             import json
 
-            payload: Any = blocks[0] if len(blocks) == 1 else {"results": blocks}
+            payload: Any = {"version": report.JSON_VERSION}
+            payload.update(blocks[0] if len(blocks) == 1 else {"results": blocks})
             out.write(json.dumps(payload, indent=2) + "\n")
         elif len(blocks) == 1:
             out.write(

@@ -91,11 +91,15 @@ def settings_dict(res: SimResult) -> dict[str, Any]:
     }
 
 
+JSON_VERSION = 1  # bump when a field changes meaning or goes away; adding one needs no bump
+
+
 def to_json(results: Sequence[SimResult]) -> str:
-    """One result: ``{"summary", "timeline", "evaluations", ...}``; several (``--compare``): ``{"results": [...]}``."""
+    """One result: ``{"version", "summary", "timeline", "evaluations", ...}``; several (``--compare``):
+    ``{"version", "results": [...]}``."""
     if len(results) == 1:
-        return json.dumps(result_dict(results[0]), indent=2) + "\n"
-    return json.dumps({"results": [result_dict(r) for r in results]}, indent=2) + "\n"
+        return json.dumps({"version": JSON_VERSION, **result_dict(results[0])}, indent=2) + "\n"
+    return json.dumps({"version": JSON_VERSION, "results": [result_dict(r) for r in results]}, indent=2) + "\n"
 
 
 def to_csv(results: Sequence[SimResult]) -> str:

@@ -256,3 +256,27 @@ def test_too_many_samples_is_rejected() -> None:
     assert diags == [
         ("SM103", 2, 19, "300d at one sample every 1s is 25,920,000 samples; the limit is 2,000,000")
     ]
+
+
+def test_burst_over_a_window_and_weekend_factor() -> None:
+    sc = scenario("duration: 1h\nworkload: [{at: 10m, tasks: 4, over: 4m, duration: 1m}]")
+    assert generate(sc).submit_s == (600, 660, 720, 780)
+    weekly = scenario("""
+duration: 7d
+start: 2024-01-01T00:00:00Z
+workload:
+  - diurnal: {peak: 100/h, trough: 100/h, weekend_factor: 0.1}
+    duration: 1m
+""")
+    wl = generate(weekly)
+    weekday = sum(1 for t in wl.submit_s if t < 5 * 86400) / 5
+    weekend = sum(1 for t in wl.submit_s if t >= 5 * 86400) / 2
+    assert 2000 < weekday < 2800 and 150 < weekend < 330  # 2400/day on weekdays, a tenth at the weekend
+
+
+def test_workload_does_not_depend_on_other_items() -> None:
+    one = scenario("duration: 2h\nworkload: [{rate: 30/h, duration: 1m}]")
+    two = scenario("duration: 2h\nworkload: [{rate: 30/h, duration: 1m}, {at: 1h, tasks: 5, duration: 1m}]")
+    a = generate(one).submit_s
+    b = [t for t in generate(two).submit_s if t != 3600]
+    assert list(a) == b
