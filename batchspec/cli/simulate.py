@@ -160,8 +160,11 @@ def load_subject(path_text: str) -> Subject:
         raise BatchspecError(
             f'{pf.path}: unknown task scheduling "{pf.task_scheduling}"; expected pack or spread'
         )
+    name = Path(path_text).name
+    if pf.pool_id and Path(path_text).suffix.lower() in (".yaml", ".yml", ""):
+        name = f"{pf.pool_id} ({name})"  # a spec: the pool's id says more than "batchspec.yaml"
     subject = Subject(
-        name=Path(path_text).name,
+        name=name,
         path=path_text,
         text=pf.text,
         interval_s=pf.evaluation_interval.total_seconds() if pf.evaluation_interval else None,

@@ -290,3 +290,16 @@ def test_seed_pool_burst_golden_timeline(update_golden: bool) -> None:
         difflib.unified_diff(expected.splitlines(True), text.splitlines(True), "golden", "now", n=1)
     )
     assert not diff, diff[:3000]
+
+
+def test_spec_file_gives_the_same_result_as_its_pool_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    spec = REPO / "examples" / "seed-pool" / "batchspec.yaml"
+    assert main(["simulate", "formula", str(spec), "-s", "burst", "-f", "json"]) == 0
+    from_spec = json.loads(capsys.readouterr().out)
+    assert main(["simulate", "formula", str(SEED_POOL), "-s", "burst", "-f", "json"]) == 0
+    from_json = json.loads(capsys.readouterr().out)
+    assert from_spec["name"] == "seed-pool (batchspec.yaml)"
+    assert from_spec["settings"] == from_json["settings"]
+    assert from_spec["summary"] == from_json["summary"]
