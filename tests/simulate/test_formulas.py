@@ -303,3 +303,28 @@ def test_spec_file_gives_the_same_result_as_its_pool_json(capsys: pytest.Capture
     assert from_spec["name"] == "seed-pool (batchspec.yaml)"
     assert from_spec["settings"] == from_json["settings"]
     assert from_spec["summary"] == from_json["summary"]
+
+
+def test_time_based_formula_follows_the_scenario_clock() -> None:
+    # E6 from the docs: 20 nodes on weekdays 08:00-18:00 UTC, else 10; the scenario starts on a Friday at 06:00
+    text = ("$curTime = time();\n"
+            "$workHours = $curTime.hour >= 8 && $curTime.hour < 18;\n"
+            "$isWeekday = $curTime.weekday >= 1 && $curTime.weekday <= 5;\n"
+            "$isWorkingWeekdayHour = $workHours && $isWeekday;\n"
+            "$TargetDedicatedNodes = $isWorkingWeekdayHour ? 20:10;\n"
+            "$NodeDeallocationOption = taskcompletion;")
+    sc = scenario("""
+duration: 2d
+evaluation_interval: 30m
+start: 2024-01-05T06:00:00Z
+pool: {allocation_delay: 0s}
+workload: [{at: 0s, tasks: 1, duration: 1m}]
+""")
+    res = simulate(sc, compile_text(text, "e6.formula"))
+    by_hour = {e.time.strftime("%a %H:%M"): e.result.target_dedicated_nodes for e in res.evaluations}
+    assert by_hour["Fri 07:30"] == 10 and by_hour["Fri 08:00"] == 20 and by_hour["Fri 17:30"] == 20
+    assert by_hour["Fri 18:00"] == 10 and by_hour["Sat 12:00"] == 10
+    assert res.evaluations[0].result.results.startswith(
+        "$TargetDedicatedNodes=10;$TargetLowPriorityNodes=0;$NodeDeallocationOption=taskcompletion;"
+        "$curTime=2024-01-05T06:00:00.000Z;")
+    assert res.summary["peak_dedicated_nodes"] == 20
