@@ -116,6 +116,7 @@ class V:
         "src",
         "cond",
         "integral",
+        "pct_scale",
     )
 
     def __init__(
@@ -135,7 +136,9 @@ class V:
         src: str | None = None,
         cond: tuple[Facts, Facts] | None = None,
         integral: bool = False,
+        pct_scale: float = 1.0,
     ) -> None:
+        self.pct_scale = pct_scale  # the value is pct_scale × GetSamplePercent(pct_of)
         self.kind = kind
         self.lo = lo
         self.hi = hi
@@ -514,6 +517,15 @@ class _Interpreter:
         out = V(kind, lo, hi, known=True, lit=lit, knob=knob, frac=frac, src=src, state=state, integral=integral)
         if kind == DUR:
             out.frac = None
+        # percentages of metrics sampled together are equal: p1 + p2 is 2 × p, and a guard on it divides by 2
+        if op == "+" and left.pct_of and right.pct_of and metric_group(left.pct_of) == metric_group(right.pct_of):
+            out.pct_of, out.pct_scale, out.percent = left.pct_of, left.pct_scale + right.pct_scale, False
+        elif op in "*/" and (left.pct_of or right.pct_of):
+            pv, k = (left, right.const) if left.pct_of else (right, left.const)
+            if k is not None and k > 0 and not (op == "/" and pv is right):
+                out.pct_of = pv.pct_of
+                out.pct_scale = pv.pct_scale * k if op == "*" else pv.pct_scale / k
+                out.percent = out.pct_scale == 1.0
         return out
 
     def ternary(self, e: ast.Ternary, facts: Facts) -> V:
@@ -710,9 +722,10 @@ def _comparison_facts(e: ast.Binary, op: str, left: V, right: V) -> tuple[Facts,
         return None
     if subject.pct_of:
         group = metric_group(subject.pct_of)
+        scale = subject.pct_scale or 1.0
 
         def fact(th: float) -> Facts:
-            return (PercentFact(group, subject.pct_of or "", th, e.span),)
+            return (PercentFact(group, subject.pct_of or "", th / scale, e.span),)
     else:
 
         def fact(th: float) -> Facts:

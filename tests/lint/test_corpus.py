@@ -103,3 +103,30 @@ def test_done_when_seed_formula_reports_nothing_above_info(tmp_path: Path) -> No
     else:  # the copy FRONTEND keeps in the corpus
         text = (CORPUS / "seed__seed-pool.formula").read_text()
     assert [d for d in lint_formula(text, "seed.formula") if d.severity > Severity.INFO] == []
+
+
+@pytest.mark.parametrize("path", [*REAL, *MOTIVATING], ids=[p.stem for p in [*REAL, *MOTIVATING]])
+def test_getsample_unguarded_agrees_with_the_evaluator_on_a_new_pool(path: Path) -> None:
+    """On a new pool (no samples) the evaluator fails exactly where getsample-unguarded points (or earlier)."""
+    from datetime import datetime, timezone
+
+    from batchspec.sim import compile_text
+    from batchspec.sim.state import EvalState, PoolState
+
+    text = path.read_bytes().decode("utf-8")
+    try:
+        compiled = compile_text(text, path.name)
+    except Exception:  # a formula the front end rejects is not evaluated (none in the corpus)
+        pytest.fail(f"{path.name} does not compile")
+    when = datetime(2023, 3, 13, 20, 35, tzinfo=timezone.utc)
+    result = compiled.evaluate(EvalState(time=when, pool=PoolState(task_slots_per_node=4)))
+    findings = [d for d in lint_formula(text, path.name) if d.code == "FM201"]
+    if result.error is not None and result.error.code == "InsufficientSampleData":
+        line, col = result.error.line, result.error.col
+        assert any(
+            d.span.start.line == line and d.span.start.col <= (col or 0) <= d.span.end.col for d in findings
+        ), (result.error, [(d.span.start, d.span.end) for d in findings])
+    elif result.error is None:
+        # no failure on a new pool: every finding must be about a guard that is too weak or a too-young pool,
+        # never about a read that the evaluator showed to be safe
+        assert all("without a \"GetSamplePercent\" guard" not in d.message for d in findings), [d.message for d in findings]

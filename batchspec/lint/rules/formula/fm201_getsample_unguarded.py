@@ -24,8 +24,10 @@ class GetsampleUnguarded(FormulaRule):
     `$M.GetSamplePercent(...) >= P` with P at least the required percentage: the ternary and `&&`/`||` are lazy, so
     `p < 70 ? fallback : avg($M.GetSample(window))` never evaluates the branch that would fail. A guard on another
     task metric counts too (task metrics are sampled together); `same-metric = true` requires the same metric.
-    A pool-age guard also counts when the pool is old enough for the window
-    (`lifespan > startup ? …GetSample(span, ratio)… : n`, with startup long enough for ratio% of span).
+    A pool-age guard (`lifespan > startup ? …GetSample(span, ratio)… : n`, as in the docs' Example 4) is not
+    enough: samples also vanish for a while whenever autoscale is enabled again (observed by the ga4gh-tes team),
+    and when the pool is too young for the window the evaluation fails at once. Percentages of task metrics are
+    equal, so a guard on their sum (`$A.GetSamplePercent(w) + $R.GetSamplePercent(w) < 70`) ensures only half.
     """
 
     code = "FM201"
@@ -72,10 +74,12 @@ class GetsampleUnguarded(FormulaRule):
                 continue
             ages = [f for f in use.facts if isinstance(f, AgeFact)]
             oldest = max(ages, key=lambda f: f.seconds) if ages else None
-            if oldest is not None and use.window is not None and required is not None:
-                needed = use.window[1] * required / 100.0 + opts.propagation_delay
-                if oldest.seconds >= needed:
-                    continue
+            old_enough = (
+                oldest is not None
+                and use.window is not None
+                and required is not None
+                and oldest.seconds >= use.window[1] * required / 100.0 + opts.propagation_delay
+            )
             span = receiver_and_method(use.node)
             metric = use.metric
             need = f"{fmt_num(required)}%" if required is not None else "the requested percentage"
@@ -87,6 +91,14 @@ class GetsampleUnguarded(FormulaRule):
                     f'but "{metric}.GetSample" needs {need}' + (" (the default without a percentage)" if implicit else ""),
                     hint=f"raise the guard to {need}, or give GetSample a lower percentage argument",
                     related=(Related(best.span, "the guard"),),
+                )
+            elif oldest is not None and old_enough:
+                yield self.report(
+                    span,
+                    f'"{metric}.GetSample" is guarded only by the pool\'s age; a pool also has no samples for a while '
+                    "after autoscale is enabled again, and the evaluation fails then",
+                    hint=f'guard it with "{metric}.GetSamplePercent(…) < {need.rstrip("%")} ? fallback : …"',
+                    related=(Related(oldest.span, "the pool-age check"),),
                 )
             elif oldest is not None and use.window is not None:
                 yield self.report(
