@@ -87,6 +87,9 @@ def run(quick: bool) -> list[Result]:
     def fixed_pool() -> None:
         simulate(sc, FixedController(1, 25), workload=workload, metrics=frozenset())
 
+    cpu0 = time.process_time()
+    with_formula()
+    cpu_one = time.process_time() - cpu0  # CPU seconds of one run: robust when the shared cores are busy
     s_formula = repeat(with_formula, runs)
     s_fixed = repeat(fixed_pool, runs)
     summary = holder["res"].summary
@@ -101,6 +104,8 @@ def run(quick: bool) -> list[Result]:
             baseline=f"{s_fixed.median:.3f} s with a fixed-size pool (no formula)",
             ratio=f"{s_formula.median / s_fixed.median:.2f}x",
             notes=[
+                f"CPU time of one run {cpu_one:.3f} s (wall-clock figures depend on how busy the shared cores are; "
+                f"load average {os.getloadavg()[0]:.1f})",
                 f"{summary['evaluations']} evaluations, {summary['preemptions']} preemptions, peak "
                 f"{summary['peak_low_priority_nodes']} spot nodes, {summary['tasks_completed']:,} tasks completed"
             ],
