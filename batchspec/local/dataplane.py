@@ -976,7 +976,7 @@ class DataPlane:
         when = iso(dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc))
         entry: dict = {"name": rel, "url": f"{task['url']}/files/{rel}", "isDirectory": is_dir}
         if not is_dir:
-            entry["properties"] = {"creationTime": when, "lastModified": when, "contentLength": st.st_size,
+            entry["properties"] = {"creationTime": when, "lastModified": when, "contentLength": str(st.st_size),
                                    "contentType": "application/octet-stream", "fileMode": f"{st.st_mode & 0o777:o}"}
         return entry
 

@@ -250,7 +250,10 @@ class Engine:
             "schedulingState": "enabled",
             "stateTransitionTime": iso(),
             "allocationTime": iso(),
+            "lastBootTime": iso(),
             "ipAddress": "127.0.0.1",
+            "ipv6Address": "::1",
+            "virtualMachineInfo": {"imageReference": _data_image(pool)},
             "affinityId": f"TVM:{node_id}",
             "vmSize": pool["properties"].get("vmSize", ""),
             "totalTasksRun": 0,
@@ -311,7 +314,9 @@ class Engine:
             node.pop("startTaskInfo", None)
             self._set_node_state(node, "idle")
         else:
-            node["startTask"] = start_task
+            from batchspec.local.dataplane import _start_task_to_data
+
+            node["startTask"] = _start_task_to_data(start_task)  # nodes are a data-plane resource
             wait = start_task.get("waitForSuccess", True)
             self._set_node_state(node, "waitingforstarttask" if wait else "idle")
             node["startTaskInfo"] = {"state": "running", "startTime": iso(), "retryCount": 0}
@@ -880,6 +885,15 @@ def _exit_options(task: dict, exit_code: int | None, failure: dict | None) -> di
         if default:
             return default
     return {}
+
+
+def _data_image(pool: dict) -> dict:
+    """The pool's image reference in data-plane spelling (the node reports the image it runs)."""
+    vm = (pool["properties"].get("deploymentConfiguration") or {}).get("virtualMachineConfiguration") or {}
+    image = dict(vm.get("imageReference") or {})
+    if "id" in image:
+        image["virtualMachineImageId"] = image.pop("id")
+    return image
 
 
 def _identity_label(identity: dict | None) -> str:

@@ -292,6 +292,7 @@ class LocalBatchService:
             ctype = None
         if self.recorder is not None:
             self.recorder.append({"plane": plane, "method": h.command, "path": urlsplit(h.path).path,
+                                  "query": urlsplit(h.path).query,
                                   "status": resp.status, "body": resp.body if isinstance(resp.body, (dict, list))
                                   else None})
         try:

@@ -52,6 +52,11 @@ def service(tmp_path_factory) -> Iterator[LocalBatchService]:
         yield svc
     finally:
         svc.stop()
+    # fidelity: every JSON body the session's service sent must match the official REST response schemas
+    from .fidelity import problems
+
+    found = [p for record in svc.recorder for p in problems(record)]
+    assert not found, "responses that do not match the REST specs:\n" + "\n".join(sorted(set(found))[:40])
 
 
 @pytest.fixture(scope="session")
