@@ -13,8 +13,8 @@ import re
 from functools import cache
 from pathlib import Path
 
-SPECS = Path("/work/shared/specs/azure-rest-api-specs/specification")
-_repo_specs = Path(__file__).resolve().parents[2] / "shared" / "specs" / "azure-rest-api-specs" / "specification"
+# the copies vendored in the repository (schemas/vendor, unmodified; see its README)
+SPECS = Path(__file__).resolve().parents[2] / "schemas" / "vendor" / "specification"
 MGMT = "batch/resource-manager/Microsoft.Batch/Batch/stable/2025-06-01/openapi.json"
 DATA = "batch/data-plane/Batch/stable/2025-06-01/BatchService.json"
 TYPES = "common-types/resource-management/v5/types.json"
@@ -22,16 +22,16 @@ NSP = "common-types/resource-management/v5/networksecurityperimeter.json"
 
 
 def specs_root() -> Path:
-    for root in (SPECS, _repo_specs):
-        if (root / MGMT).is_file():
-            return root
-    raise FileNotFoundError("the REST specifications are not available")
+    if not (SPECS / MGMT).is_file():
+        raise FileNotFoundError(f"the vendored REST specifications are missing under {SPECS}")
+    return SPECS
 
 
 @cache
 def _docs() -> dict[str, dict]:
     root = specs_root()
-    return {rel: json.loads((root / rel).read_text(encoding="utf-8")) for rel in (MGMT, DATA, TYPES, NSP)}
+    return {rel: json.loads((root / rel).read_text(encoding="utf-8")) for rel in (MGMT, DATA, TYPES, NSP)
+            if (root / rel).is_file()}
 
 
 @cache
