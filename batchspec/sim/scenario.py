@@ -188,6 +188,8 @@ class MetricSettings:
     period_s: float = 30.0
     latency_s: float = 60.0
     missing_rate: float = 0.0
+    # the percentage a time-window GetSample without one requires (reference A14: SHIP's "wanted 70%")
+    implicit_sample_percent: float = 70.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,7 +504,7 @@ _POOL_KEYS = (
     "task_retention",
     "initial_nodes",
 )
-_METRIC_KEYS = ("period", "latency", "missing_rate")
+_METRIC_KEYS = ("period", "latency", "missing_rate", "implicit_sample_percent")
 _COMMON_ITEM_KEYS = ("duration", "slots", "failure_rate", "name")
 _ITEM_KEYS = {
     "at": ("at", "tasks", "over", *_COMMON_ITEM_KEYS),
@@ -739,6 +741,10 @@ def _parse_metrics(r: _Reader, node: yaml.Node) -> MetricSettings | None:
         kw["latency_s"] = r.duration(m["latency"], "metrics.latency")
     if "missing_rate" in m:
         kw["missing_rate"] = r.number(m["missing_rate"], "metrics.missing_rate", lo=0, hi=1)
+    if "implicit_sample_percent" in m:
+        kw["implicit_sample_percent"] = r.number(
+            m["implicit_sample_percent"], "metrics.implicit_sample_percent", lo=0, hi=100
+        )
     if any(v is None for v in kw.values()):
         return None
     return MetricSettings(**kw)

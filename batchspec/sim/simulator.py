@@ -592,6 +592,7 @@ class Simulation:
             time=when,
             pool=pool,
             metrics=series,
+            default_sample_percent=ms.implicit_sample_percent,
             seed=(self.settings.seed * 1_000_003 + len(self.evaluations)) % (2**63),
         )
 

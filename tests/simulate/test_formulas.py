@@ -307,12 +307,14 @@ def test_spec_file_gives_the_same_result_as_its_pool_json(capsys: pytest.Capture
 
 def test_time_based_formula_follows_the_scenario_clock() -> None:
     # E6 from the docs: 20 nodes on weekdays 08:00-18:00 UTC, else 10; the scenario starts on a Friday at 06:00
-    text = ("$curTime = time();\n"
-            "$workHours = $curTime.hour >= 8 && $curTime.hour < 18;\n"
-            "$isWeekday = $curTime.weekday >= 1 && $curTime.weekday <= 5;\n"
-            "$isWorkingWeekdayHour = $workHours && $isWeekday;\n"
-            "$TargetDedicatedNodes = $isWorkingWeekdayHour ? 20:10;\n"
-            "$NodeDeallocationOption = taskcompletion;")
+    text = (
+        "$curTime = time();\n"
+        "$workHours = $curTime.hour >= 8 && $curTime.hour < 18;\n"
+        "$isWeekday = $curTime.weekday >= 1 && $curTime.weekday <= 5;\n"
+        "$isWorkingWeekdayHour = $workHours && $isWeekday;\n"
+        "$TargetDedicatedNodes = $isWorkingWeekdayHour ? 20:10;\n"
+        "$NodeDeallocationOption = taskcompletion;"
+    )
     sc = scenario("""
 duration: 2d
 evaluation_interval: 30m
@@ -326,5 +328,18 @@ workload: [{at: 0s, tasks: 1, duration: 1m}]
     assert by_hour["Fri 18:00"] == 10 and by_hour["Sat 12:00"] == 10
     assert res.evaluations[0].result.results.startswith(
         "$TargetDedicatedNodes=10;$TargetLowPriorityNodes=0;$NodeDeallocationOption=taskcompletion;"
-        "$curTime=2024-01-05T06:00:00.000Z;")
+        "$curTime=2024-01-05T06:00:00.000Z;"
+    )
     assert res.summary["peak_dedicated_nodes"] == 20
+
+
+def test_implicit_sample_percent_is_configurable() -> None:
+    # with a 10 % default (what the REST reference sample shows), the unguarded Shipyard formula passes at 5m
+    sc = load_builtin("new-pool")
+    from dataclasses import replace
+
+    sc = replace(sc, metrics=replace(sc.metrics, implicit_sample_percent=10.0))
+    res = simulate(
+        sc, compile_text(SHIPYARD_UNGUARDED, "s.formula"), settings=Settings.resolve(sc, pool_interval_s=300)
+    )
+    assert [e.t_s for e in res.evaluations if e.result.error is not None] == [0.0]
