@@ -1,17 +1,19 @@
-"""``batchspec evaluate formula FILE [--state STATE]``: what the Batch service would compute for this pool state.
+"""``batchspec evaluate formula FILE [--state STATE]``: what the Batch service would compute for this pool
+state.
 
-FILE is a ``.formula`` file, a pool JSON/YAML (management plane, data plane, ``az batch pool show`` output, ARM
-template) or a batchspec spec; STATE is the state file of ``batchspec.sim.statefile`` (JSON or YAML).
+FILE is a ``.formula`` file, a pool JSON/YAML (management plane, data plane, ``az batch pool show`` output,
+ARM template) or a batchspec spec; STATE is the state file of ``batchspec.sim.statefile`` (JSON or YAML).
 
 Output: ``--format text`` prints the results string alone (exactly as the service prints
 ``autoScaleRun.results``); ``--format json`` prints an AutoScaleRun-shaped object
 ``{"timestamp", "results", "error": {"code", "message", "values"}}`` (``error`` only when there is one).
 
 Exit codes: 0 evaluated; 1 the evaluation failed (InsufficientSampleData, division by zero, ...: the results
-string of what was assigned before the failure is still printed, the error goes to stderr in text format);
-2 bad input: unreadable files, a bad state file, or a formula with front-end errors (syntax, names, types,
-limits), which are rendered like ``batchspec validate`` renders them. A formula that does not check is bad input
-rather than a failed evaluation because the service rejects it at the request (HTTP 400), before evaluating.
+string of what was assigned before the failure is still printed, the error goes to stderr in text format); 2
+bad input: unreadable files, a bad state file, or a formula with front-end errors (syntax, names, types,
+limits), which are rendered like ``batchspec validate`` renders them. A formula that does not check is bad
+input rather than a failed evaluation because the service rejects it at the request (HTTP 400), before
+evaluating.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def register(subparsers: Any) -> None:
     formula = sub.add_parser(
         "formula",
         help="evaluate an autoscale formula against a pool state and metric history",
-        description="Evaluate an autoscale formula and print the results string the Batch service would print. "
-        "Exit 0 when evaluated, 1 when the evaluation failed (for example InsufficientSampleData), 2 on bad input.",
+        description="Evaluate an autoscale formula and print the results string the Batch service would "
+        "print. Exit 0 when evaluated, 1 when the evaluation failed (for example InsufficientSampleData), "
+        "2 on bad input.",
     )
     formula.add_argument("file", metavar="FILE", help=".formula file, pool JSON/YAML, or batchspec spec")
     formula.add_argument(
@@ -45,7 +48,9 @@ def register(subparsers: Any) -> None:
         metavar="STATE",
         help="state file (JSON or YAML): time, pool counts and metric samples; default: a fresh pool, now",
     )
-    formula.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    formula.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     formula.add_argument(
         "--time",
         metavar="T",
@@ -64,7 +69,10 @@ def register(subparsers: Any) -> None:
 
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_usage(sys.stderr)
-    print("batchspec evaluate: error: say what to evaluate, e.g. `batchspec evaluate formula FILE`", file=sys.stderr)
+    print(
+        "batchspec evaluate: error: say what to evaluate, e.g. `batchspec evaluate formula FILE`",
+        file=sys.stderr,
+    )
     return 2
 
 
@@ -109,11 +117,14 @@ def _load_formula(file: str) -> tuple[_FormulaSource, int | None]:
     if pool.text is None:
         fixed = ""
         if pool.target_dedicated is not None or pool.target_low_priority is not None:
-            fixed = f" (fixed scale: {pool.target_dedicated or 0} dedicated, {pool.target_low_priority or 0} low-priority)"
+            dedicated, low_priority = pool.target_dedicated or 0, pool.target_low_priority or 0
+            fixed = f" (fixed scale: {dedicated} dedicated, {low_priority} low-priority)"
         raise BatchspecError(f"{file}: the pool has no autoscale formula{fixed}")
     text = pool.text
     if pool.origin is None and text.startswith("\ufeff"):
-        text = text[1:]  # a byte-order mark from a Windows editor is not part of the formula (editors show no column)
+        text = text[
+            1:
+        ]  # a byte-order mark from a Windows editor is not part of the formula (editors show no column)
     return _FormulaSource(text, pool.path, pool.origin), pool.task_slots_per_node
 
 
@@ -124,8 +135,10 @@ def _render_diagnostics(diagnostics: list[Any], source: _FormulaSource, file_tex
         render = None
     if render is not None:
         try:
-            return str(render(diagnostics, "text", files_checked=1, sources={source.path: file_text or source.text}))
-        except Exception:  # noqa: BLE001 - a renderer problem must not hide the diagnostics: plain lines below
+            return str(
+                render(diagnostics, "text", files_checked=1, sources={source.path: file_text or source.text})
+            )
+        except Exception:
             pass
     lines = []
     for d in diagnostics:
@@ -162,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
         ticks = parse_time(args.time)
         if ticks is None:
             raise BatchspecError(
-                f'--time "{args.time}" is not a time; expected ISO 8601 (2016-10-13T19:18:47.805Z) or RFC 1123'
+                f'--time "{args.time}" is not a time; '
+                "expected ISO 8601 (2016-10-13T19:18:47.805Z) or RFC 1123"
             )
         time_override = Timestamp(ticks - ticks % 10).to_datetime()
     if args.state is not None:
@@ -176,11 +190,16 @@ def run(args: argparse.Namespace) -> int:
             return span.start.line, span.start.col
 
         state = load_state(
-            document.data, source=args.state, locate=locate, time_override=time_override,
+            document.data,
+            source=args.state,
+            locate=locate,
+            time_override=time_override,
             default_task_slots=task_slots,
         )
     else:
-        state = load_state(None, source="(no state)", time_override=time_override, default_task_slots=task_slots)
+        state = load_state(
+            None, source="(no state)", time_override=time_override, default_task_slots=task_slots
+        )
     if args.seed is not None:
         state.seed = args.seed
 

@@ -2,7 +2,8 @@
 
 * ``batchspec.sim.evaluator.interpret(formula, state)``: the reference interpreter.
 * ``batchspec.sim.compiled.compile_formula(formula).evaluate(state)``: the fast, exactly equivalent form.
-* ``compile_text(text, path)``: check and compile in one step, raising ``FormulaCheckError`` on front-end errors.
+* ``compile_text(text, path)``: check and compile in one step, raising ``FormulaCheckError`` on front-end
+  errors.
 """
 
 from __future__ import annotations

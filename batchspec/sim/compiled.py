@@ -1,24 +1,26 @@
-"""The compiled form: the AST is translated once into Python source, ``compile()``-d into one function per formula.
+"""The compiled form: the AST is translated once into Python source, ``compile()``-d into one function per
+formula.
 
 This is what the simulator and the local Batch service run thousands of times. It must give exactly what the
-reference interpreter (``evaluator.py``) gives, results and errors with their positions; a Hypothesis test checks
-that on generated formulas and states. What makes it fast, and why each trick keeps the semantics:
+reference interpreter (``evaluator.py``) gives, results and errors with their positions; a Hypothesis test
+checks that on generated formulas and states. What makes it fast, and why each trick keeps the semantics:
 
-* **Straight-line code.** Statements run in order with no loops, so which variables are assigned before statement
-  *k* is known when compiling. User variables become Python locals; reading one that is not assigned yet compiles
-  to the same positioned error the interpreter raises at that point. Reads of ``$TargetDedicatedNodes`` resolve
-  statically to "the full name's value", "the alias's value" or "the pool's current target".
-* **Static types.** A small inference (literals, the builtins table, the operations table) finds expressions that
-  are certainly doubles; those compile to plain float arithmetic with an inline finiteness check (``x - x == 0``)
-  instead of a call into the generic operations table. Everything else calls the same ``values.py`` functions the
-  interpreter uses, so messages are identical by construction.
-* **Constant folding.** ``TimeInterval_Minute * 10``, ``-6 * TimeInterval_Hour`` and ``time("…")`` with a literal
-  are computed once. Folding is only done when the operation succeeds; a failing constant expression is left to
-  fail at run time, at its position, like the interpreter.
-* **Index arithmetic for sample windows.** Sample *i* of a series is at ``end − (n−1−i)·period``, so a window maps
-  to one slice of ``values`` (the interpreter tests each sample's timestamp instead).
-* **One ``%`` for the results string.** The order of the user variables in ``results`` is static; the success path
-  formats them with one precomputed format string.
+* **Straight-line code.** Statements run in order with no loops, so which variables are assigned before
+  statement *k* is known when compiling. User variables become Python locals; reading one that is not assigned
+  yet compiles to the same positioned error the interpreter raises at that point. Reads of
+  ``$TargetDedicatedNodes`` resolve statically to "the full name's value", "the alias's value" or "the pool's
+  current target".
+* **Static types.** A small inference (literals, the builtins table, the operations table) finds expressions
+  that are certainly doubles; those compile to plain float arithmetic with an inline finiteness check (``x - x
+  == 0``) instead of a call into the generic operations table. Everything else calls the same ``values.py``
+  functions the interpreter uses, so messages are identical by construction.
+* **Constant folding.** ``TimeInterval_Minute * 10``, ``-6 * TimeInterval_Hour`` and ``time("…")`` with a
+  literal are computed once. Folding is only done when the operation succeeds; a failing constant expression
+  is left to fail at run time, at its position, like the interpreter.
+* **Index arithmetic for sample windows.** Sample *i* of a series is at ``end - (n-1-i)*period``, so a window
+  maps to one slice of ``values`` (the interpreter tests each sample's timestamp instead).
+* **One ``%`` for the results string.** The order of the user variables in ``results`` is static; the success
+  path formats them with one precomputed format string.
 """
 
 from __future__ import annotations
@@ -30,11 +32,11 @@ from typing import Any
 
 from batchspec.formula import ast
 from batchspec.formula.builtins import (
+    DEALLOCATION_OPTIONS,
+    DEFAULT_DEALLOCATION_OPTION,
     FUNCTIONS,
     METHODS,
     OPERATIONS,
-    DEALLOCATION_OPTIONS,
-    DEFAULT_DEALLOCATION_OPTION,
     SERVICE_VARIABLES,
     TIME_INTERVAL_TICKS,
 )
@@ -65,19 +67,28 @@ _POOL_COUNTS = {
 
 # static types: "d" double, "v" doubleVec, "s" string, "ts" timestamp, "ti" timeinterval, "do" deallocation
 # option, None unknown (or no value)
-_CODES = {"d": DOUBLE, "v": DOUBLE_VEC, "s": STRING, "ts": TIMESTAMP, "ti": TIMEINTERVAL, "do": DEALLOCATION_OPTION}
+_CODES = {
+    "d": DOUBLE,
+    "v": DOUBLE_VEC,
+    "s": STRING,
+    "ts": TIMESTAMP,
+    "ti": TIMEINTERVAL,
+    "do": DEALLOCATION_OPTION,
+}
 _TYPES = {t: c for c, t in _CODES.items()}
 
 
 def _result_type(op: str, left: str | None, right: str | None) -> str | None:
-    """The static result type from builtins.OPERATIONS, or None (unknown, or the operation fails at run time)."""
+    """The static result type from builtins.OPERATIONS, or None (unknown, or the operation fails)."""
     if left is None or right is None:
         return None
     result = OPERATIONS.get((_CODES[left], op, _CODES[right]))
     return _TYPES.get(result) if result is not None else None
+
+
 _NOT_CONSTANT = object()
 
-# ------------------------------------------------------------------------------------------------ runtime support
+# ---------------------------------------------------------------------------------- runtime support
 
 
 _TICKS_CACHE: dict[Any, int] = {}
@@ -104,7 +115,8 @@ def _ceil_div(a: int, b: int) -> int:
 class _Series:
     """One metric's samples at one evaluation, addressed by index arithmetic.
 
-    Sample ``i`` (oldest first) is at ``end - (n-1-i)*period``; a window (start, end] is one slice of ``values``.
+    Sample ``i`` (oldest first) is at ``end - (n-1-i)*period``; a window (start, end] is one slice of
+    ``values``.
     """
 
     __slots__ = ("end", "metric", "now", "period", "values")
@@ -167,7 +179,9 @@ class _Series:
             elif tb is Timestamp:
                 y = b.ticks
             else:
-                raise OpFailure(f'"{method}" expects a timestamp or a timeinterval here, got {V.type_name(b)}')
+                raise OpFailure(
+                    f'"{method}" expects a timestamp or a timeinterval here, got {V.type_name(b)}'
+                )
         start, end = (x, y) if x <= y else (y, x)
         if end > now:
             end = now
@@ -179,7 +193,7 @@ class _Series:
         return self._span(*self._bounds(method, a, b))
 
     def _back(self, a: int, b: int | None) -> tuple[list[Any], float]:
-        """A window given as constant look-backs (ticks before now): what _bounds computes, without dispatch."""
+        """A window of constant look-backs (ticks before now): what _bounds computes, without dispatch."""
         now = self.now
         x = now - a
         y = now if b is None else now - b
@@ -278,7 +292,9 @@ class _Runtime:
             raise EvalFailure(V.EVALUATION_ERROR, "division by zero", *pos)
         r = a / b
         if r - r != 0.0:
-            raise EvalFailure(V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos
+            )
         return r
 
     @staticmethod
@@ -312,7 +328,7 @@ class _Runtime:
         except OpFailure as exc:
             raise EvalFailure(exc.code, exc.message, *pos) from None
 
-    # aggregates over statically typed doubles/doubleVecs: the flattening and empty-list rule of values.py, inlined
+    # aggregates over statically typed doubles/doubleVecs: values.py's flattening and empty-list rule, inlined
     @staticmethod
     def _flatten(args: list[Any]) -> list[float]:
         values: list[float] = []
@@ -362,7 +378,9 @@ class _Runtime:
             total += v
         total /= len(values)
         if total - total != 0.0:
-            raise EvalFailure(V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos
+            )
         return total
 
     @staticmethod
@@ -374,7 +392,9 @@ class _Runtime:
             total += v
         total /= len(values)
         if total - total != 0.0:
-            raise EvalFailure(V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos
+            )
         return total
 
     @staticmethod
@@ -383,7 +403,9 @@ class _Runtime:
         for v in _Runtime._flatten(args):
             total += v
         if total - total != 0.0:
-            raise EvalFailure(V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos
+            )
         return total
 
     @staticmethod
@@ -391,7 +413,9 @@ class _Runtime:
         return float(len(_Runtime._flatten(args)))
 
     @staticmethod
-    def method(series: _Series, method: str, args: tuple[Any, ...], default: float, pos: tuple[int, int]) -> Any:
+    def method(
+        series: _Series, method: str, args: tuple[Any, ...], default: float, pos: tuple[int, int]
+    ) -> Any:
         try:
             return series.call(method, args, default)
         except OpFailure as exc:
@@ -408,7 +432,9 @@ class _Runtime:
     @staticmethod
     def as_double(value: Any, name: str, pos: tuple[int, int]) -> float:
         if type(value) is not float:
-            raise EvalFailure(V.EVALUATION_ERROR, f'"{name}" must be a double, got {V.type_name(value)}', *pos)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, f'"{name}" must be a double, got {V.type_name(value)}', *pos
+            )
         return value
 
     @staticmethod
@@ -425,12 +451,14 @@ class _Runtime:
     def as_user_value(value: Any, pos: tuple[int, int]) -> Any:
         if type(value) is DeallocationOption:
             raise EvalFailure(
-                V.EVALUATION_ERROR, f'"{value.name}" is valid only as the value of "$NodeDeallocationOption"', *pos
+                V.EVALUATION_ERROR,
+                f'"{value.name}" is valid only as the value of "$NodeDeallocationOption"',
+                *pos,
             )
         return value
 
 
-# ----------------------------------------------------------------------------------------------------- compiler
+# ---------------------------------------------------------------------------------------- compiler
 
 
 @dataclass
@@ -461,7 +489,11 @@ class _Compiler:
 
     def const(self, value: Any) -> str:
         if type(value) is float:
-            return repr(value) if value == value and value not in (float("inf"), float("-inf")) else self._bind(value)
+            return (
+                repr(value)
+                if value == value and value not in (float("inf"), float("-inf"))
+                else self._bind(value)
+            )
         return self._bind(value)
 
     def _bind(self, value: Any) -> str:
@@ -512,7 +544,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------------------------------ expressions
 
-    def expr(self, node: ast.Expr) -> tuple[str, str | None]:  # noqa: C901 - one branch per node type
+    def expr(self, node: ast.Expr) -> tuple[str, str | None]:
         value = self.constant(node)
         if value is not _NOT_CONSTANT:
             return self.const(value), _static_type(value)
@@ -543,7 +575,8 @@ class _Compiler:
         raise TypeError(f"not an expression: {node!r}")  # pragma: no cover
 
     def test(self, node: ast.Expr, what: str, pos: str) -> str:
-        """A Python boolean expression for ``node`` used as a condition, with the interpreter's order and errors.
+        """A Python boolean expression for ``node`` used as a condition, with the interpreter's order and
+        errors.
 
         ``what``/``pos`` name the operand in the message when the value is not a double."""
         value = self.constant(node)
@@ -610,11 +643,14 @@ class _Compiler:
             return self.const(DeallocationOption(name)), "do"
         slot = self.user.get(name)
         if slot is None:
-            return f"_rt.fail({f'undefined variable {chr(34)}{name}{chr(34)}'!r}, {self.pos(node.span.start)})", None
+            return (
+                f"_rt.fail({f'undefined variable {chr(34)}{name}{chr(34)}'!r}, {self.pos(node.span.start)})",
+                None,
+            )
         return slot.local, slot.type
 
     def target(self, canonical: str) -> str:
-        """Static resolution of a target read: the full name, else its alias, else the pool's current target."""
+        """Static resolution of a target read: the full name, else its alias, else the pool's target."""
         alias = "$TargetDedicated" if canonical == _DEDICATED else "$TargetLowPriority"
         if canonical in self.service:
             return self.service[canonical]
@@ -671,13 +707,19 @@ class _Compiler:
             # constant look-backs: the window offsets are known now
             shape = tuple(type(v) for v in back)
             if node.method == "GetSamplePercent" and shape in ((TimeInterval,), (TimeInterval, TimeInterval)):
-                return f"{local}.percent_back({back[0].ticks}, {back[1].ticks if len(back) == 2 else None})", result
+                return (
+                    f"{local}.percent_back({back[0].ticks}, {back[1].ticks if len(back) == 2 else None})",
+                    result,
+                )
             if node.method == "GetSample" and shape in ((TimeInterval,), (TimeInterval, TimeInterval)):
                 b = back[1].ticks if len(back) == 2 else None
                 return f"{local}.window_back({back[0].ticks}, {b}, _default_percent, {pos})", result
-            if node.method == "GetSample" and len(back) in (2, 3) and all(
-                type(v) is TimeInterval for v in back[:-1]
-            ) and types[-1] == "d":
+            if (
+                node.method == "GetSample"
+                and len(back) in (2, 3)
+                and all(type(v) is TimeInterval for v in back[:-1])
+                and types[-1] == "d"
+            ):
                 b = back[1].ticks if len(back) == 3 else None
                 return f"{local}.window_back({back[0].ticks}, {b}, {codes[-1]}, {pos})", result
         if node.method == "GetSamplePercent" and len(types) in (1, 2) and all(t in times for t in types):
@@ -772,7 +814,11 @@ class _Compiler:
         low_priority = self.target(_LOW_PRIORITY)
         deallocation = self.service.get(_DEALLOCATION)
         parts = ["$TargetDedicatedNodes=%.6g;$TargetLowPriorityNodes=%.6g;$NodeDeallocationOption=%s"]
-        args = [dedicated, low_priority, f"{deallocation}.name" if deallocation else repr(DEFAULT_DEALLOCATION_OPTION)]
+        args = [
+            dedicated,
+            low_priority,
+            f"{deallocation}.name" if deallocation else repr(DEFAULT_DEALLOCATION_OPTION),
+        ]
         for name in sorted(self.user):
             slot = self.user[name]
             if slot.type == "d":
@@ -791,7 +837,8 @@ class _Compiler:
                 service[canonical] = self.target(canonical)
         variables += "".join(f", {name!r}: {local}" for name, local in service.items())
         return [
-            f"    return _EvalResult({fmt} % ({', '.join(args)},), _applied({dedicated}), _applied({low_priority}),"
+            f"    return _EvalResult({fmt} % ({', '.join(args)},), "
+            f"_applied({dedicated}), _applied({low_priority}),"
             f" {args[2]}, {{{variables.lstrip(', ')}}})",
         ]
 
@@ -823,9 +870,14 @@ def _method_type(name: str) -> str | None:
 
 
 def _static_type(value: Any) -> str | None:
-    return {float: "d", list: "v", str: "s", Timestamp: "ts", TimeInterval: "ti", DeallocationOption: "do"}.get(
-        type(value)
-    )
+    return {
+        float: "d",
+        list: "v",
+        str: "s",
+        Timestamp: "ts",
+        TimeInterval: "ti",
+        DeallocationOption: "do",
+    }.get(type(value))
 
 
 def _make_partial(prefix_user: list[dict[str, str]], prefix_service: list[dict[str, str]]):  # type: ignore[no-untyped-def]
@@ -867,7 +919,7 @@ def _make_partial(prefix_user: list[dict[str, str]], prefix_service: list[dict[s
 
 
 class CompiledFormula:
-    """A formula translated to one Python function. ``evaluate(state)`` is exactly ``interpret(formula, state)``."""
+    """A formula translated to one Python function: ``evaluate(state)`` == ``interpret(formula, state)``."""
 
     def __init__(self, formula: ast.Formula) -> None:
         self.formula = formula
@@ -877,7 +929,7 @@ class CompiledFormula:
             self.source, constants = compiler.build()
             code = compile(self.source, "<batchspec compiled formula>", "exec")
         except (SyntaxError, RecursionError, MemoryError):
-            # Python's own limits (about 200 nested parentheses) can be lower than the front end's nesting limit:
+            # Python's own limits (about 200 nested parentheses) can be lower than the front end's limit:
             # such a formula runs on the reference interpreter, which is exact by definition, only slower.
             from batchspec.sim.evaluator import interpret
 
@@ -899,7 +951,7 @@ class CompiledFormula:
             "_partial": _make_partial(compiler.prefix_user, compiler.prefix_service),
         }
         namespace.update(constants)
-        exec(code, namespace)  # noqa: S102 - our own code
+        exec(code, namespace)
         self._evaluate = namespace["_evaluate"]
 
     def evaluate(self, state: EvalState) -> EvalResult:

@@ -1,16 +1,17 @@
 """The reference interpreter: walks the AST, one node at a time, with the semantics of formula-language.md.
 
 It is written for clarity, not speed: every value goes through the generic operations table of ``values.py``,
-names are looked up in dictionaries on every read, and sample windows are computed by giving every sample its own
-timestamp and testing it against the window (the definition, not a shortcut). The compiled form
+names are looked up in dictionaries on every read, and sample windows are computed by giving every sample its
+own timestamp and testing it against the window (the definition, not a shortcut). The compiled form
 (``compiled.py``) must agree with it exactly, results and errors alike; a Hypothesis test checks that.
 
 Semantics in brief (reference section in brackets):
 
 * statements run in order; the first failure or ``stop()`` ends the run [§4.4, A27];
 * the ternary, ``&&`` and ``||`` are lazy [§4.4, A34];
-* ``$TargetDedicatedNodes``/``$TargetLowPriorityNodes`` read as the pool's current target until assigned; an alias
-  and its full name share one effective value: the full name's assignment if any, else the alias's [§5.1, A18, A23];
+* ``$TargetDedicatedNodes``/``$TargetLowPriorityNodes`` read as the pool's current target until assigned; an
+  alias and its full name share one effective value: the full name's assignment if any, else the alias's
+  [§5.1, A18, A23];
 * user variables are distinct by exact spelling (``$x`` ≠ ``x``, case-sensitive) [A24, A25];
 * a time-window ``GetSample`` without a percentage requires ``EvalState.default_sample_percent`` (70) [A14].
 """
@@ -57,13 +58,13 @@ class _Run:
         self.assigned: dict[str, object] = {}  # service variables assigned, by name as written (aliases too)
         self.assignment_order: list[str] = []
 
-    # ------------------------------------------------------------------------------------------------ failures
+    # ------------------------------------------------------------------------------------- failures
 
     @staticmethod
     def fail(exc: OpFailure, line: int, col: int) -> EvalFailure:
         return EvalFailure(exc.code, exc.message, line, col)
 
-    # --------------------------------------------------------------------------------------------- statements
+    # ----------------------------------------------------------------------------------- statements
 
     def run(self, formula: ast.Formula) -> None:
         for statement in formula.statements:
@@ -78,7 +79,9 @@ class _Run:
         name = target.name
         line, col = _pos_at(target.span.start)
         if value is None:
-            raise EvalFailure(V.EVALUATION_ERROR, f'"{name}" cannot be assigned: the expression has no value', line, col)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, f'"{name}" cannot be assigned: the expression has no value', line, col
+            )
         service = SERVICE_VARIABLES.get(name)
         if service is not None:
             if not service.writable:
@@ -87,25 +90,33 @@ class _Run:
                 if type(value) is not DeallocationOption:
                     raise EvalFailure(
                         V.EVALUATION_ERROR,
-                        f'"{name}" must be one of {", ".join(DEALLOCATION_OPTIONS)}, got {V.type_name(value)}',
+                        f'"{name}" must be one of {", ".join(DEALLOCATION_OPTIONS)}, '
+                        f"got {V.type_name(value)}",
                         line,
                         col,
                     )
             elif type(value) is not float:
-                raise EvalFailure(V.EVALUATION_ERROR, f'"{name}" must be a double, got {V.type_name(value)}', line, col)
+                raise EvalFailure(
+                    V.EVALUATION_ERROR, f'"{name}" must be a double, got {V.type_name(value)}', line, col
+                )
             self.assigned[name] = value
             return
         if name in TIME_INTERVAL_TICKS or name in DEALLOCATION_OPTIONS:
-            raise EvalFailure(V.EVALUATION_ERROR, f'"{name}" is a predefined constant and cannot be assigned', line, col)
+            raise EvalFailure(
+                V.EVALUATION_ERROR, f'"{name}" is a predefined constant and cannot be assigned', line, col
+            )
         if type(value) is DeallocationOption:
             raise EvalFailure(
-                V.EVALUATION_ERROR, f'"{value.name}" is valid only as the value of "$NodeDeallocationOption"', line, col
+                V.EVALUATION_ERROR,
+                f'"{value.name}" is valid only as the value of "$NodeDeallocationOption"',
+                line,
+                col,
             )
         self.user[name] = value
 
-    # -------------------------------------------------------------------------------------------- expressions
+    # ---------------------------------------------------------------------------------- expressions
 
-    def eval(self, node: ast.Expr) -> object:  # noqa: C901 - one branch per node type, on purpose
+    def eval(self, node: ast.Expr) -> object:
         if isinstance(node, ast.Number):
             return float(node.value)
         if isinstance(node, ast.String):
@@ -204,7 +215,9 @@ class _Run:
         if alias in self.assigned:
             return self.assigned[alias]  # type: ignore[return-value]
         pool = self.state.pool
-        return float(pool.target_dedicated_nodes if canonical == _DEDICATED else pool.target_low_priority_nodes)
+        return float(
+            pool.target_dedicated_nodes if canonical == _DEDICATED else pool.target_low_priority_nodes
+        )
 
     def call(self, node: ast.Call) -> object:
         args = [self.eval(arg) for arg in node.args]
@@ -227,13 +240,18 @@ class _Run:
         if service is None or not service.methods_allowed:
             what = f'"{receiver.name}"' if isinstance(receiver, ast.Var) else "this expression"
             raise EvalFailure(
-                V.EVALUATION_ERROR, f'"{node.method}" can be called only on a metric, not on {what}', line, col
+                V.EVALUATION_ERROR,
+                f'"{node.method}" can be called only on a metric, not on {what}',
+                line,
+                col,
             )
         metric = service.canonical
         args = [self.eval(arg) for arg in node.args]
         history = _History(self.state.metrics.get(metric), self.now)
         try:
-            return _sample_method(node.method, metric, history, args, self.now, self.state.default_sample_percent)
+            return _sample_method(
+                node.method, metric, history, args, self.now, self.state.default_sample_percent
+            )
         except OpFailure as exc:
             raise self.fail(exc, line, col) from None
 

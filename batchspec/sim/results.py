@@ -1,12 +1,13 @@
-"""Turning the end state of an evaluation into an ``EvalResult``: the exact ``results`` string and the targets.
+"""Turning the end state of an evaluation into an ``EvalResult``: the exact ``results`` string and the
+targets.
 
 Shared by the interpreter and the compiled form so that both print byte-identical results.
 
-``results`` (reference §6.5, R1–R7): ``$TargetDedicatedNodes``, ``$TargetLowPriorityNodes`` (always both, canonical
-names even when an alias was assigned), ``$NodeDeallocationOption``, then every user variable sorted by ordinal
-order of its name as written; ``;`` between items, none at the end; targets print their raw value (``0.5``), the
-pool applies them truncated toward zero and clamped to 0..2147483647 (A19). On an error the string still holds
-what was assigned before the failing statement (A22) but the pool keeps its targets.
+``results`` (reference §6.5, R1-R7): ``$TargetDedicatedNodes``, ``$TargetLowPriorityNodes`` (always both,
+canonical names even when an alias was assigned), ``$NodeDeallocationOption``, then every user variable sorted
+by ordinal order of its name as written; ``;`` between items, none at the end; targets print their raw value
+(``0.5``), the pool applies them truncated toward zero and clamped to 0..2147483647 (A19). On an error the
+string still holds what was assigned before the failing statement (A22) but the pool keeps its targets.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ def applied_target(value: float) -> int:
 
 def results_string(dedicated: float, low_priority: float, deallocation: str, user: dict[str, object]) -> str:
     head = (
-        "$TargetDedicatedNodes=" + format_value(dedicated)
-        + ";$TargetLowPriorityNodes=" + format_value(low_priority)
-        + ";$NodeDeallocationOption=" + deallocation
+        "$TargetDedicatedNodes="
+        + format_value(dedicated)
+        + ";$TargetLowPriorityNodes="
+        + format_value(low_priority)
+        + ";$NodeDeallocationOption="
+        + deallocation
     )
     if not user:
         return head

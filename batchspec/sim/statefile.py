@@ -1,4 +1,5 @@
-"""The state file of ``batchspec evaluate formula``: what the pool and its metrics look like at evaluation time.
+"""The state file of ``batchspec evaluate formula``: what the pool and its metrics look like at evaluation
+time.
 
 Every key is optional::
 
@@ -20,8 +21,9 @@ Every key is optional::
         values: [0, 0, null, 3]         # oldest first; null = a missing sample
       RunningTasks: [1, 1, 2]           # shorthand: just the values
 
-The state lists the samples that are *available* at ``time``; evaluation adds no latency of its own. Pure: takes
-already-parsed data (the CLI reads the file with positions) and raises ``BatchspecError`` with ``file:line:col``.
+The state lists the samples that are *available* at ``time``; evaluation adds no latency of its own. Pure:
+takes already-parsed data (the CLI reads the file with positions) and raises ``BatchspecError`` with
+``file:line:col``.
 """
 
 from __future__ import annotations
@@ -77,7 +79,9 @@ class _Loader:
         dotted = ".".join(str(p) for p in path) or "(document)"
         return BatchspecError(f"{self.source}: {dotted}: {message}")
 
-    def unknown_key(self, path: Path, key: Any, known: list[str] | tuple[str, ...], what: str) -> BatchspecError:
+    def unknown_key(
+        self, path: Path, key: Any, known: list[str] | tuple[str, ...], what: str
+    ) -> BatchspecError:
         close = difflib.get_close_matches(str(key), list(known), n=1)
         if not close:
             close = [k for k in known if k.lower() == str(key).lower()]
@@ -144,7 +148,9 @@ class _Loader:
         values_path = path if shorthand else (*path, "values")
         raw = spec.get("values", [])
         if not isinstance(raw, list):
-            raise self.fail(values_path, f"values must be a list of numbers (null for a missing sample), got {_kind(raw)}")
+            raise self.fail(
+                values_path, f"values must be a list of numbers (null for a missing sample), got {_kind(raw)}"
+            )
         if len(raw) > MAX_SAMPLES:
             raise self.fail(values_path, f"{len(raw)} samples is more than the {MAX_SAMPLES} batchspec reads")
         samples: list[float | None] = []
@@ -166,9 +172,9 @@ def load_state(
 ) -> EvalState:
     """Build an ``EvalState`` from the parsed state file ``data`` (None = an empty file: all defaults).
 
-    ``locate(path, key)`` gives the (line, col) of a JSON path for messages. ``time_override`` (``--time``) replaces
-    ``time``; ``default_time`` is used when neither is given (default: now). ``default_task_slots`` comes from the
-    pool definition when the state does not say.
+    ``locate(path, key)`` gives the (line, col) of a JSON path for messages. ``time_override`` (``--time``)
+    replaces ``time``; ``default_time`` is used when neither is given (default: now). ``default_task_slots``
+    comes from the pool definition when the state does not say.
     """
     loader = _Loader(source, locate)
     if data is None:
@@ -219,7 +225,9 @@ def load_state(
     if "defaultSamplePercent" in top:
         percent = loader.number(("defaultSamplePercent",), top["defaultSamplePercent"])
         if not 0 <= percent <= 100:
-            raise loader.fail(("defaultSamplePercent",), f"expected a percentage from 0 to 100, got {_describe(percent)}")
+            raise loader.fail(
+                ("defaultSamplePercent",), f"expected a percentage from 0 to 100, got {_describe(percent)}"
+            )
     return EvalState(time=now, pool=pool, metrics=metrics, seed=seed, default_sample_percent=percent)
 
 
@@ -245,5 +253,5 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return _kind(value)
     if isinstance(value, (int, float)):
-        return "%g" % value
+        return f"{value:g}"
     return _kind(value)

@@ -2,11 +2,12 @@
 
 Accepted (surrounding whitespace ignored):
 
-* RFC 1123: ``Mon, 06 Oct 2014 10:20:00 GMT`` — day name (checked against the date, as .NET's ``"r"`` parse does),
-  a one- or two-digit day, an English month abbreviation, a four-digit year, ``HH:mm:ss``, and ``GMT``, ``UT``,
-  ``UTC``, ``Z`` or a numeric offset ``+hhmm``. Names are case-insensitive.
-* W3C-DTF / ISO 8601: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, and ``YYYY-MM-DDThh:mm[:ss[.f…]]`` with 1–7 fractional
-  digits and ``Z`` or ``±hh:mm`` (a time without a designator is taken as UTC: the service runs on UTC).
+* RFC 1123: ``Mon, 06 Oct 2014 10:20:00 GMT`` — day name (checked against the date, as .NET's ``"r"`` parse
+  does), a one- or two-digit day, an English month abbreviation, a four-digit year, ``HH:mm:ss``, and ``GMT``,
+  ``UT``, ``UTC``, ``Z`` or a numeric offset ``+hhmm``. Names are case-insensitive.
+* W3C-DTF / ISO 8601: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, and ``YYYY-MM-DDThh:mm[:ss[.f…]]`` with 1-7
+  fractional digits and ``Z`` or ``±hh:mm`` (a time without a designator is taken as UTC: the service runs on
+  UTC).
 
 Everything else fails. Results are ticks of 100 ns since the Unix epoch (UTC).
 """
@@ -43,7 +44,9 @@ def parse_time(text: str) -> int | None:
     if m:
         try:
             month = _MONTHS.index(m["mon"].lower()) + 1
-            dt = datetime(int(m["y"]), month, int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"]), tzinfo=timezone.utc)
+            dt = datetime(
+                int(m["y"]), month, int(m["d"]), int(m["H"]), int(m["M"]), int(m["S"]), tzinfo=timezone.utc
+            )
         except ValueError:
             return None
         if m["wd"].lower() != _DAYS[dt.weekday()]:

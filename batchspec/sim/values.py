@@ -5,13 +5,14 @@ Representation (chosen so that the compiled form can use plain Python values on 
 * double        -> ``float`` (never ``int``: number literals and pool counts are converted on the way in)
 * doubleVec     -> ``list[float]`` (treated as immutable; operations always build new lists)
 * string        -> ``str``
-* timestamp     -> :class:`Timestamp`, integer ticks of 100 ns since 1970-01-01T00:00:00Z (the .NET resolution,
-  so ``time("…T00:00:00.8800117Z")`` keeps all seven fractional digits)
+* timestamp     -> :class:`Timestamp`, integer ticks of 100 ns since 1970-01-01T00:00:00Z (the .NET
+  resolution, so ``time("…T00:00:00.8800117Z")`` keeps all seven fractional digits)
 * timeinterval  -> :class:`TimeInterval`, integer ticks of 100 ns
 * the value of ``$NodeDeallocationOption`` -> :class:`DeallocationOption`
 
-Operations raise :class:`OpFailure` with a message and no position; the caller (interpreter or compiled code) knows
-the position and turns it into an :class:`EvalFailure`. Both strategies therefore report identical messages.
+Operations raise :class:`OpFailure` with a message and no position; the caller (interpreter or compiled code)
+knows the position and turns it into an :class:`EvalFailure`. Both strategies therefore report identical
+messages.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ TICKS_PER_MS = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # .NET DateTime range: 0001-01-01T00:00:00 .. 9999-12-31T23:59:59.9999999
 MIN_TICKS = (datetime(1, 1, 1, tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1) * 10
-MAX_TICKS = (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH) // timedelta(
-    microseconds=1
-) * 10 + TICKS_PER_SECOND - 1
+MAX_TICKS = (
+    (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1) * 10
+    + TICKS_PER_SECOND
+    - 1
+)
 
 # The error the service attests, and the local code batchspec uses for every other runtime failure (A21).
 INSUFFICIENT_SAMPLE_DATA = "InsufficientSampleData"
@@ -59,7 +62,11 @@ class EvalFailure(Exception):
 
     @property
     def message(self) -> str:
-        return INSUFFICIENT_SAMPLE_DATA_MESSAGE if self.code == INSUFFICIENT_SAMPLE_DATA else EVALUATION_ERROR_MESSAGE
+        return (
+            INSUFFICIENT_SAMPLE_DATA_MESSAGE
+            if self.code == INSUFFICIENT_SAMPLE_DATA
+            else EVALUATION_ERROR_MESSAGE
+        )
 
     @property
     def value(self) -> str:
@@ -177,7 +184,7 @@ _RUNTIME_TYPES: dict[type, T.Type] = {
 }
 
 
-# ---------------------------------------------------------------------------------------------------------- printing
+# ---------------------------------------------------------------------------------------- printing
 
 
 def format_number(x: float) -> str:
@@ -187,17 +194,17 @@ def format_number(x: float) -> str:
     ``1e-07``), negative zero as ``-0`` (what a C++ stream prints), and non-finite values as glibc prints them
     (``inf``, ``-inf``, ``nan``), although the evaluator never lets one reach the results (A30).
     """
-    return "%.6g" % x
+    return f"{x:.6g}"  # Python's "g" is C's %g: same digits, exponent form, "-0", "inf", "nan"
 
 
 def format_timestamp(ts: Timestamp) -> str:
     """ISO 8601 UTC with milliseconds, truncated (not rounded): ``2024-10-30T00:00:00.880Z``."""
-    return _iso_seconds(ts) + ".%03dZ" % ((ts.ticks // TICKS_PER_MS) % 1000)
+    return f"{_iso_seconds(ts)}.{(ts.ticks // TICKS_PER_MS) % 1000:03d}Z"
 
 
 def format_timestamp_7(ts: Timestamp) -> str:
     """ISO 8601 UTC with seven fractional digits, as the service prints ``AutoScaleRun.timestamp``."""
-    return _iso_seconds(ts) + ".%07dZ" % (ts.ticks % TICKS_PER_SECOND)
+    return f"{_iso_seconds(ts)}.{ts.ticks % TICKS_PER_SECOND:07d}Z"
 
 
 def _iso_seconds(ts: Timestamp) -> str:
@@ -207,7 +214,7 @@ def _iso_seconds(ts: Timestamp) -> str:
 
 
 def format_interval(iv: TimeInterval) -> str:
-    """.NET ``TimeSpan`` constant format ``[-][d.]hh:mm:ss[.fffffff]`` (A20: unobserved, batchspec's choice)."""
+    """.NET ``TimeSpan`` constant format ``[-][d.]hh:mm:ss[.fffffff]`` (A20: batchspec's choice)."""
     ticks = iv.ticks
     sign = "-" if ticks < 0 else ""
     ticks = abs(ticks)
@@ -225,9 +232,9 @@ def format_interval(iv: TimeInterval) -> str:
 def format_value(value: object) -> str:
     t = type(value)
     if t is float:
-        return "%.6g" % value  # type: ignore[str-format]
+        return f"{value:.6g}"
     if t is list:
-        return "[" + ",".join(["%.6g" % x for x in value]) + "]"  # type: ignore[attr-defined]
+        return "[" + ",".join([f"{x:.6g}" for x in value]) + "]"  # type: ignore[attr-defined]
     if t is Timestamp:
         return format_timestamp(value)  # type: ignore[arg-type]
     if t is TimeInterval:
@@ -239,7 +246,7 @@ def format_value(value: object) -> str:
     raise TypeError(f"not a formula value: {value!r}")
 
 
-# ------------------------------------------------------------------------------------------------------- operations
+# -------------------------------------------------------------------------------------- operations
 
 
 def check_finite(x: float) -> float:
@@ -306,7 +313,8 @@ COMPARISON_OPS = ("<", "<=", "==", ">=", ">", "!=")
 
 
 def binary(op: str, a: object, b: object) -> object:
-    """``a op b`` for the combinations of builtins.OPERATIONS (reference §2.2); anything else is unsupported (A8).
+    """``a op b`` for the combinations of builtins.OPERATIONS (reference §2.2); anything else is unsupported
+    (A8).
 
     ``&&``/``||`` are handled by the callers, because they short-circuit (A34)."""
     ta, tb = type(a), type(b)
@@ -324,7 +332,7 @@ def binary(op: str, a: object, b: object) -> object:
         if tb is float:
             return [_arith(op, x, b) for x in a]  # type: ignore[arg-type, attr-defined]
         _vec_len_check(a, b)  # type: ignore[arg-type]
-        return [_arith(op, x, y) for x, y in zip(a, b)]  # type: ignore[call-overload]
+        return [_arith(op, x, y) for x, y in zip(a, b, strict=True)]  # type: ignore[call-overload]
     if ta is TimeInterval:
         if tb is float:
             return _interval_scale(a, b, op)  # type: ignore[arg-type]
@@ -359,7 +367,7 @@ def member(value: object, name: str) -> float:
     raise OpFailure(f'".{name}" needs a timestamp, got {type_name(value)}')
 
 
-# -------------------------------------------------------------------------------------------------------- functions
+# --------------------------------------------------------------------------------------- functions
 
 
 def round_half_away(x: float, result: type = float):  # type: ignore[no-untyped-def]
@@ -511,11 +519,11 @@ class FunctionContext:
         return self._rng.random()  # type: ignore[attr-defined]
 
 
-# ---------------------------------------------------------------------------------------------------- sample data
+# ------------------------------------------------------------------------------------- sample data
 
 
 def sample_percent(available: int, expected: int) -> float:
-    """Percentage of the expected samples that are available, on the 0–100 scale (reference §4.1)."""
+    """Percentage of the expected samples that are available, on the 0-100 scale (reference §4.1)."""
     if expected <= 0:
         return 0.0 if available == 0 else 100.0
     return min(100.0, available * 100.0 / expected)

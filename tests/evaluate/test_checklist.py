@@ -1,8 +1,10 @@
 """Every row of the checklist of formula-language.md §10, evaluated with both strategies (see conftest.evaluate).
 
 Rows about rejection (syntax, limits, types) assert that the front end rejects the formula, so it never reaches
-the evaluator; ``compile_text`` then raises FormulaCheckError (tested in test_compile_text.py).
+the evaluator; ``compile_text`` then raises FormulaCheckError (tested in test_semantics.py).
 """
+
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 
 from batchspec.sim.state import MetricSeries
 
-from .conftest import P, T0, evaluate, message, rejected, state, window
+from .conftest import T0, P, evaluate, message, rejected, state, window
 
 GT = Path(__file__).parent / "ground_truth"
 F1 = (GT / "r4-haste.formula").read_text()
@@ -66,13 +68,17 @@ def test_row_03_results_equal_the_formula(option: str) -> None:
 
 def test_row_04_crlf_comments_tabs() -> None:
     r = evaluate("\r\n// note\r\n\t$TargetDedicatedNodes = 1; // one node\r\nx =\r\n  2;\r\n")
-    assert r.results == "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;x=2"
+    assert (
+        r.results == "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;x=2"
+    )
 
 
 def test_row_04_crlf_positions_in_errors() -> None:
     # a CRLF formula: the failing call is on line 3, and \r never shifts a column
     r = evaluate("\r\n// note\r\n\tx = avg($CPUPercent.GetSample(TimeInterval_Minute * 10, 95));\r\n")
-    assert message(r) == "Line 3, Col 31: Insufficient data from data set: $CPUPercent wanted 95%, received 0%"
+    assert (
+        message(r) == "Line 3, Col 31: Insufficient data from data set: $CPUPercent wanted 95%, received 0%"
+    )
 
 
 def test_row_05_missing_semicolon_rejected() -> None:
@@ -186,7 +192,9 @@ def test_row_23_evaluate_without_targets() -> None:
 
 def test_row_24_read_only_variables_not_printed() -> None:
     r = evaluate("n = $CurrentDedicatedNodes * 1.1;", state(dedicated=10, current_dedicated=10))
-    assert r.results == "$TargetDedicatedNodes=10;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;n=11"
+    assert (
+        r.results == "$TargetDedicatedNodes=10;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;n=11"
+    )
 
 
 def test_row_25_target_read_before_assignment() -> None:
@@ -200,7 +208,8 @@ def test_row_25_target_read_before_assignment() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["$TargetDedicatedNodes = 5; $TargetDedicated = 3;", "$TargetDedicated = 3; $TargetDedicatedNodes = 5;"]
+    "text",
+    ["$TargetDedicatedNodes = 5; $TargetDedicated = 3;", "$TargetDedicated = 3; $TargetDedicatedNodes = 5;"],
 )
 def test_row_26_full_name_wins_over_alias(text: str) -> None:
     r = evaluate(text)
@@ -231,11 +240,15 @@ def test_row_29_case_differs_from_service_name() -> None:
 
 def test_row_30_legacy_current_dedicated() -> None:
     r = evaluate("x = $CurrentDedicated;", state(dedicated=3, current_dedicated=3))
-    assert r.results == "$TargetDedicatedNodes=3;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;x=3"
+    assert (
+        r.results == "$TargetDedicatedNodes=3;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;x=3"
+    )
 
 
 def test_row_31_get_sample_percent_is_a_scalar() -> None:
-    r = evaluate("p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 10);", state(CPUPercent=window(15, 20)))
+    r = evaluate(
+        "p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 10);", state(CPUPercent=window(15, 20))
+    )
     assert r.results == P + ";p=75"
 
 
@@ -244,15 +257,24 @@ def test_row_32_required_percentage() -> None:
     r = evaluate("x = avg($CPUPercent.GetSample(TimeInterval_Minute * 10, 95));", st)
     assert r.error is not None and r.error.code == "InsufficientSampleData"
     assert r.error.message == "Autoscale evaluation failed due to insufficient sample data"
-    assert message(r) == "Line 1, Col 30: Insufficient data from data set: $CPUPercent wanted 95%, received 90%"
+    assert (
+        message(r) == "Line 1, Col 30: Insufficient data from data set: $CPUPercent wanted 95%, received 90%"
+    )
     assert (r.target_dedicated_nodes, r.target_low_priority_nodes) == (0, 0)
-    assert evaluate("x = avg($CPUPercent.GetSample(TimeInterval_Minute * 10, 80));", st).results == P + ";x=50"
+    assert (
+        evaluate("x = avg($CPUPercent.GetSample(TimeInterval_Minute * 10, 80));", st).results == P + ";x=50"
+    )
 
 
 def test_row_33_unguarded_window_on_a_new_pool() -> None:
     r = evaluate(F3, state(dedicated=3, low_priority=1))
-    assert message(r) == "Line 2, Col 43: Insufficient data from data set: $PendingTasks wanted 70%, received 0%"
-    assert r.results == "$TargetDedicatedNodes=3;$TargetLowPriorityNodes=1;$NodeDeallocationOption=requeue;lastsample=0"
+    assert (
+        message(r) == "Line 2, Col 43: Insufficient data from data set: $PendingTasks wanted 70%, received 0%"
+    )
+    assert (
+        r.results
+        == "$TargetDedicatedNodes=3;$TargetLowPriorityNodes=1;$NodeDeallocationOption=requeue;lastsample=0"
+    )
     assert (r.target_dedicated_nodes, r.target_low_priority_nodes) == (3, 1)  # pool unchanged
 
 
@@ -273,7 +295,10 @@ def test_row_35_math_functions() -> None:
 def test_row_36_double_op_vector() -> None:
     assert rejected("x = 2 * $ActiveTasks.GetSample(3);")
     assert rejected("$TargetDedicatedNodes = $ActiveTasks.GetSample(1);")
-    assert evaluate("y = $ActiveTasks.GetSample(3) * 2;", state(ActiveTasks=[1, 2, 3])).results == P + ";y=[2,4,6]"
+    assert (
+        evaluate("y = $ActiveTasks.GetSample(3) * 2;", state(ActiveTasks=[1, 2, 3])).results
+        == P + ";y=[2,4,6]"
+    )
 
 
 def test_row_37_metrics_must_be_sampled() -> None:
@@ -326,7 +351,10 @@ def test_row_41_e9_later() -> None:
 
 def test_row_42_e9_insufficient() -> None:
     r = evaluate(E9, _e9_state(window(48, 120), window(120, 120)))
-    assert message(r) == "Line 6, Col 75: Insufficient data from data set: $RunningTasks wanted 50%, received 40%"
+    assert (
+        message(r)
+        == "Line 6, Col 75: Insufficient data from data set: $RunningTasks wanted 50%, received 40%"
+    )
     assert r.target_dedicated_nodes == 0
 
 
@@ -369,7 +397,12 @@ def test_row_47_r6() -> None:
 @pytest.mark.parametrize(("day", "target"), [(13, 5), (14, 1)])
 def test_row_48_weekday(day: int, target: int) -> None:
     at = datetime(2023, 3, day, 12, tzinfo=timezone.utc)
-    assert evaluate("$TargetDedicatedNodes = (time().weekday == 1 ? 5:1);", state(time=at)).target_dedicated_nodes == target
+    assert (
+        evaluate(
+            "$TargetDedicatedNodes = (time().weekday == 1 ? 5:1);", state(time=at)
+        ).target_dedicated_nodes
+        == target
+    )
 
 
 def test_row_49_count_on_first_evaluation() -> None:

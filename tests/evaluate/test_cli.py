@@ -1,5 +1,7 @@
 """``batchspec evaluate formula``: inputs (formula files, pool JSON, states), outputs, exit codes, bad input."""
 
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
+
 from __future__ import annotations
 
 import json
@@ -30,7 +32,9 @@ def test_no_state_means_a_fresh_pool_now(tmp_path: Path, capsys: pytest.CaptureF
     f = write(tmp_path, "a.formula", "$TargetDedicatedNodes = $ActiveTasks.Count() == 0 ? 1 : 5; t = time();")
     code, out, err = run(capsys, f)
     assert (code, err) == (0, "")
-    assert out.startswith("$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;t=20")
+    assert out.startswith(
+        "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;t=20"
+    )
 
 
 def test_time_option_overrides_the_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +42,10 @@ def test_time_option_overrides_the_state(tmp_path: Path, capsys: pytest.CaptureF
     s = write(tmp_path, "s.yaml", "time: 2023-03-13T00:00:00Z\n")
     code, out, _ = run(capsys, f, "--state", s, "--time", "Tue, 14 Mar 2023 10:00:00 GMT")
     assert code == 0
-    assert out == "$TargetDedicatedNodes=0;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;d=2;t=2023-03-14T10:00:00.000Z\n"
+    assert (
+        out
+        == "$TargetDedicatedNodes=0;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;d=2;t=2023-03-14T10:00:00.000Z\n"
+    )
     code, out, err = run(capsys, f, "--time", "yesterday")
     assert code == 2 and out == ""
     assert '--time "yesterday" is not a time' in err
@@ -46,7 +53,11 @@ def test_time_option_overrides_the_state(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_json_state_and_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = write(tmp_path, "a.formula", "$TargetDedicatedNodes = max($PendingTasks.GetSample(1));\n")
-    s = write(tmp_path, "s.json", json.dumps({"time": "2023-03-13T22:00:00.5Z", "metrics": {"$PendingTasks": {"values": [1, 7]}}}))
+    s = write(
+        tmp_path,
+        "s.json",
+        json.dumps({"time": "2023-03-13T22:00:00.5Z", "metrics": {"$PendingTasks": {"values": [1, 7]}}}),
+    )
     code, out, err = run(capsys, f, "--state", s, "--format", "json")
     assert (code, err) == (0, "")
     assert json.loads(out) == {
@@ -56,8 +67,12 @@ def test_json_state_and_json_output(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_seed_pool_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    s = write(tmp_path, "s.yaml", f"time: 2024-01-01T00:00:00Z\nmetrics:\n  PendingTasks: {[3] * 20}\n"
-              f"  ActiveTasks: {[2] * 20}\n  RunningTasks: {[0] * 20}\n")
+    s = write(
+        tmp_path,
+        "s.yaml",
+        f"time: 2024-01-01T00:00:00Z\nmetrics:\n  PendingTasks: {[3] * 20}\n"
+        f"  ActiveTasks: {[2] * 20}\n  RunningTasks: {[0] * 20}\n",
+    )
     code, out, err = run(capsys, str(SEED_POOL), "--state", s)
     assert (code, err) == (0, "")
     assert out == (
@@ -66,12 +81,18 @@ def test_seed_pool_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     )
 
 
-def test_seed_pool_with_a_short_history_fails_like_the_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_pool_with_a_short_history_fails_like_the_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # 10 samples (5 minutes) satisfy GetSamplePercent(5 min) = 100, so the seed formula takes its averaging branch,
-    # and the 1–10 minute window of $RunningTasks then holds 8 of its 18 samples (44.4444 %) < the implicit 70 %
-    s = write(tmp_path, "s.yaml", f"time: 2024-01-01T00:00:00Z\nmetrics:\n  PendingTasks: {[3] * 10}\n"
-              f"  ActiveTasks: {[2] * 10}\n  RunningTasks: {[0] * 10}\n")
-    code, out, err = run(capsys, str(SEED_POOL), "--state", s, "--format", "json")
+    # and the 1-10 minute window of $RunningTasks then holds 8 of its 18 samples (44.4444 %) < the implicit 70 %
+    s = write(
+        tmp_path,
+        "s.yaml",
+        f"time: 2024-01-01T00:00:00Z\nmetrics:\n  PendingTasks: {[3] * 10}\n"
+        f"  ActiveTasks: {[2] * 10}\n  RunningTasks: {[0] * 10}\n",
+    )
+    code, out, _ = run(capsys, str(SEED_POOL), "--state", s, "--format", "json")
     assert code == 1
     assert json.loads(out)["error"]["values"][0]["value"] == (
         "Line 4, Col 95: Insufficient data from data set: $RunningTasks wanted 70%, received 44.4444%"
@@ -80,7 +101,9 @@ def test_seed_pool_with_a_short_history_fails_like_the_service(tmp_path: Path, c
 
 def test_error_position_inside_a_pool_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pool = json.loads(SEED_POOL.read_text())
-    pool["properties"]["scaleSettings"]["autoScale"]["formula"] = "a = 1;\r\nb = avg($CPUPercent.GetSample(TimeInterval_Minute * 10));"
+    pool["properties"]["scaleSettings"]["autoScale"]["formula"] = (
+        "a = 1;\r\nb = avg($CPUPercent.GetSample(TimeInterval_Minute * 10));"
+    )
     path = write(tmp_path, "pool.json", json.dumps(pool, indent=2))
     code, out, err = run(capsys, path, "--format", "json")
     assert code == 1
@@ -90,13 +113,19 @@ def test_error_position_inside_a_pool_json(tmp_path: Path, capsys: pytest.Captur
     # text format: stderr points into the JSON file, at the "(" inside the string
     code, out, err = run(capsys, path)
     assert code == 1 and out.endswith(";a=1\n")
-    file_line = next(i for i, line in enumerate(Path(path).read_text().splitlines(), 1) if '"formula"' in line)
+    file_line = next(
+        i for i, line in enumerate(Path(path).read_text().splitlines(), 1) if '"formula"' in line
+    )
     line_text = Path(path).read_text().splitlines()[file_line - 1]
     col = line_text.index("GetSample(") + len("GetSample") + 1
-    assert err.startswith(f"{path}:{file_line}:{col}: error[InsufficientSampleData] Insufficient data from data set")
+    assert err.startswith(
+        f"{path}:{file_line}:{col}: error[InsufficientSampleData] Insufficient data from data set"
+    )
 
 
-def test_formula_with_front_end_errors_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_formula_with_front_end_errors_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = write(tmp_path, "bad.formula", "$TargetDedicatedNodes = max(0, $PendingTask.GetSample(1))\nx = 1;\n")
     code, out, err = run(capsys, f)
     assert code == 2 and out == ""
@@ -134,7 +163,10 @@ BAD_STATES = [
     ("pool:\n  targetDedicatedNodes: -1\n", "2:25: expected a number of at least 0, got -1"),
     ("pool:\n  taskSlotsPerNode: 0\n", "2:21: expected a number of at least 1, got 0"),
     ("pool:\n  targetDedicatedNodes: 1.5\n", "2:25: expected a whole number, got 1.5"),
-    ("pool:\n  targetDedicated: 1\n", 'unknown pool key "targetDedicated"; did you mean "targetDedicatedNodes"?'),
+    (
+        "pool:\n  targetDedicated: 1\n",
+        'unknown pool key "targetDedicated"; did you mean "targetDedicatedNodes"?',
+    ),
     ("pool: 3\n", "1:7: pool must be a mapping, got a number"),
     ("metrics:\n  ActiveTask: [1]\n", '2:3: unknown metric "ActiveTask"; did you mean "ActiveTasks"?'),
     ("metrics:\n  activetasks: [1]\n", 'did you mean "ActiveTasks"?'),
@@ -142,7 +174,10 @@ BAD_STATES = [
     ("metrics:\n  ActiveTasks: [1, true]\n", "2:20: expected a number, got a boolean"),
     ("metrics:\n  ActiveTasks: [1, x]\n", '2:20: expected a number, got "x"'),
     ("metrics:\n  ActiveTasks:\n    values: 3\n", "3:13: values must be a list of numbers"),
-    ("metrics:\n  ActiveTasks:\n    period: 30 seconds\n", '3:13: expected a duration such as PT30S (or seconds), got "30 seconds"'),
+    (
+        "metrics:\n  ActiveTasks:\n    period: 30 seconds\n",
+        '3:13: expected a duration such as PT30S (or seconds), got "30 seconds"',
+    ),
     ("metrics:\n  ActiveTasks:\n    period: PT0S\n", "the sample period must be between 0 and 7 days"),
     ("metrics:\n  ActiveTasks:\n    end: soon\n", '3:10: "soon" is not a time'),
     ("metrics:\n  ActiveTasks:\n    vals: [1]\n", 'unknown metric key "vals"; did you mean "values"?'),
@@ -154,7 +189,9 @@ BAD_STATES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), BAD_STATES)
-def test_bad_state_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str) -> None:
+def test_bad_state_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
     f = write(tmp_path, "a.formula", "x = 1;")
     s = write(tmp_path, "s.yaml", text)
     code, out, err = run(capsys, f, "--state", s)
@@ -168,7 +205,7 @@ def test_bad_json_state_is_positioned(tmp_path: Path, capsys: pytest.CaptureFixt
     s = write(tmp_path, "s.json", '{\n  "pool": {"targetDedicatedNodes": "two"}\n}\n')
     code, _, err = run(capsys, f, "--state", s)
     assert code == 2
-    assert f"{s}:2:36: expected a whole number, got \"two\"" in err
+    assert f'{s}:2:36: expected a whole number, got "two"' in err
 
 
 @pytest.mark.parametrize("which", ["formula", "state"])
@@ -195,17 +232,23 @@ def test_ground_truth_files_are_usable_examples(tmp_path: Path, capsys: pytest.C
     # the examples work from any directory and from copies
     for name in ("r4-haste.formula", "r4-haste.state.yaml"):
         shutil.copy(GT / name, tmp_path / name)
-    code, out, _ = run(capsys, str(tmp_path / "r4-haste.formula"), "--state", str(tmp_path / "r4-haste.state.yaml"))
+    code, out, _ = run(
+        capsys, str(tmp_path / "r4-haste.formula"), "--state", str(tmp_path / "r4-haste.state.yaml")
+    )
     assert code == 0 and "$samples=96.6667" in out
 
 
 def test_byte_order_mark_and_crlf_formula_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "bom.formula"
-    f.write_bytes("\ufeff$TargetDedicatedNodes = 1;\r\nx = avg($CPUPercent.GetSample(TimeInterval_Minute));\r\n".encode())
+    f.write_bytes(
+        "\ufeff$TargetDedicatedNodes = 1;\r\nx = avg($CPUPercent.GetSample(TimeInterval_Minute));\r\n".encode()
+    )
     code, out, err = run(capsys, str(f))
     assert code == 1
     assert out == "$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue\n"
-    assert err.startswith(f"{f}:2:30: error[InsufficientSampleData] Insufficient data from data set: $CPUPercent")
+    assert err.startswith(
+        f"{f}:2:30: error[InsufficientSampleData] Insufficient data from data set: $CPUPercent"
+    )
 
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*/batchspec.yaml"))

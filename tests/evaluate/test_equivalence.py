@@ -7,6 +7,8 @@ purpose. Both strategies must give the same EvalResult: results string, targets,
 position.
 """
 
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -53,9 +55,17 @@ class Gen:
     def double(self, depth: int) -> str:
         leaf = depth <= 0 or self.draw(st.integers(0, 3)) == 0
         if leaf:
-            options = [self.number(), "$TargetDedicatedNodes", "$TargetLowPriority", "$CurrentDedicatedNodes",
-                       "$TargetDedicated", "$UsableNodeCount", "$CurrentLowPriorityNodes",
-                       "$TaskSlotsPerNode", f"{self.pick(METRICS)}.Count()"]
+            options = [
+                self.number(),
+                "$TargetDedicatedNodes",
+                "$TargetLowPriority",
+                "$CurrentDedicatedNodes",
+                "$TargetDedicated",
+                "$UsableNodeCount",
+                "$CurrentLowPriorityNodes",
+                "$TaskSlotsPerNode",
+                f"{self.pick(METRICS)}.Count()",
+            ]
             v = self.var("d")
             if v:
                 options += [v, v]
@@ -92,10 +102,16 @@ class Gen:
             args = [self.window_bound(d) for _ in range(self.draw(st.integers(1, 2)))]
             return f"{self.pick(METRICS)}.GetSamplePercent({', '.join(args)})"
         if kind == 12:
-            return f"({self.double(d)} ? {self.double(d)} : stop())" if self.draw(st.integers(0, 4)) == 0 else "1"
+            return (
+                f"({self.double(d)} ? {self.double(d)} : stop())"
+                if self.draw(st.integers(0, 4)) == 0
+                else "1"
+            )
         if kind == 13:
             strings = ('"a"', '"b"', '"B"', '""', '"2023"')
-            return f"({self.pick(strings)} {self.pick(('<', '<=', '==', '>=', '>', '!='))} {self.pick(strings)})"
+            return (
+                f"({self.pick(strings)} {self.pick(('<', '<=', '==', '>=', '>', '!='))} {self.pick(strings)})"
+            )
         return f"({self.double(d)})"
 
     def window_bound(self, depth: int) -> str:
@@ -130,8 +146,10 @@ class Gen:
     def interval(self, depth: int) -> str:
         if depth <= 0 or self.draw(st.integers(0, 2)) == 0:
             v = self.var("ti")
-            return self.pick((v,) if v else ()) if v and self.draw(st.booleans()) else (
-                f"({self.number()} * {self.pick(INTERVALS)})"
+            return (
+                self.pick((v,) if v else ())
+                if v and self.draw(st.booleans())
+                else (f"({self.number()} * {self.pick(INTERVALS)})")
             )
         d = depth - 1
         kind = self.draw(st.integers(0, 5))
@@ -166,7 +184,9 @@ class Gen:
         if kind == 1:
             return f"$NodeDeallocationOption = {self.pick(('requeue', 'terminate', 'taskcompletion', 'retaineddata'))}"
         if kind == 2 and self.draw(st.integers(0, 5)) == 0:
-            return self.pick(("stop()", f"max({self.double(2)}, {self.vector(2)})", f"time({self.pick(TIMES)})"))
+            return self.pick(
+                ("stop()", f"max({self.double(2)}, {self.vector(2)})", f"time({self.pick(TIMES)})")
+            )
         t = self.pick(("d", "d", "d", "v", "ti", "ts"))
         value = self.expr(t, 3)
         name = self.pick(NAMES)
@@ -190,8 +210,10 @@ def states(draw: st.DrawFn) -> EvalState:
     metrics = {}
     for name in draw(st.lists(st.sampled_from(METRICS), unique=True)):
         values = draw(
-            st.lists(st.one_of(st.none(), st.integers(0, 20).map(float), st.floats(-5, 100, allow_nan=False)),
-                     max_size=150)
+            st.lists(
+                st.one_of(st.none(), st.integers(0, 20).map(float), st.floats(-5, 100, allow_nan=False)),
+                max_size=150,
+            )
         )
         period = timedelta(seconds=draw(st.sampled_from((30, 30, 60, 10, 45))))
         end = now - timedelta(seconds=draw(st.integers(-120, 600)))

@@ -2,9 +2,11 @@
 
 Each case is ``NAME.formula`` + ``NAME.state.yaml`` (they double as examples of the CLI) and ``NAME.expected.json``,
 the exact ``--format json`` output (rewrite with ``pytest --update-golden`` and review the diff). The literal
-strings of the reference (R1–R7, SHIP, checklist rows) are asserted separately below, so a regenerated golden file
+strings of the reference (R1-R7, SHIP, checklist rows) are asserted separately below, so a regenerated golden file
 can never drift away from the ground truth unnoticed.
 """
+
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
 
 from __future__ import annotations
 
@@ -47,8 +49,16 @@ REFERENCE_ERRORS = {
 
 
 def _run(capsys: pytest.CaptureFixture[str], name: str, *extra: str) -> tuple[int, str, str]:
-    code = main(["evaluate", "formula", str(HERE / f"{name}.formula"), "--state", str(HERE / f"{name}.state.yaml"),
-                 *extra])
+    code = main(
+        [
+            "evaluate",
+            "formula",
+            str(HERE / f"{name}.formula"),
+            "--state",
+            str(HERE / f"{name}.state.yaml"),
+            *extra,
+        ]
+    )
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -58,7 +68,9 @@ def test_every_case_is_pinned_to_the_reference() -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_json_output_matches_golden(name: str, capsys: pytest.CaptureFixture[str], update_golden: bool) -> None:
+def test_json_output_matches_golden(
+    name: str, capsys: pytest.CaptureFixture[str], update_golden: bool
+) -> None:
     code, out, err = _run(capsys, name, "--format", "json")
     expected_path = HERE / f"{name}.expected.json"
     if update_golden:

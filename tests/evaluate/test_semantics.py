@@ -1,5 +1,7 @@
 """Evaluation semantics beyond the checklist: guard idioms, windows, aliases, stop(), compile_text, fallback."""
 
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,7 +15,7 @@ from batchspec.sim.compiled import compile_formula
 from batchspec.sim.evaluator import interpret
 from batchspec.sim.state import EvalState, MetricSeries
 
-from .conftest import P, T0, evaluate, message, state, window
+from .conftest import T0, P, evaluate, message, state, window
 
 GUARDS = [
     # the docs' idiom (E1/E7): test GetSamplePercent, fall back to the last sample
@@ -52,9 +54,15 @@ def test_stop_inside_a_branch() -> None:
 
 
 def test_alias_reads_share_the_effective_value() -> None:
-    r = evaluate("a = $TargetDedicated; $TargetDedicated = 3; b = $TargetDedicatedNodes; "
-                 "$TargetDedicatedNodes = 5; c = $TargetDedicated;", state(dedicated=1))
-    assert r.results == "$TargetDedicatedNodes=5;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;a=1;b=3;c=5"
+    r = evaluate(
+        "a = $TargetDedicated; $TargetDedicated = 3; b = $TargetDedicatedNodes; "
+        "$TargetDedicatedNodes = 5; c = $TargetDedicated;",
+        state(dedicated=1),
+    )
+    assert (
+        r.results
+        == "$TargetDedicatedNodes=5;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;a=1;b=3;c=5"
+    )
 
 
 def test_window_is_half_open_and_capped_at_now() -> None:
@@ -62,23 +70,30 @@ def test_window_is_half_open_and_capped_at_now() -> None:
     st = state(CPUPercent=[1, 2, 3, 4])
     assert evaluate("v = $CPUPercent.GetSample(TimeInterval_Minute);", st).results == P + ";v=[3,4]"
     # the two bounds in either order; timestamps are absolute
-    text = ("a = $CPUPercent.GetSample(TimeInterval_Second * 30, TimeInterval_Second * 90, 0); "
-            "b = $CPUPercent.GetSample(TimeInterval_Second * 90, TimeInterval_Second * 30, 0); "
-            "c = $CPUPercent.GetSample(time() + TimeInterval_Second * -90, time() + TimeInterval_Hour, 0);")
+    text = (
+        "a = $CPUPercent.GetSample(TimeInterval_Second * 30, TimeInterval_Second * 90, 0); "
+        "b = $CPUPercent.GetSample(TimeInterval_Second * 90, TimeInterval_Second * 30, 0); "
+        "c = $CPUPercent.GetSample(time() + TimeInterval_Second * -90, time() + TimeInterval_Hour, 0);"
+    )
     assert evaluate(text, st).results == P + ";a=[2,3];b=[2,3];c=[2,3,4]"
 
 
 def test_samples_newer_than_now_are_not_available() -> None:
     future = MetricSeries([1.0, 2.0, 3.0, 4.0], T0 + timedelta(seconds=60))
-    r = evaluate("n = $CPUPercent.Count(); v = $CPUPercent.GetSample(5); h = $CPUPercent.HistoryBeginTime();",
-                 state(CPUPercent=future))
+    r = evaluate(
+        "n = $CPUPercent.Count(); v = $CPUPercent.GetSample(5); h = $CPUPercent.HistoryBeginTime();",
+        state(CPUPercent=future),
+    )
     assert r.results == P + ";h=2023-03-13T21:59:30.000Z;n=2;v=[1,2]"
 
 
 def test_history_methods() -> None:
     st = state(CPUPercent=MetricSeries([None, 5.0, None, 6.0], T0, timedelta(seconds=60)))
-    r = evaluate("n = $CPUPercent.Count(); p = $CPUPercent.GetSamplePeriod(); h = $CPUPercent.HistoryBeginTime(); "
-                 "q = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 4);", st)
+    r = evaluate(
+        "n = $CPUPercent.Count(); p = $CPUPercent.GetSamplePeriod(); h = $CPUPercent.HistoryBeginTime(); "
+        "q = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 4);",
+        st,
+    )
     assert r.results == P + ";h=2023-03-13T21:58:00.000Z;n=2;p=00:01:00;q=50"
     assert evaluate("h = $CPUPercent.HistoryBeginTime(); p = $CPUPercent.GetSamplePeriod();").results == (
         P + ";h=2023-03-13T22:00:00.000Z;p=00:00:30"
@@ -86,7 +101,9 @@ def test_history_methods() -> None:
 
 
 def test_missing_samples_count_against_the_percentage() -> None:
-    r = evaluate("p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 15);", state(CPUPercent=window(29, 30)))
+    r = evaluate(
+        "p = $CPUPercent.GetSamplePercent(TimeInterval_Minute * 15);", state(CPUPercent=window(29, 30))
+    )
     assert r.results == P + ";p=96.6667"
     r = evaluate("x = $CPUPercent.GetSample(TimeInterval_Minute * 15, 97);", state(CPUPercent=window(29, 30)))
     assert message(r).endswith("$CPUPercent wanted 97%, received 96.6667%")
@@ -100,21 +117,29 @@ def test_default_sample_percent_is_configurable() -> None:
 
 
 def test_window_shorter_than_a_period() -> None:
-    assert evaluate("p = $CPUPercent.GetSamplePercent(TimeInterval_Second * 10);", state(CPUPercent=[1])).results == (
-        P + ";p=100"
+    assert evaluate(
+        "p = $CPUPercent.GetSamplePercent(TimeInterval_Second * 10);", state(CPUPercent=[1])
+    ).results == (P + ";p=100")
+    assert (
+        evaluate("p = $CPUPercent.GetSamplePercent(TimeInterval_Zero);", state(CPUPercent=[1])).results
+        == P + ";p=0"
     )
-    assert evaluate("p = $CPUPercent.GetSamplePercent(TimeInterval_Zero);", state(CPUPercent=[1])).results == P + ";p=0"
 
 
 def test_integer_sample_values_behave_as_doubles() -> None:
     st = EvalState(time=T0, metrics={"$ActiveTasks": MetricSeries([1, 2, 3], T0)})  # type: ignore[list-item]
-    r = evaluate("v = $ActiveTasks.GetSample(3); x = val(v, 0) + 1; w = $ActiveTasks.GetSample(TimeInterval_Minute, 0) * 2;", st)
+    r = evaluate(
+        "v = $ActiveTasks.GetSample(3); x = val(v, 0) + 1; w = $ActiveTasks.GetSample(TimeInterval_Minute, 0) * 2;",
+        st,
+    )
     assert r.results == P + ";v=[1,2,3];w=[4,6];x=2"
 
 
 def test_counts_read_through_sample_methods_use_their_history() -> None:
-    r = evaluate("n = $CurrentDedicatedNodes; v = $CurrentDedicatedNodes.GetSample(2);",
-                 state(current_dedicated=4, CurrentDedicatedNodes=[2, 3, 4]))
+    r = evaluate(
+        "n = $CurrentDedicatedNodes; v = $CurrentDedicatedNodes.GetSample(2);",
+        state(current_dedicated=4, CurrentDedicatedNodes=[2, 3, 4]),
+    )
     assert r.results == P + ";n=4;v=[3,4]"
 
 

@@ -1,5 +1,7 @@
 """Runtime values: number, timestamp and interval formatting; time() parsing; C rounding; runtime failures."""
 
+# ruff: noqa: E501 - formulas and expected results strings are verbatim from the reference: never split them
+
 from __future__ import annotations
 
 import pytest
@@ -47,7 +49,10 @@ def test_number_format_in_results() -> None:
 
 
 def test_vector_format() -> None:
-    r = evaluate("v = $ActiveTasks.GetSample(4) / 3; e = $RunningTasks.GetSample(2);", state(ActiveTasks=[0, 1, 2, 3000000]))
+    r = evaluate(
+        "v = $ActiveTasks.GetSample(4) / 3; e = $RunningTasks.GetSample(2);",
+        state(ActiveTasks=[0, 1, 2, 3000000]),
+    )
     assert r.results == P + ";e=[];v=[0,0.333333,0.666667,1e+06]"
 
 
@@ -139,7 +144,14 @@ def test_empty_time_string_is_now() -> None:
 
 @pytest.mark.parametrize(
     ("x", "expected"),
-    [(2.5, 3.0), (-2.5, -3.0), (0.49999999999999994, 0.0), (1.5, 2.0), (-0.4, -0.0), (4503599627370497.0, 4503599627370497.0)],
+    [
+        (2.5, 3.0),
+        (-2.5, -3.0),
+        (0.49999999999999994, 0.0),
+        (1.5, 2.0),
+        (-0.4, -0.0),
+        (4503599627370497.0, 4503599627370497.0),
+    ],
 )
 def test_round_half_away_from_zero(x: float, expected: float) -> None:
     r = V.round_half_away(x)
@@ -153,9 +165,15 @@ _HUGE = "x = 1" + "0" * 308 + " * 10;"  # 1e308 * 10 overflows a double
     ("text", "detail"),
     [
         (_HUGE, f"Col {_HUGE.index('*') + 1}: arithmetic overflow: the result is not a finite number"),
-        ("v = $ActiveTasks.GetSample(3) + $ActiveTasks.GetSample(2);", "Col 31: doubleVec operands have different lengths (3 and 2)"),
+        (
+            "v = $ActiveTasks.GetSample(3) + $ActiveTasks.GetSample(2);",
+            "Col 31: doubleVec operands have different lengths (3 and 2)",
+        ),
         ("v = $ActiveTasks.GetSample(3) / 0;", "Col 31: division by zero"),
-        ("p = percentile($ActiveTasks.GetSample(3), 101);", 'Col 15: "percentile" needs a percentage between 0 and 100, got 101'),
+        (
+            "p = percentile($ActiveTasks.GetSample(3), 101);",
+            'Col 15: "percentile" needs a percentage between 0 and 100, got 101',
+        ),
         ("m = min($RunningTasks.GetSample(3));", 'Col 8: "min" of an empty list'),
         ("t = time() + 20000 * TimeInterval_Year;", "Col 12: timestamp out of range (years 1 to 9999)"),
         ("l = lg($ActiveTasks.GetSample(3) - 2);", 'Col 7: "lg" needs values greater than 0, got -1'),
