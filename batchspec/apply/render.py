@@ -218,6 +218,11 @@ def render_text(plan: Plan, *, colour: bool = False, drain: bool = False, replac
     problems = blockers(plan, drain=drain, replace=replace, replace_jobs=replace_jobs)
     for p in problems:
         lines.append(paint("red", "apply would refuse: ") + p)
+    if ChangeClass.ZERO_NODES in plan.pool.classes() and plan.pool.live is not None and not plan.pool.live_nodes:
+        lines.append(
+            paint("dim", "note: the pool has no nodes now, so apply makes the zero-node changes directly "
+                         "(the service refuses them if nodes appear in the meantime)")
+        )
     if ChangeClass.REBOOT in plan.pool.classes() and plan.pool.live_nodes:
         lines.append(
             paint("dim", "note: existing nodes keep the old start task/packages until they are rebooted or reimaged")

@@ -194,7 +194,7 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
         return
     live_etag = pool.live.etag
     retry_transient(lambda: backend.update_pool(pid, pool.patch(), live_etag))
-    console.say(f'updated pool "{pid}" ({pool.action.label})')
+    console.say(f'updated pool "{pid}": ' + ", ".join(f"{c.property} ({c.change_class.label})" for c in pool.changes))
     if ChangeClass.REBOOT in classes and pool.live_nodes:
         console.say(
             f'note: the {pool.live_nodes} existing node(s) of pool "{pid}" get the new start task or packages only '
