@@ -66,10 +66,15 @@ class StringMap:
     after the last character. ``exact`` is False when the scalar style makes per-character mapping unreliable.
     """
 
-    positions: tuple[Pos, ...]
+    positions: tuple[Pos, ...] = ()
     exact: bool = True
+    # lazy form (JSON strings): source offsets, turned into positions only when asked for
+    offsets: tuple[int, ...] | None = None
+    lines: LineIndex | None = None
 
     def at(self, index: int) -> Pos:
+        if self.offsets is not None and self.lines is not None:
+            return self.lines.pos(self.offsets[max(0, min(index, len(self.offsets) - 1))])
         if not self.positions:
             return Pos(1, 1)
         return self.positions[max(0, min(index, len(self.positions) - 1))]
@@ -338,7 +343,7 @@ class _JsonReader:
         value = "".join(chars)
         if len(offsets) != len(value) + 1:  # pragma: no cover - defensive: fall back to an inexact map
             return value, StringMap((self.index.pos(self.i),), exact=False)
-        return value, StringMap(tuple(self.index.pos(o) for o in offsets))
+        return value, StringMap(offsets=tuple(offsets), lines=self.index)
 
 
 # --------------------------------------------------------------------------------------------------- YAML
@@ -651,7 +656,7 @@ class _YamlReader:
                 return StringMap((Pos(line0, col0),), exact=False)
             if decoded != value:
                 return StringMap((Pos(line0, col0),), exact=False)
-            return StringMap(tuple(Pos(line0, col0 + p.col - 1) for p in smap.positions))
+            return StringMap(tuple(Pos(line0, col0 + smap.at(i).col - 1) for i in range(len(decoded) + 1)))
         if style == "|":
             return self._literal_map(node)
         return StringMap((Pos(line0, col0),), exact=False)

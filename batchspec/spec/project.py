@@ -833,7 +833,7 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
     )
     c.diagnostics.extend(diags)
     c.data = data2
-    if not diags:
+    if not diags and (data2 != merged):  # unchanged data was checked above already
         known_diags = set(c.diagnostics)
         for d in validate_spec_structure(doc, data2, lambda p, k: c.span(p, key=k), rendered=True):
             if d not in known_diags:

@@ -27,10 +27,9 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def validator(name: str) -> Any:
-    from jsonschema import Draft202012Validator
+    from batchspec.spec.schemalite import Validator
 
-    schema = load_schema(name)
-    return Draft202012Validator(schema, format_checker=None)
+    return Validator(load_schema(name))
 
 
 def _type_name(value: Any) -> str:
@@ -110,7 +109,7 @@ def describe(error: Any) -> tuple[str, str | None, JsonPath, bool]:
         if custom:
             return f"{custom}{_where(path)}", None, path, False
         if error.context:
-            from jsonschema.exceptions import best_match
+            from batchspec.spec.schemalite import best_match
 
             return describe(best_match(error.context))
     return error.message, None, path, False
@@ -127,7 +126,7 @@ def schema_diagnostics(
     ignore: Callable[[Any], bool] | None = None,
 ) -> list[Diagnostic]:
     """Validate ``data``; the best-matching error comes first, the rest follow by position."""
-    from jsonschema.exceptions import best_match, relevance
+    from batchspec.spec.schemalite import best_match, relevance
 
     errors = sorted(validator(schema_name).iter_errors(data), key=relevance)
     if ignore is not None:

@@ -46,10 +46,18 @@ def is_batchspec_document(path: str, text: str) -> bool:
             return True
     if not lower.endswith((".json", ".yaml", ".yml")):
         return False
+    if lower.endswith(".json"):
+        import json
+
+        try:
+            data = json.loads(text)  # the C parser: this runs on every JSON file pre-commit hands over
+        except (ValueError, RecursionError):
+            return ('"properties"' in text and '"vmSize"' in text) or '"autoScaleFormula"' in text
+        return detect_pool_shape(data) is not None
     try:
         doc = load_text(path, text)
     except DocumentError:
-        return lower.endswith(".json") and '"properties"' in text and '"vmSize"' in text
+        return False
     return detect_pool_shape(doc.data) is not None
 
 
@@ -98,9 +106,8 @@ def pool_schema_diagnostics(
     show_output: bool = False,
 ) -> list[Diagnostic]:
     """Schema errors, with ARM's case-insensitive acceptance turned into SP201 warnings."""
-    from jsonschema.exceptions import best_match, relevance
-
     from batchspec.spec.schema import MAX_ERRORS_PER_DOCUMENT, describe, validator
+    from batchspec.spec.schemalite import best_match, relevance
 
     errors = sorted(validator(schema_name).iter_errors(body), key=relevance)
     if not errors:
@@ -375,16 +382,6 @@ def validate_spec_text(path: str, text: str, config: Any = None, env: str | None
     diags += pool_schema_diagnostics(c.pool_body, "pool.schema.json", span_of)
     shape = PoolShape("management", (), "resource")
     ctx = PoolContext(c.pool_body, shape, span_of, source_is_spec=True)
-    if c.formula is not None:
-        src = c.formula
-        if src.string_map is None:  # a .formula file: positions are the file's own
-            locate = _file_locator(src.path, src.text)
-            diags += formula_diagnostics(src.text, src.path, None, config)
-            ctx.formula = TextSource(src.text, locate, True)
-        else:
-            locate, exact = _source_locator(path, src, span_of(shape.path("formula"), False))
-            diags += formula_diagnostics(src.text, path, locate, config, exact)
-            ctx.formula = TextSource(src.text, locate, exact)
     st_spec = get(c.data, ("pool", "startTask")) or {}
     if c.start_script is not None:
         s = c.start_script
@@ -401,6 +398,20 @@ def validate_spec_text(path: str, text: str, config: Any = None, env: str | None
             loc = c.doc.locations.get(cpath) if c.doc else None
             locate, exact = _string_locator(path, loc.string_map if loc else None, span_of(("properties", "startTask"), False))
             ctx.script, ctx.extras["shell"] = command_line_source(cmd, locate, exact)
+    if ctx.script is not None:  # shellcheck runs in its own process while the checks below run here
+        from batchspec.spec.rules.script_checks import prefetch_shellcheck
+
+        prefetch_shellcheck(ctx.script.text, ctx.extras.get("shell", "bash"))
+    if c.formula is not None:
+        src = c.formula
+        if src.string_map is None:  # a .formula file: positions are the file's own
+            locate = _file_locator(src.path, src.text)
+            diags += formula_diagnostics(src.text, src.path, None, config)
+            ctx.formula = TextSource(src.text, locate, True)
+        else:
+            locate, exact = _source_locator(path, src, span_of(shape.path("formula"), False))
+            diags += formula_diagnostics(src.text, path, locate, config, exact)
+            ctx.formula = TextSource(src.text, locate, exact)
     diags += limit_diagnostics(ctx)
     diags += run_rules(ctx)
     for i, job in enumerate(c.jobs):

@@ -247,17 +247,49 @@ def shellcheck_binary() -> str | None:
     return shutil.which("shellcheck")
 
 
+_PENDING: dict[tuple[str, str, str], subprocess.Popen[str]] = {}
+
+
+def _start(binary: str, script: str, shell: str) -> subprocess.Popen[str] | None:
+    try:
+        proc = subprocess.Popen(
+            [binary, "--format=json1", "--severity=warning", f"--shell={shell}", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+    except OSError:
+        return None
+    return proc
+
+
+def prefetch_shellcheck(script: str, shell: str) -> None:
+    """Start shellcheck now so it runs while the other checks do (collected by the SP215 rule)."""
+    binary = shellcheck_binary()
+    if binary is None or os.environ.get("BATCHSPEC_NO_SHELLCHECK"):
+        return
+    shell = shell if shell in ("bash", "sh", "dash", "ksh") else "bash"
+    key = (binary, script, shell)
+    if key in _PENDING or len(_PENDING) > 8:
+        return
+    proc = _start(binary, script, shell)
+    if proc is not None:
+        _PENDING[key] = proc
+
+
 @functools.lru_cache(maxsize=256)
 def _run_shellcheck(binary: str, script: str, shell: str) -> tuple[tuple[int, int, int, int, str, int], ...]:
+    proc = _PENDING.pop((binary, script, shell), None) or _start(binary, script, shell)
+    if proc is None:
+        return ()
     try:
-        proc = subprocess.run(
-            [binary, "--format=json1", "--severity=warning", f"--shell={shell}", "-"],
-            input=script,
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-        data = json.loads(proc.stdout or "{}")
+        stdout, _ = proc.communicate(script, timeout=20)
+        data = json.loads(stdout or "{}")
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return ()
     except (OSError, subprocess.SubprocessError, ValueError):
         return ()
     out = []
