@@ -56,7 +56,9 @@ def register(subparsers: Any) -> None:
         metavar="T",
         help='evaluation instant, ISO 8601 or RFC 1123 (overrides the state\'s "time")',
     )
-    formula.add_argument("--seed", type=int, help='seed for rand() (overrides the state\'s "seed")')
+    formula.add_argument(
+        "--seed", type=int, metavar="N", help='seed for rand() (overrides the state\'s "seed")'
+    )
     formula.add_argument(
         "--engine",
         choices=("compiled", "interpreter"),
