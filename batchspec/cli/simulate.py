@@ -149,6 +149,7 @@ class Subject:
     task_slots: int | None
     scheduling: str | None
     fixed: tuple[int, int] = (0, 0)
+    anchor: Pos = Pos(1, 1)  # where --expect failures point: the formula's first character in FILE
 
 
 def load_subject(path_text: str) -> Subject:
@@ -171,6 +172,7 @@ def load_subject(path_text: str) -> Subject:
         task_slots=pf.task_slots_per_node,
         scheduling=sched,
         fixed=(pf.target_dedicated or 0, pf.target_low_priority or 0),
+        anchor=pf.origin.at(0) if pf.origin is not None else Pos(1, 1),
     )
     if subject.text is not None:
         _compile(subject, pf)  # report formula errors now, with positions in the user's file
@@ -332,6 +334,7 @@ def parse_expectation(text: str) -> Expectation:
 
 def check_expectations(
     exps: list[Expectation],
+    anchor: Pos,
     subject_name: str,
     path: str,
     summary: dict[str, Any],
@@ -368,7 +371,7 @@ def check_expectations(
                 name="expectation-failed",
                 severity=Severity.ERROR,
                 message=msg,
-                span=Span(path, Pos(1, 1), Pos(1, 1)),
+                span=Span(path, anchor, anchor),
                 hint=f'from --expect "{e.text}"',
             )
         )
@@ -465,7 +468,9 @@ def run_many(
         max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(subject, scenario, kw)
     ) as pool:
         chunk = max(1, runs // (jobs * 8))
-        for i, (seed, summary) in enumerate(zip(seeds, pool.map(_worker_run, seeds, chunksize=chunk), strict=False)):
+        for i, (seed, summary) in enumerate(
+            zip(seeds, pool.map(_worker_run, seeds, chunksize=chunk), strict=False)
+        ):
             out_by_seed[seed] = summary
             progress((i + 1) / runs)
     return [out_by_seed[s] for s in seeds]
@@ -518,7 +523,7 @@ def run(args: argparse.Namespace) -> int:
                     "summaries": summaries,
                 }
             )
-            diags += check_expectations(expectations, subject.name, subject.path, {}, pct)
+            diags += check_expectations(expectations, subject.anchor, subject.name, subject.path, {}, pct)
         if args.format == "json":
             import json
 
@@ -562,7 +567,7 @@ def run(args: argparse.Namespace) -> int:
                 raise BatchspecError(f"{subject.path}: cannot simulate {scenario.name}: {exc}") from None
             progress.done()
             results.append(res)
-            diags += check_expectations(expectations, subject.name, subject.path, res.summary)
+            diags += check_expectations(expectations, subject.anchor, subject.name, subject.path, res.summary)
         if args.format == "json":
             out.write(report.to_json(results))
         elif args.format == "csv":
@@ -583,7 +588,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dedupe_names(subjects: list[Subject]) -> None:
+    from dataclasses import replace
+
     names = [s.name for s in subjects]
     for i, s in enumerate(subjects):
         if names.count(s.name) > 1:
-            subjects[i] = Subject(s.path, s.path, s.text, s.interval_s, s.task_slots, s.scheduling, s.fixed)
+            subjects[i] = replace(s, name=s.path)

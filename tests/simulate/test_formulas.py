@@ -343,3 +343,22 @@ def test_implicit_sample_percent_is_configurable() -> None:
         sc, compile_text(SHIPYARD_UNGUARDED, "s.formula"), settings=Settings.resolve(sc, pool_interval_s=300)
     )
     assert [e.t_s for e in res.evaluations if e.result.error is not None] == [0.0]
+
+
+def test_expect_failure_points_at_the_formula_in_a_pool_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["simulate", "formula", str(SEED_POOL), "-f", "json", "--expect", "peak_low_priority_nodes>=2"])
+        == 1
+    )
+    err = capsys.readouterr().err
+    line = next(
+        n
+        for n, text in enumerate(SEED_POOL.read_text(encoding="utf-8").splitlines(), 1)
+        if '"formula"' in text
+    )
+    col = (
+        SEED_POOL.read_text(encoding="utf-8").splitlines()[line - 1].index('"formula": "')
+        + len('"formula": "')
+        + 1
+    )
+    assert f"seed-pool.json:{line}:{col}: error[SM001] expected peak_low_priority_nodes >= 2" in err
