@@ -173,3 +173,10 @@ def test_same_seed_same_trace(case: tuple[Simulation, RandomTargets]) -> None:
     again = Simulation(sim.sc, sim.settings, RandomTargets(sim.sc.seed, 6, ctl.fail_rate)).run()
     assert first.summary == again.summary
     assert first.timeline.rows() == again.timeline.rows()
+
+
+@given(st.integers(0, 400 * 86400))
+def test_duration_format_round_trips(seconds: int) -> None:
+    from batchspec.sim.scenario import format_duration, parse_duration
+
+    assert parse_duration(format_duration(seconds)) == seconds
