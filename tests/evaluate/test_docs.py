@@ -1,4 +1,6 @@
-"""docs/evaluate.md cannot drift: every runtime error message it documents is the one the evaluator produces."""
+"""docs/evaluate.md cannot drift: each runtime error message it documents is the one the evaluator gives."""
+
+# ruff: noqa: E501 - one formula and its message per line reads best
 
 from __future__ import annotations
 
