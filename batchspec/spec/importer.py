@@ -348,7 +348,7 @@ def _spec_text(spec: dict, source_name: str, plane: str) -> str:
         "pool:",
     ]
     main = {k: v for k, v in pool.items() if k not in ("properties", "extra")}
-    lines.append(_indent(dump_yaml(main)))
+    lines.append(_comment(_indent(dump_yaml(main))))
     if "properties" in pool:
         lines.append("  # Kept exactly as written in the source (spellings the spec does not produce, retired or")
         lines.append("  # unmodelled properties); merged over the rendered properties. See `batchspec validate`.")
@@ -357,6 +357,22 @@ def _spec_text(spec: dict, source_name: str, plane: str) -> str:
         lines.append("  # Top-level members of the source body, kept verbatim.")
         lines.append(_indent(dump_yaml({"extra": pool["extra"]})))
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_EXPLAIN = {
+    "    lineEndings: crlf": "the source formula has Windows line endings; kept so the body is identical",
+    "    strict: false": "the source has no set -euo pipefail; a failing step does not stop it",
+    "    quote: double": 'quoted as in the source: /bin/bash -c "..."',
+    "    joinWith: ' && '": "start-task.sh holds one step per line; they are joined into one command line",
+}
+
+
+def _comment(text: str) -> str:
+    out = []
+    for line in text.split("\n"):
+        note = _EXPLAIN.get(line.rstrip())
+        out.append(f"{line.rstrip():<24}  # {note}" if note else line)
+    return "\n".join(out)
 
 
 def _indent(text: str) -> str:

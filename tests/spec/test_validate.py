@@ -89,3 +89,18 @@ def test_cli_validate_routes_pool_json_and_directories(tmp_path: Path, capsys: p
     out = capsys.readouterr().out
     assert "seed.json:40:23: error[SP202]" in out
     assert "package.json" not in out
+
+
+def test_validate_process_imports_neither_azure_nor_jsonschema() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom batchspec.cli.main import main\n"
+        f"main(['validate', '--format', 'concise', {str(CORPUS / 'seed-pool.json')!r}, "
+        f"{str(CORPUS.parents[1].parent / 'examples' / 'autoscale-env')!r}])\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('azure', 'msal', 'requests', 'jsonschema'))\n"
+        "assert not bad, bad\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
