@@ -1,0 +1,71 @@
+"""``batchspec local serve``: connection details, clean shutdown, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from batchspec.cli.main import main
+
+from .conftest import make_clients
+
+
+def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
+    proc = subprocess.Popen([sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        while not lines or lines[-1].rstrip() != "}":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        details = json.loads("".join(lines))
+        assert details["management_url"].startswith("https://127.0.0.1:")
+        assert json.loads((state / "connection.json").read_text()) == details
+        assert stat.S_IMODE((state / "connection.env").stat().st_mode) == 0o600
+        env_lines = dict(line.split("=", 1) for line in (state / "connection.env").read_text().splitlines())
+        assert env_lines["BATCHSPEC_LOCAL_BATCH_URL"] == details["batch_url"]
+        from batchspec.local.service import LocalConnection
+
+        conn = LocalConnection(**details)
+        _, arm, _ = make_clients(conn)
+        assert arm.batch_account.get(conn.resource_group, conn.account_name).name == conn.account_name
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "local Batch service stopped" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--time-scale", "0"], "--time-scale must be positive"),
+    (["--port", "70000"], "--port must be from 0 to 65535"),
+    (["--allocation-delay", "-1"], "--allocation-delay must not be negative"),
+])
+def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
+    assert main(["local", "serve", "--state-dir", str(tmp_path / "s"), *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_fault_spec_and_unusable_state_dir_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BATCHSPEC_LOCAL_FAULTS", "429=lots")
+    assert main(["local", "serve", "--state-dir", str(tmp_path / "s")]) == 2
+    assert 'BATCHSPEC_LOCAL_FAULTS: "429" expects a probability' in capsys.readouterr().err
+    monkeypatch.delenv("BATCHSPEC_LOCAL_FAULTS")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["local", "serve", "--state-dir", str(blocker)]) == 2
+    assert "cannot use state directory" in capsys.readouterr().err
+
+
+def test_local_without_subcommand_shows_help(capsys):
+    assert main(["local"]) == 2
+    assert "serve" in capsys.readouterr().err
