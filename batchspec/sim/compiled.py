@@ -119,11 +119,14 @@ class _Series:
     ``values``.
     """
 
-    __slots__ = ("end", "metric", "now", "period", "values")
+    __slots__ = ("end", "metric", "newest_first", "now", "period", "values")
 
-    def __init__(self, metric: str, series: MetricSeries | None, now: int) -> None:
+    def __init__(
+        self, metric: str, series: MetricSeries | None, now: int, newest_first: bool = False
+    ) -> None:
         self.metric = metric
         self.now = now
+        self.newest_first = newest_first
         if series is None:
             self.values: list[Any] = []
             self.period = 300_000_000
@@ -212,7 +215,8 @@ class _Series:
         if percent < wanted:
             failure = V.insufficient(self.metric, wanted, percent)
             raise EvalFailure(failure.code, failure.message, *pos)
-        return [float(v) for v in window if v is not None]
+        out = [float(v) for v in window if v is not None]
+        return out[::-1] if self.newest_first else out
 
     def last(self, count: float) -> list[float]:
         """GetSample(count): the newest ``count`` available samples, oldest first; never fails (A32)."""
@@ -225,7 +229,8 @@ class _Series:
                 out.append(float(v))
                 if len(out) == n:
                     break
-        out.reverse()
+        if not self.newest_first:  # built newest first
+            out.reverse()
         return out
 
     def percent(self, a: Any, b: Any) -> float:
@@ -236,7 +241,8 @@ class _Series:
         if percent < wanted:
             failure = V.insufficient(self.metric, wanted, percent)
             raise EvalFailure(failure.code, failure.message, *pos)
-        return [float(v) for v in window if v is not None]
+        out = [float(v) for v in window if v is not None]
+        return out[::-1] if self.newest_first else out
 
     def call(self, method: str, args: tuple[Any, ...], default_percent: float) -> Any:
         kinds = tuple(V.type_name(a) for a in args)
@@ -259,7 +265,8 @@ class _Series:
                     wanted = default_percent
                 if percent < wanted:
                     raise V.insufficient(self.metric, wanted, percent)
-                return [float(v) for v in window if v is not None]
+                out = [float(v) for v in window if v is not None]
+                return out[::-1] if self.newest_first else out
         elif method == "GetSamplePercent" and 1 <= len(args) <= 2:
             return self._window(method, args[0], args[1] if len(args) == 2 else None)[1]
         elif not args:
@@ -788,11 +795,14 @@ class _Compiler:
             "    _pool_low_priority = float(_pool.target_low_priority_nodes)",
             "    _now_ticks = _ticks_of(state.time)",
             "    _default_percent = state.default_sample_percent",
+            "    _newest_first = state.newest_first",
         ]
         if self.uses_functions:
             head.append("    _ctx = _FunctionContext(_Timestamp(_now_ticks), state.seed)")
         for metric, local in self.metrics.items():
-            head.append(f"    {local} = _Series({metric!r}, state.metrics.get({metric!r}), _now_ticks)")
+            head.append(
+                f"    {local} = _Series({metric!r}, state.metrics.get({metric!r}), _now_ticks, _newest_first)"
+            )
         head.append("    _k = 0")
         head.append("    try:")
         body = ["    " + line for line in self.lines] or ["        pass"]

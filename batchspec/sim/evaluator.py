@@ -249,9 +249,12 @@ class _Run:
         args = [self.eval(arg) for arg in node.args]
         history = _History(self.state.metrics.get(metric), self.now)
         try:
-            return _sample_method(
+            result = _sample_method(
                 node.method, metric, history, args, self.now, self.state.default_sample_percent
             )
+            if self.state.newest_first and type(result) is list:
+                result = result[::-1]
+            return result
         except OpFailure as exc:
             raise self.fail(exc, line, col) from None
 

@@ -45,6 +45,8 @@ class EvalState:
     seed: int | None = None  # seeds rand()
     # the percentage a time-window GetSample requires when the formula gives none (reference A14: SHIP's "70%")
     default_sample_percent: float = 70.0
+    # the order of the vectors GetSample returns (reference A15: undocumented; chronological by default)
+    newest_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)

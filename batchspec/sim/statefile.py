@@ -6,6 +6,7 @@ Every key is optional::
     time: 2016-10-13T19:18:47.805Z      # the evaluation instant; default: now
     seed: 7                             # seeds rand(); default: random
     defaultSamplePercent: 70            # a time-window GetSample without a percentage requires this (A14)
+    sampleOrder: oldest-first           # or newest-first: the order of GetSample vectors (A15)
     pool:                               # default 0 / 0 / 0 ..., 1 task slot per node
       targetDedicatedNodes: 1
       targetLowPriorityNodes: 0
@@ -43,7 +44,8 @@ from batchspec.sim.timeparse import parse_time
 Path = tuple[Any, ...]
 Locate = Callable[[Path, bool], "tuple[int, int] | None"]  # (path, point at the key?) -> (line, col)
 
-_TOP_KEYS = ("time", "seed", "defaultSamplePercent", "pool", "metrics")
+_TOP_KEYS = ("time", "seed", "defaultSamplePercent", "sampleOrder", "pool", "metrics")
+_SAMPLE_ORDERS = ("oldest-first", "newest-first")
 _POOL_KEYS = {
     "targetDedicatedNodes": "target_dedicated_nodes",
     "targetLowPriorityNodes": "target_low_priority_nodes",
@@ -228,7 +230,17 @@ def load_state(
             raise loader.fail(
                 ("defaultSamplePercent",), f"expected a percentage from 0 to 100, got {_describe(percent)}"
             )
-    return EvalState(time=now, pool=pool, metrics=metrics, seed=seed, default_sample_percent=percent)
+    order = top.get("sampleOrder", "oldest-first")
+    if order not in _SAMPLE_ORDERS:
+        raise loader.fail(("sampleOrder",), f"expected oldest-first or newest-first, got {_describe(order)}")
+    return EvalState(
+        time=now,
+        pool=pool,
+        metrics=metrics,
+        seed=seed,
+        default_sample_percent=percent,
+        newest_first=order == "newest-first",
+    )
 
 
 def _kind(value: Any) -> str:

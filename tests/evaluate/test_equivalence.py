@@ -224,7 +224,13 @@ def states(draw: st.DrawFn) -> EvalState:
         current_dedicated_nodes=draw(st.integers(0, 10)),
         task_slots_per_node=draw(st.integers(1, 8)),
     )
-    return EvalState(time=now, pool=pool, metrics=metrics, seed=draw(st.integers(0, 2**16)))
+    return EvalState(
+        time=now,
+        pool=pool,
+        metrics=metrics,
+        seed=draw(st.integers(0, 2**16)),
+        newest_first=draw(st.booleans()),
+    )
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -185,3 +185,11 @@ def test_generated_source_is_readable() -> None:
     source = compile_formula(formula).source
     assert source.startswith("def _evaluate(state):")
     assert ".percent(" in source and "_rt.method" not in source  # statically typed: no runtime dispatch
+
+
+def test_sample_order_is_configurable() -> None:
+    text = "a = $CPUPercent.GetSample(3); b = $CPUPercent.GetSample(TimeInterval_Minute * 2); l = val(a, 0);"
+    st = state(CPUPercent=[1, 2, 3, 4, 5])
+    assert evaluate(text, st).results == P + ";a=[3,4,5];b=[2,3,4,5];l=3"
+    st.newest_first = True
+    assert evaluate(text, st).results == P + ";a=[5,4,3];b=[5,4,3,2];l=5"
