@@ -43,7 +43,7 @@ class EvalState:
     pool: PoolState = field(default_factory=PoolState)
     metrics: dict[str, MetricSeries] = field(default_factory=dict)  # keyed by canonical name with "$"
     seed: int | None = None  # seeds rand()
-    # the percentage a time-window GetSample requires when the formula gives none (reference A14: SHIP's "70%")
+    # what a time-window GetSample requires when the formula gives no percentage (reference A14: SHIP's 70%)
     default_sample_percent: float = 70.0
     # the order of the vectors GetSample returns (reference A15: undocumented; chronological by default)
     newest_first: bool = False
@@ -70,8 +70,8 @@ class EvalError:
 class EvalResult:
     """One evaluation. ``results`` is the exact string the service prints.
 
-    On an error, ``results`` still lists what was assigned before the failing statement (reference A22) and the
-    targets are the pool's current ones (the service leaves the pool unchanged).
+    On an error, ``results`` still lists what was assigned before the failing statement (reference A22) and
+    the targets are the pool's current ones (the service leaves the pool unchanged).
     """
 
     results: str
