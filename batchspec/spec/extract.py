@@ -112,11 +112,15 @@ def load_pool_formula(path: Path) -> PoolFormula:
     Raises BatchspecError (exit 2) with a positioned message when the file cannot be read or is not a pool.
     """
     path = Path(path)
+    if path.is_dir():  # a project folder holding batchspec.yaml
+        from batchspec.spec.project import find_spec, pool_formula_from_spec
+
+        return pool_formula_from_spec(find_spec(path), env=None)
     text = read_text(path)
     if path.suffix.lower() == ".formula":
         return PoolFormula(text=text, path=str(path))
     doc = load_text(str(path), text)
-    if is_spec_data(doc.data) or path.is_dir():
+    if is_spec_data(doc.data):
         from batchspec.spec.project import pool_formula_from_spec
 
         return pool_formula_from_spec(path, env=None)

@@ -499,6 +499,8 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
     if isinstance(ident, list):
         model["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {str(i): {} for i in ident}}
         origins.append((("identity", "userAssignedIdentities"), (*P, "identity")))
+        for n, i in enumerate(ident):
+            origins.append((("identity", "userAssignedIdentities", str(i)), (*P, "identity", n)))
     elif ident is not None:
         model["identity"] = ident
         origins.append((("identity",), (*P, "identity")))

@@ -362,6 +362,30 @@ def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic
 
 
 def validate_spec_text(path: str, text: str, config: Any = None, env: str | None = None) -> list[Diagnostic]:
+    """The spec as written, then once per environment overlay (an error only prod has is still an error)."""
+    diags = _validate_spec_env(path, text, config, env)
+    if env is not None or any(d.severity >= Severity.ERROR and d.code.startswith(("SP0", "SP100")) for d in diags):
+        return diags
+    try:
+        doc = load_text(path, text)
+    except DocumentError:
+        return diags
+    envs = doc.data.get("environments") if isinstance(doc.data, dict) else None
+    if not isinstance(envs, dict):
+        return diags
+    seen = set(diags)
+    for name in envs:
+        for d in _validate_spec_env(path, text, config, str(name)):
+            if d not in seen:
+                seen.add(d)
+                overlay = Related(doc.span(("environments", name), key=True), f'environment "{name}" is defined here')
+                diags.append(Diagnostic(code=d.code, name=d.name, severity=d.severity,
+                                        message=f"{d.message} (with --env {name})", span=d.span, hint=d.hint,
+                                        related=(*d.related, overlay)))
+    return diags
+
+
+def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None = None) -> list[Diagnostic]:
     from pathlib import Path
 
     from batchspec.errors import BatchspecError

@@ -104,3 +104,35 @@ def test_validate_process_imports_neither_azure_nor_jsonschema() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_every_environment_is_validated(tmp_path: Path) -> None:
+    spec = (
+        "batchspec: 1\nvariables: {slots: 2}\nenvironments:\n  prod:\n    variables: {slots: 900}\npool:\n  id: p\n"
+        "  vmSize: Standard_D2s_v3\n  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}\n"
+        '  taskSlotsPerNode: "{{ slots }}"\n  fixedScale: {targetDedicatedNodes: 1}\n'
+    )
+    (tmp_path / "batchspec.yaml").write_text(spec)
+    diags = validate_document(str(tmp_path / "batchspec.yaml"), spec)
+    found = {(d.code, d.span.start.line) for d in diags}
+    assert ("SP203", 10) in found and ("SP101", 10) in found
+    sp203 = next(d for d in diags if d.code == "SP203")
+    assert "(with --env prod)" in sp203.message and sp203.related[-1].span.start.line == 4
+
+
+def test_placeholder_narrowed_inside_yaml_list_item() -> None:
+    spec_path = CORPUS.parents[1].parent / "examples" / "seed-pool" / "batchspec.yaml"
+    text = spec_path.read_text()
+    d = next(d for d in validate_document(str(spec_path), text) if d.code == "SP202")
+    line = text.split("\n")[d.span.start.line - 1]
+    assert line[d.span.start.col - 1 : d.span.end.col - 1] == "{tenant-id}"
+
+
+def test_load_pool_formula_from_a_spec_points_into_the_formula_file() -> None:
+    from batchspec.spec.extract import load_pool_formula
+
+    pf = load_pool_formula(CORPUS.parents[1].parent / "examples" / "task-per-file")
+    assert pf.pool_id == "convert" and pf.text is not None and pf.text.startswith("// One node")
+    assert pf.path.endswith("autoscale.formula") and pf.origin is None
+    pf = load_pool_formula(CORPUS.parents[1].parent / "examples" / "autoscale-env" / "batchspec.yaml")
+    assert pf.task_slots_per_node == 4 and pf.origin is not None

@@ -66,9 +66,12 @@ class PlaceholderInId(SpecRule):
 
     @staticmethod
     def _inside(ctx: PoolContext, key_span: Span, path: tuple, start: int, end: int) -> Span:
-        """Narrow a JSON key span to the placeholder when the key has no escapes (one line, quoted)."""
-        if key_span.start.line == key_span.end.line and key_span.end.col - key_span.start.col == len(str(path[-1])) + 2:
-            line, col = key_span.start.line, key_span.start.col + 1
+        """Narrow the span to the placeholder when the id is written on one line without escapes
+        (a quoted JSON key, or a plain or quoted YAML scalar)."""
+        width = key_span.end.col - key_span.start.col
+        if key_span.start.line == key_span.end.line and width in (len(str(path[-1])), len(str(path[-1])) + 2):
+            line = key_span.start.line
+            col = key_span.start.col + (1 if width == len(str(path[-1])) + 2 else 0)
             return Span(key_span.path, Pos(line, col + start), Pos(line, col + end))
         return key_span
 
