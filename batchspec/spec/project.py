@@ -70,6 +70,8 @@ class RenderedJob:
     tasks: list[dict[str, Any]]
     inputs: list[StagedInput] = field(default_factory=list)
     outputs: list[OutputSpec] = field(default_factory=list)
+    # spec path (after the overlay) that produced each task: the listed task, or the factory's task template
+    task_origins: list[JsonPath] = field(default_factory=list)
 
 
 @dataclass
@@ -692,6 +694,7 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
         model["metadata"] = _metadata(job["metadata"])
     staged = _job_inputs(ctx, job, path)
     tasks: list[dict[str, Any]] = []
+    origins: list[JsonPath] = []
     for i, t in enumerate(job.get("tasks") or []):
         if not isinstance(t, dict):
             continue
@@ -699,9 +702,15 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
         body = _task_body(ctx, t, (*path, "tasks", i), tid, job)
         if body is not None:
             tasks.append(body)
+            origins.append((*path, "tasks", i))
     factory = job.get("taskFactory")
     if isinstance(factory, dict):
-        tasks.extend(_expand_factory(ctx, factory, (*path, "taskFactory"), staged, variables, job))
+        expanded = list(_expand_factory(ctx, factory, (*path, "taskFactory"), staged, variables, job))
+        kind = next((k for k in ("parametricSweep", "perFile", "collection") if k in factory), "collection")
+        template: JsonPath = (*path, "taskFactory", kind, "task")
+        for n, t in enumerate(expanded):
+            tasks.append(t)
+            origins.append((*path, "taskFactory", kind, "tasks", n) if kind == "collection" else template)
     seen: dict[str, int] = {}
     for n, t in enumerate(tasks):
         key = t["id"].lower()
@@ -719,7 +728,7 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
         else:
             ctx.error("SP014", "missing-field", 'an output needs "container"', (*path, "outputs", i))
     body = render_body("job.json.j2", job=model, pool_id=ctx.c.pool_id or "")
-    return RenderedJob(job_id, body, tasks, [s for s, _ in staged], outputs)
+    return RenderedJob(job_id, body, tasks, [s for s, _ in staged], outputs, origins)
 
 
 def _expand_factory(

@@ -126,14 +126,14 @@ def schema_diagnostics(
     ignore: Callable[[Any], bool] | None = None,
 ) -> list[Diagnostic]:
     """Validate ``data``; the best-matching error comes first, the rest follow by position."""
-    from batchspec.spec.schemalite import best_match, relevance
+    from batchspec.spec.schemalite import relevance
 
     errors = sorted(validator(schema_name).iter_errors(data), key=relevance)
     if ignore is not None:
         errors = [e for e in errors if not ignore(e)]
     if not errors:
         return []
-    best = best_match(errors)
+    best = min(errors, key=relevance)  # describe() descends into anyOf/oneOf branches itself
     ordered = [best] + [e for e in errors if e is not best]
     out: list[Diagnostic] = []
     seen: set[tuple[str, JsonPath]] = set()

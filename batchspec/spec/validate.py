@@ -107,12 +107,12 @@ def pool_schema_diagnostics(
 ) -> list[Diagnostic]:
     """Schema errors, with ARM's case-insensitive acceptance turned into SP201 warnings."""
     from batchspec.spec.schema import MAX_ERRORS_PER_DOCUMENT, describe, validator
-    from batchspec.spec.schemalite import best_match, relevance
+    from batchspec.spec.schemalite import relevance
 
     errors = sorted(validator(schema_name).iter_errors(body), key=relevance)
     if not errors:
         return []
-    best = best_match(errors)
+    best = min(errors, key=relevance)  # describe() descends into anyOf/oneOf branches itself
     out: list[Diagnostic] = []
     for err in [best] + [e for e in errors if e is not best]:
         if len(out) >= MAX_ERRORS_PER_DOCUMENT:
@@ -445,14 +445,18 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
             return c.doc.span((*jpath, *p), key=key) if c.doc else Span.point(path, 1, 1)
 
         diags += pool_schema_diagnostics(job.job_body, "job.schema.json", jspan, code="SP105", name="job-schema")
-        for t in job.tasks[:1000]:
-            tdiags = pool_schema_diagnostics(t, "task.schema.json", lambda p, k, jpath=jpath: c.doc.span(jpath) if c.doc else Span.point(path, 1, 1),
-                                             code="SP106", name="task-schema")
+        for n, t in enumerate(job.tasks[:1000]):
+            tpath = c.doc_path(job.task_origins[n]) if n < len(job.task_origins) else jpath
+
+            def tspan(p: JsonPath, key: bool, tpath: JsonPath = tpath) -> Span:
+                return c.doc.span((*tpath, *p), key=key) if c.doc else Span.point(path, 1, 1)
+
+            tdiags = pool_schema_diagnostics(t, "task.schema.json", tspan, code="SP106", name="task-schema")
             for d in tdiags:
                 diags.append(Diagnostic(code=d.code, name=d.name, severity=d.severity,
                                         message=f'task "{t.get("id")}": {d.message}', span=d.span, hint=d.hint))
             if tdiags:
-                break
+                break  # one broken task shows the problem; the same template would repeat it
     return diags
 
 

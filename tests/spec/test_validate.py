@@ -136,3 +136,17 @@ def test_load_pool_formula_from_a_spec_points_into_the_formula_file() -> None:
     assert pf.path.endswith("autoscale.formula") and pf.origin is None
     pf = load_pool_formula(CORPUS.parents[1].parent / "examples" / "autoscale-env" / "batchspec.yaml")
     assert pf.task_slots_per_node == 4 and pf.origin is not None
+
+
+def test_job_and_task_schema_errors_point_at_the_task_in_the_spec(tmp_path: Path) -> None:
+    spec = (
+        "batchspec: 1\npool:\n  id: p\n  vmSize: Standard_D2s_v3\n"
+        "  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}\n"
+        "  fixedScale: {targetDedicatedNodes: 1}\njobs:\n  - id: j\n    priority: 5000\n    tasks:\n"
+        "      - id: ok\n        commandLine: echo\n      - id: bad\n        commandLine: echo\n"
+        "        resourceFiles:\n          - filePath: x\n"
+    )
+    (tmp_path / "batchspec.yaml").write_text(spec)
+    found = sorted((d.code, d.span.start.line, d.message) for d in validate_document(str(tmp_path / "batchspec.yaml"), spec))
+    assert [(c, ln) for c, ln, _ in found] == [("SP105", 9), ("SP106", 16)]
+    assert 'task "bad"' in found[1][2] and "exactly one of" in found[1][2]
