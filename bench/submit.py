@@ -50,7 +50,9 @@ def _tasks(n: int, prefix: str) -> list[dict]:
             "id": f"{prefix}-{i:06d}",
             "commandLine": f"/bin/bash -c 'convert input-{i}.csv output-{i}.json'",
             "environmentSettings": [{"name": "ITEM", "value": str(i)}],
-            "resourceFiles": [{"httpUrl": f"https://example.invalid/data/input-{i}.csv", "filePath": f"input-{i}.csv"}],
+            "resourceFiles": [
+                {"httpUrl": f"https://example.invalid/data/input-{i}.csv", "filePath": f"input-{i}.csv"}
+            ],
         }
         for i in range(n)
     ]
@@ -68,9 +70,24 @@ def run(quick: bool) -> list[Result]:
         env = dict(os.environ)
         env.pop("BATCHSPEC_LOCAL_FAULTS", None)
         server = subprocess.Popen(
-            [sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(Path(tmp) / "state"),
-             "--time-scale", "60", "--allocation-delay", "0.05"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "batchspec",
+                "local",
+                "serve",
+                "--state-dir",
+                str(Path(tmp) / "state"),
+                "--time-scale",
+                "60",
+                "--allocation-delay",
+                "0.05",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         try:
             lines = []
@@ -137,7 +154,9 @@ def run(quick: bool) -> list[Result]:
 
 if __name__ == "__main__":
     for r in run("--quick" in sys.argv):
-        print(f"{r.name}: {r.figure} — baseline {r.baseline or '-'} ({r.ratio or '-'}) — target {r.target}: "
-              f"{'met' if r.met else 'NOT met' if r.met is False else '-'}")
+        print(
+            f"{r.name}: {r.figure} — baseline {r.baseline or '-'} ({r.ratio or '-'}) — target {r.target}: "
+            f"{'met' if r.met else 'NOT met' if r.met is False else '-'}"
+        )
         for note in r.notes:
             print("   ", note)

@@ -12,10 +12,10 @@ endpoint or a missing account are reported within seconds, never hidden behind a
 from __future__ import annotations
 
 import email.utils
-from pathlib import Path
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from batchspec.apply.backend import (
@@ -66,9 +66,9 @@ class Target:
 
     def describe(self) -> str:
         if self.kind == "local":
-            return f"local Batch service at {self.management_url} (account \"{self.account_name}\")"
+            return f'local Batch service at {self.management_url} (account "{self.account_name}")'
         return (
-            f"Azure Batch account \"{self.account_name}\" (resource group \"{self.resource_group}\", "
+            f'Azure Batch account "{self.account_name}" (resource group "{self.resource_group}", '
             f"subscription {self.subscription_id})"
         )
 
@@ -165,8 +165,8 @@ class AzureBackend:
             "read the Batch account",
             lambda: self._mgmt.batch_account.get(self.target.resource_group, self.target.account_name),
             missing=(
-                f"Batch account \"{self.target.account_name}\" not found in resource group "
-                f"\"{self.target.resource_group}\" of subscription {self.target.subscription_id}"
+                f'Batch account "{self.target.account_name}" not found in resource group '
+                f'"{self.target.resource_group}" of subscription {self.target.subscription_id}'
             ),
         )
         endpoint = str(getattr(account, "account_endpoint", "") or "")
@@ -221,7 +221,9 @@ class AzureBackend:
         except ServiceRequestError as exc:
             raise BatchspecError(f"cannot reach {where}: {_error_message(exc)}") from None
         except ServiceResponseError as exc:
-            raise ServiceError(f"could not {what}: connection dropped ({_error_message(exc)})", transient=True) from None
+            raise ServiceError(
+                f"could not {what}: connection dropped ({_error_message(exc)})", transient=True
+            ) from None
         except HttpResponseError as exc:
             status = exc.status_code
             raise ServiceError(
@@ -314,7 +316,9 @@ class AzureBackend:
         t = self.target
 
         def run() -> None:
-            self._mgmt.pool.begin_delete(t.resource_group, t.account_name, pool_id, polling_interval=1).result()
+            self._mgmt.pool.begin_delete(
+                t.resource_group, t.account_name, pool_id, polling_interval=1
+            ).result()
 
         try:
             self._guard(f'delete pool "{pool_id}"', run)
@@ -406,7 +410,9 @@ class AzureBackend:
         return out
 
     def task_counts(self, job_id: str) -> TaskCounts:
-        result = self._guard(f'read the task counts of job "{job_id}"', lambda: self._batch.get_job_task_counts(job_id))
+        result = self._guard(
+            f'read the task counts of job "{job_id}"', lambda: self._batch.get_job_task_counts(job_id)
+        )
         c = result.task_counts
         return TaskCounts(
             active=int(c.active or 0),
@@ -477,11 +483,17 @@ class AzureBlobStore:
         try:
             return call()
         except ClientAuthenticationError as exc:
-            raise BatchspecError(f"blob storage at {self.endpoint}: authentication failed: {_error_message(exc)}") from None
+            raise BatchspecError(
+                f"blob storage at {self.endpoint}: authentication failed: {_error_message(exc)}"
+            ) from None
         except ServiceRequestError as exc:
-            raise BatchspecError(f"cannot reach blob storage at {self.endpoint}: {_error_message(exc)}") from None
+            raise BatchspecError(
+                f"cannot reach blob storage at {self.endpoint}: {_error_message(exc)}"
+            ) from None
         except AzureError as exc:
-            raise BatchspecError(f"blob storage at {self.endpoint}: could not {what}: {_error_message(exc)}") from None
+            raise BatchspecError(
+                f"blob storage at {self.endpoint}: could not {what}: {_error_message(exc)}"
+            ) from None
 
     def ensure_container(self, container: str) -> None:
         from azure.core.exceptions import ResourceExistsError
@@ -535,7 +547,11 @@ class AzureBlobStore:
         account_name = self._service.account_name
         if account_key:
             sas = generate_container_sas(
-                account_name, container, account_key=account_key, permission=permission, expiry=expiry,
+                account_name,
+                container,
+                account_key=account_key,
+                permission=permission,
+                expiry=expiry,
                 start=now - dt.timedelta(minutes=5),
             )
         else:
@@ -545,8 +561,12 @@ class AzureBlobStore:
                     lambda: self._service.get_user_delegation_key(now - dt.timedelta(minutes=5), expiry),
                 )
             sas = generate_container_sas(
-                account_name, container, user_delegation_key=self._delegation_key, permission=permission,
-                expiry=expiry, start=now - dt.timedelta(minutes=5),
+                account_name,
+                container,
+                user_delegation_key=self._delegation_key,
+                permission=permission,
+                expiry=expiry,
+                start=now - dt.timedelta(minutes=5),
             )
         return f"{self.endpoint}/{container}?{sas}"
 
@@ -556,7 +576,10 @@ class AzureBlobStore:
         def run() -> list[str]:
             try:
                 return sorted(
-                    b.name for b in self._service.get_container_client(container).list_blobs(name_starts_with=prefix or None)
+                    b.name
+                    for b in self._service.get_container_client(container).list_blobs(
+                        name_starts_with=prefix or None
+                    )
                 )
             except ResourceNotFoundError:
                 return []

@@ -50,14 +50,26 @@ class FollowResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.start_task_failures and not self.timed_out and self.counts.failed == 0
+        return (
+            not self.failed
+            and not self.start_task_failures
+            and not self.timed_out
+            and self.counts.failed == 0
+        )
 
 
 class Progress:
     """A one-line progress bar on a terminal; occasional plain lines otherwise (CI logs)."""
 
-    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None, width: int = 30,
-                 min_interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        width: int = 30,
+        min_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.width = width
@@ -151,7 +163,10 @@ def follow_job(
                 if progress is not None:
                     progress.finish(label, counts, total)
                 return FollowResult(
-                    job_id, counts, total, start_task_failures=[_start_task_failure(backend, pool_id, n) for n in bad]
+                    job_id,
+                    counts,
+                    total,
+                    start_task_failures=[_start_task_failure(backend, pool_id, n) for n in bad],
                 )
         if timeout is not None and now - start > timeout:
             if progress is not None:
@@ -160,7 +175,9 @@ def follow_job(
         sleep(poll_interval)
     if progress is not None:
         progress.finish(label, counts, total)
-    return FollowResult(job_id, counts, total, failed=failed_tasks(backend, job_id), already_complete=polls == 1)
+    return FollowResult(
+        job_id, counts, total, failed=failed_tasks(backend, job_id), already_complete=polls == 1
+    )
 
 
 def _start_task_failure(backend: Backend, pool_id: str, node: NodeInfo) -> StartTaskFailure:
@@ -173,7 +190,10 @@ def failed_tasks(backend: Backend, job_id: str, limit: int = MAX_FAILED_SHOWN) -
     failed: list[FailedTask] = []
     for task in backend.list_tasks(job_id, select=["id", "state", "executionInfo"]):
         info = task.get("executionInfo") or {}
-        if str(task.get("state", "")).lower() != "completed" or str(info.get("result", "")).lower() != "failure":
+        if (
+            str(task.get("state", "")).lower() != "completed"
+            or str(info.get("result", "")).lower() != "failure"
+        ):
             continue
         fi = info.get("failureInfo") or {}
         failure = None
@@ -182,7 +202,9 @@ def failed_tasks(backend: Backend, job_id: str, limit: int = MAX_FAILED_SHOWN) -
         failed.append(FailedTask(str(task.get("id")), info.get("exitCode"), failure))
     failed.sort(key=lambda f: f.task_id)
     for item in failed[:limit]:
-        item.stderr_tail = _decode_tail(backend.read_task_file(job_id, item.task_id, "stderr.txt", TAIL_BYTES))
+        item.stderr_tail = _decode_tail(
+            backend.read_task_file(job_id, item.task_id, "stderr.txt", TAIL_BYTES)
+        )
     return failed
 
 
@@ -197,7 +219,9 @@ def format_failures(result: FollowResult, scrub: Callable[[str], str] = lambda s
         )
         lines.extend(_indent_tail(node.stderr_tail, "startup/stderr.txt"))
     if result.start_task_failures:
-        lines.append("the pool's nodes cannot run tasks until the start task succeeds; fix it and apply again")
+        lines.append(
+            "the pool's nodes cannot run tasks until the start task succeeds; fix it and apply again"
+        )
     for task in result.failed[:MAX_FAILED_SHOWN]:
         lines.append(
             f"task {task.task_id} failed"
@@ -206,9 +230,13 @@ def format_failures(result: FollowResult, scrub: Callable[[str], str] = lambda s
         )
         lines.extend(_indent_tail(task.stderr_tail, "stderr.txt"))
     if len(result.failed) > MAX_FAILED_SHOWN:
-        lines.append(f"… and {len(result.failed) - MAX_FAILED_SHOWN} more failed tasks (batchspec status shows counts)")
+        lines.append(
+            f"… and {len(result.failed) - MAX_FAILED_SHOWN} more failed tasks (batchspec status shows counts)"
+        )
     if result.timed_out:
-        lines.append(f"gave up waiting for job \"{result.job_id}\" ({result.counts.completed}/{result.total} done)")
+        lines.append(
+            f'gave up waiting for job "{result.job_id}" ({result.counts.completed}/{result.total} done)'
+        )
     return scrub("\n".join(lines))
 
 

@@ -183,7 +183,9 @@ def _same_scalar(key: str, want: Any, have: Any) -> bool:
 
 
 def _normalise_formula(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n"))
+    return "\n".join(
+        line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
+    )
 
 
 def _is_empty(value: Any) -> bool:
@@ -231,7 +233,7 @@ def diff_values(want: Any, have: Any, path: str, key: str = "", sensitive: bool 
         if len(want) != len(have):
             return [Difference(path, have, want, sensitive)]
         out = []
-        for i, (w, h) in enumerate(zip(want, have)):
+        for i, (w, h) in enumerate(zip(want, have, strict=True)):
             out.extend(diff_values(w, h, f"{path}[{i}]", key, sensitive))
         return out
     if have is _MISSING:
@@ -415,7 +417,9 @@ def job_differences(desired: Json, live: Json) -> list[Difference]:
 def task_differences(desired: Json, live: Json) -> list[Difference]:
     live = abstract_storage(desired, live)  # SAS container URLs back to the spec's abstract form
     want = {k: v for k, v in desired.items() if k != "id"}
-    have = {k: v for k, v in live.items() if k not in ("url", "eTag", "lastModified", "creationTime", "state")}
+    have = {
+        k: v for k, v in live.items() if k not in ("url", "eTag", "lastModified", "creationTime", "state")
+    }
     return [d for d in diff_values(want, have, "") if d.after is not None]
 
 

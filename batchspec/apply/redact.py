@@ -45,7 +45,10 @@ _EMBEDDED = [
     # SAS signature in a URL or a query string
     (re.compile(r"(?i)([?&]sig=)[^&\s\"']+"), r"\1" + REDACTED),
     # connection-string parts
-    (re.compile(r"(?i)\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=[^;\s\"']+"), r"\1=" + REDACTED),
+    (
+        re.compile(r"(?i)\b(AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=[^;\s\"']+"),
+        r"\1=" + REDACTED,
+    ),
     # bearer tokens and shared-key signatures in echoed headers
     (re.compile(r"(?i)\b(Bearer|SharedKey)\s+[A-Za-z0-9._~+/=:-]{8,}"), r"\1 " + REDACTED),
 ]
@@ -56,13 +59,19 @@ def is_secret_name(name: str) -> bool:
 
 
 def _is_name_value_item(value: Any) -> bool:
-    return isinstance(value, dict) and "name" in value and "value" in value and set(value) <= {"name", "value"}
+    return (
+        isinstance(value, dict) and "name" in value and "value" in value and set(value) <= {"name", "value"}
+    )
 
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with secrets replaced (whole values) or masked (embedded signatures and keys)."""
     if isinstance(value, dict):
-        if _is_name_value_item(value) and is_secret_name(str(value["name"])) and value["value"] not in (None, ""):
+        if (
+            _is_name_value_item(value)
+            and is_secret_name(str(value["name"]))
+            and value["value"] not in (None, "")
+        ):
             return {"name": value["name"], "value": REDACTED}
         out = {}
         for k, v in value.items():
@@ -82,7 +91,11 @@ def collect_secrets(value: Any, found: set[str] | None = None) -> set[str]:
     """Every secret string in a JSON value (whole secret values and the embedded signature/key parts)."""
     found = set() if found is None else found
     if isinstance(value, dict):
-        if _is_name_value_item(value) and is_secret_name(str(value["name"])) and isinstance(value["value"], str):
+        if (
+            _is_name_value_item(value)
+            and is_secret_name(str(value["name"]))
+            and isinstance(value["value"], str)
+        ):
             _add(found, value["value"])
         for k, v in value.items():
             if str(k).lower() in SECRET_KEYS:
@@ -97,7 +110,9 @@ def collect_secrets(value: Any, found: set[str] | None = None) -> set[str]:
     elif isinstance(value, str):
         for m in re.finditer(r"(?i)[?&]sig=([^&\s\"']+)", value):
             _add(found, m.group(1))
-        for m in re.finditer(r"(?i)\b(?:AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=([^;\s\"']+)", value):
+        for m in re.finditer(
+            r"(?i)\b(?:AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=([^;\s\"']+)", value
+        ):
             _add(found, m.group(1))
     return found
 

@@ -15,7 +15,15 @@ from batchspec.apply.redact import REDACTED, redact
 
 PLAN_JSON_VERSION = 1
 
-_COLOURS = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "bold": "1", "dim": "2", "magenta": "35"}
+_COLOURS = {
+    "green": "32",
+    "yellow": "33",
+    "red": "31",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+    "magenta": "35",
+}
 
 
 def use_colour(stream: Any) -> bool:
@@ -117,7 +125,11 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
     if job.action is JobAction.CREATE:
         lines = [f"  {paint('green', '+')} job {name} will be created with {total} task(s)"]
     elif job.action in (JobAction.CONFLICT, JobAction.REPLACE):
-        verb = "will be deleted and created again" if job.action is JobAction.REPLACE else "differs from the spec"
+        verb = (
+            "will be deleted and created again"
+            if job.action is JobAction.REPLACE
+            else "differs from the spec"
+        )
         lines = [f"  {paint('red', '-/+' if job.action is JobAction.REPLACE else '!')} job {name} {verb}"]
         lines.extend(line for d in job.differences for line in _difference_lines(d, paint, "      "))
         if job.action is JobAction.CONFLICT:
@@ -132,13 +144,19 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
     if job.live_state and job.live_state not in ("active",) and job.action is not JobAction.CREATE:
         lines.append(f"      {paint('dim', '# the job is ' + job.live_state)}")
     for conflict in job.conflicts[:5]:
-        lines.append(f"      {paint('red', '!')} task {json.dumps(conflict.task_id)} exists and differs from the spec:")
-        lines.extend(line for d in conflict.differences[:5] for line in _difference_lines(d, paint, "          "))
+        lines.append(
+            f"      {paint('red', '!')} task {json.dumps(conflict.task_id)} exists and differs from the spec:"
+        )
+        lines.extend(
+            line for d in conflict.differences[:5] for line in _difference_lines(d, paint, "          ")
+        )
     if len(job.conflicts) > 5:
         lines.append(f"      … and {len(job.conflicts) - 5} more differing tasks")
     if job.extra_task_ids:
         shown = ", ".join(job.extra_task_ids[:5]) + (" …" if len(job.extra_task_ids) > 5 else "")
-        lines.append(f"      {paint('dim', f'# {len(job.extra_task_ids)} task(s) in the job are not in the spec (left alone): {shown}')}")
+        lines.append(
+            f"      {paint('dim', f'# {len(job.extra_task_ids)} task(s) in the job are not in the spec (left alone): {shown}')}"
+        )
     return lines
 
 
@@ -152,7 +170,9 @@ def summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-def blockers(plan: Plan, *, drain: bool = False, replace: bool = False, replace_jobs: bool = False) -> list[str]:
+def blockers(
+    plan: Plan, *, drain: bool = False, replace: bool = False, replace_jobs: bool = False
+) -> list[str]:
     """Why apply would refuse this plan with these options (empty: it can go ahead)."""
     out = []
     pool = plan.pool
@@ -196,8 +216,14 @@ def blockers(plan: Plan, *, drain: bool = False, replace: bool = False, replace_
     return out
 
 
-def render_text(plan: Plan, *, colour: bool = False, drain: bool = False, replace: bool = False,
-                replace_jobs: bool = False) -> str:
+def render_text(
+    plan: Plan,
+    *,
+    colour: bool = False,
+    drain: bool = False,
+    replace: bool = False,
+    replace_jobs: bool = False,
+) -> str:
     paint = _Paint(colour)
     lines = [f"Target: {plan.target}", ""]
     lines.extend(_pool_lines(plan.pool, paint))
@@ -218,14 +244,24 @@ def render_text(plan: Plan, *, colour: bool = False, drain: bool = False, replac
     problems = blockers(plan, drain=drain, replace=replace, replace_jobs=replace_jobs)
     for p in problems:
         lines.append(paint("red", "apply would refuse: ") + p)
-    if ChangeClass.ZERO_NODES in plan.pool.classes() and plan.pool.live is not None and not plan.pool.live_nodes:
+    if (
+        ChangeClass.ZERO_NODES in plan.pool.classes()
+        and plan.pool.live is not None
+        and not plan.pool.live_nodes
+    ):
         lines.append(
-            paint("dim", "note: the pool has no nodes now, so apply makes the zero-node changes directly "
-                         "(the service refuses them if nodes appear in the meantime)")
+            paint(
+                "dim",
+                "note: the pool has no nodes now, so apply makes the zero-node changes directly "
+                "(the service refuses them if nodes appear in the meantime)",
+            )
         )
     if ChangeClass.REBOOT in plan.pool.classes() and plan.pool.live_nodes:
         lines.append(
-            paint("dim", "note: existing nodes keep the old start task/packages until they are rebooted or reimaged")
+            paint(
+                "dim",
+                "note: existing nodes keep the old start task/packages until they are rebooted or reimaged",
+            )
         )
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,16 @@ from typing import Any, TextIO, TypeVar
 
 from batchspec.apply.backend import Backend, Json, LivePool, PreconditionFailed, ServiceError
 from batchspec.apply.follow import FollowResult, Progress, follow_job, format_failures
-from batchspec.apply.plan import ChangeClass, JobAction, JobPlan, Plan, PoolPlan, plan_job, plan_pool, task_differences
+from batchspec.apply.plan import (
+    ChangeClass,
+    JobAction,
+    JobPlan,
+    Plan,
+    PoolPlan,
+    plan_job,
+    plan_pool,
+    task_differences,
+)
 from batchspec.apply.redact import Scrubber, collect_secrets
 from batchspec.apply.render import blockers
 from batchspec.apply.staging import BlobStore, download_outputs, resolve_storage, stage_inputs, uses_storage
@@ -33,8 +42,14 @@ DEALLOCATION_OPTIONS = ("TaskCompletion", "Requeue", "Terminate", "RetainedData"
 T = TypeVar("T")
 
 
-def retry_transient(call: Callable[[], T], *, attempts: int = 6, base: float = 0.2, cap: float = 5.0,
-                    sleep: Callable[[float], None] = time.sleep) -> T:
+def retry_transient(
+    call: Callable[[], T],
+    *,
+    attempts: int = 6,
+    base: float = 0.2,
+    cap: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """Run ``call``, retrying throttling, server errors and dropped connections a bounded number of times.
 
     The SDK retry policy does not retry a POST or PATCH whose connection dropped (reference §4); these calls are
@@ -102,8 +117,14 @@ def build_plan(project: Any, backend: Backend) -> Plan:
 # -- pool -----------------------------------------------------------------------------------------------------------
 
 
-def _wait_for_zero_nodes(backend: Backend, pool_id: str, timeout: float, console: Console,
-                         poll: float, clock: Callable[[], float] = time.monotonic) -> LivePool:
+def _wait_for_zero_nodes(
+    backend: Backend,
+    pool_id: str,
+    timeout: float,
+    console: Console,
+    poll: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> LivePool:
     deadline = clock() + timeout
     last = -1
     while True:
@@ -160,21 +181,23 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
             + ", ".join(c.property for c in pool.changes if c.change_class is ChangeClass.ZERO_NODES)
         )
         etag = pool.live.etag
-        retry_transient(lambda: backend.update_pool(
-            pid,
-            {
-                "properties": {
-                    "scaleSettings": {
-                        "fixedScale": {
-                            "targetDedicatedNodes": 0,
-                            "targetLowPriorityNodes": 0,
-                            "nodeDeallocationOption": opts.deallocation,
+        retry_transient(
+            lambda: backend.update_pool(
+                pid,
+                {
+                    "properties": {
+                        "scaleSettings": {
+                            "fixedScale": {
+                                "targetDedicatedNodes": 0,
+                                "targetLowPriorityNodes": 0,
+                                "nodeDeallocationOption": opts.deallocation,
+                            }
                         }
                     }
-                }
-            },
-            etag,
-        ))
+                },
+                etag,
+            )
+        )
         drained = _wait_for_zero_nodes(backend, pid, opts.drain_timeout, console, opts.poll_interval)
         patch = pool.patch()
         restore = (pool.desired.get("properties") or {}).get("scaleSettings") or pool.live.properties.get(
@@ -194,7 +217,9 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
         return
     live_etag = pool.live.etag
     retry_transient(lambda: backend.update_pool(pid, pool.patch(), live_etag))
-    console.say(f'updated pool "{pid}": ' + ", ".join(f"{c.property} ({c.change_class.label})" for c in pool.changes))
+    console.say(
+        f'updated pool "{pid}": ' + ", ".join(f"{c.property} ({c.change_class.label})" for c in pool.changes)
+    )
     if ChangeClass.REBOOT in classes and pool.live_nodes:
         console.say(
             f'note: the {pool.live_nodes} existing node(s) of pool "{pid}" get the new start task or packages only '
@@ -250,8 +275,10 @@ def apply_job(
     """Create/reuse the job and add its missing tasks. Returns the number of tasks added."""
     jid = job.job_id
     to_add = list(job.to_add)
-    if job.action is JobAction.CONFLICT or job.conflicts or (
-        job.to_add and job.live_state in ("completed", "terminating", "disabled", "disabling")
+    if (
+        job.action is JobAction.CONFLICT
+        or job.conflicts
+        or (job.to_add and job.live_state in ("completed", "terminating", "disabled", "disabling"))
     ):
         # refused earlier unless --replace-jobs
         console.say(f'deleting job "{jid}" to create it again…')
@@ -284,7 +311,8 @@ def apply_job(
     if report.failed:
         shown = "; ".join(f"{tid}: {why}" for tid, why in sorted(report.failed.items())[:5])
         raise BatchspecError(
-            console.scrub(f'job "{jid}": the service refused {len(report.failed)} task(s): {shown}'), exit_code=1
+            console.scrub(f'job "{jid}": the service refused {len(report.failed)} task(s): {shown}'),
+            exit_code=1,
         )
     bad = _verify_existing(backend, jid, job.tasks, report.existed)
     if bad:
@@ -306,7 +334,7 @@ class _SubmitProgress:
     def __call__(self, accepted: int, total: int) -> None:
         now = time.monotonic()
         if self.tty:
-            self.console.stream.write(f"\r\x1b[2Kadding tasks to job \"{self.job_id}\": {accepted}/{total}")
+            self.console.stream.write(f'\r\x1b[2Kadding tasks to job "{self.job_id}": {accepted}/{total}')
             self.console.stream.flush()
         elif now - self.last > 5:
             self.last = now
@@ -315,7 +343,9 @@ class _SubmitProgress:
     def done(self, accepted: int, total: int, elapsed: float) -> None:
         if self.tty:
             self.console.stream.write("\r\x1b[2K")
-        self.console.say(f'added tasks to job "{self.job_id}": {accepted}/{total} accepted in {elapsed:.1f} s')
+        self.console.say(
+            f'added tasks to job "{self.job_id}": {accepted}/{total} accepted in {elapsed:.1f} s'
+        )
 
 
 # -- apply ----------------------------------------------------------------------------------------------------------
@@ -403,7 +433,11 @@ def status(project: Any, backend: Backend) -> dict[str, Any]:
                 "allocationState": p.get("allocationState"),
                 "currentDedicatedNodes": p.get("currentDedicatedNodes", 0),
                 "currentLowPriorityNodes": p.get("currentLowPriorityNodes", 0),
-                "scaleMode": "autoScale" if "autoScale" in scale else "fixedScale" if "fixedScale" in scale else None,
+                "scaleMode": "autoScale"
+                if "autoScale" in scale
+                else "fixedScale"
+                if "fixedScale" in scale
+                else None,
                 "autoScaleRun": p.get("autoScaleRun"),
             }
         )
@@ -434,8 +468,8 @@ def render_status(data: dict[str, Any]) -> str:
     else:
         lines.append(
             f'pool "{pool["id"]}": {pool.get("vmSize")}, {pool.get("allocationState")}, '
-            f'{pool.get("currentDedicatedNodes", 0)} dedicated + {pool.get("currentLowPriorityNodes", 0)} spot node(s)'
-            + (f', {pool["scaleMode"]}' if pool.get("scaleMode") else "")
+            f"{pool.get('currentDedicatedNodes', 0)} dedicated + {pool.get('currentLowPriorityNodes', 0)} spot node(s)"
+            + (f", {pool['scaleMode']}" if pool.get("scaleMode") else "")
         )
         if pool.get("nodes"):
             lines.append("  nodes: " + ", ".join(f"{n} {s}" for s, n in pool["nodes"].items()))
@@ -445,7 +479,11 @@ def render_status(data: dict[str, Any]) -> str:
             error = run.get("error")
             lines.append(
                 f"  autoscale last run {when}: "
-                + (f"error {error.get('code')}: {error.get('message')}" if error else str(run.get("results", "")))
+                + (
+                    f"error {error.get('code')}: {error.get('message')}"
+                    if error
+                    else str(run.get("results", ""))
+                )
             )
     for job in data["jobs"]:
         if not job["exists"]:
@@ -454,7 +492,7 @@ def render_status(data: dict[str, Any]) -> str:
         t = job["tasks"]
         lines.append(
             f'job "{job["id"]}" ({job.get("state")}): {t["completed"]} completed ({t["succeeded"]} succeeded, '
-            f'{t["failed"]} failed), {t["running"]} running, {t["active"]} queued'
+            f"{t['failed']} failed), {t['running']} running, {t['active']} queued"
         )
     return "\n".join(lines) + "\n"
 

@@ -52,7 +52,9 @@ def file_md5(path: Path) -> bytes:
     return h.digest()
 
 
-def stage_inputs(store: BlobStore, inputs: Iterable[Any], on_file: Callable[[str], None] | None = None) -> StageReport:
+def stage_inputs(
+    store: BlobStore, inputs: Iterable[Any], on_file: Callable[[str], None] | None = None
+) -> StageReport:
     """Upload each input (``.local_path`` -> ``.container``/``.blob_name``) unless the blob already has its MD5."""
     report = StageReport()
     containers: set[str] = set()
@@ -134,10 +136,10 @@ def abstract_storage(desired: Json, live: Json) -> Json:
     if not any("autoStorageContainerName" in rf for rf in want_rf) and not output_containers([desired]):
         return live
     live = copy.deepcopy(live)
-    for w, h in zip(want_rf, live.get("resourceFiles") or []):
+    for w, h in zip(want_rf, live.get("resourceFiles") or [], strict=False):
         if "autoStorageContainerName" in w and "storageContainerUrl" in h:
             h["autoStorageContainerName"] = _container_of(h.pop("storageContainerUrl"))
-    for w, h in zip(want_out, live.get("outputFiles") or []):
+    for w, h in zip(want_out, live.get("outputFiles") or [], strict=False):
         wc = ((w.get("destination") or {}).get("container") or {}).get("containerUrl") or ""
         hc = (h.get("destination") or {}).get("container") or {}
         if wc.startswith(OUTPUT_URL_PREFIX) and hc.get("containerUrl"):

@@ -165,7 +165,7 @@ def submit_tasks(
             now = clock()
             if fatal is None and now - start > policy.deadline:
                 fatal = SubmitError(
-                    f"task submission to job \"{job_id}\" did not finish within {policy.deadline:.0f} s"
+                    f'task submission to job "{job_id}" did not finish within {policy.deadline:.0f} s'
                     + (f" (last error: {last_transient})" if last_transient else ""),
                     report,
                 )
@@ -225,7 +225,7 @@ def submit_tasks(
     report.elapsed = clock() - start
     if fatal is None and exhausted:
         fatal = SubmitError(
-            f"{len(exhausted)} of {report.total} tasks were not accepted by job \"{job_id}\" after "
+            f'{len(exhausted)} of {report.total} tasks were not accepted by job "{job_id}" after '
             f"{policy.max_attempts} attempts (last error: {last_transient}); run apply again to add only those",
             report,
         )
@@ -262,7 +262,9 @@ def _absorb(
             retry.append(task)
             why = f"{item.code or 'servererror'}: {item.message or ''}".strip()
         else:
-            report.failed[str(task.get("id"))] = f"{item.code or item.status}: {item.message or ''}".rstrip(": ")
+            report.failed[str(task.get("id"))] = f"{item.code or item.status}: {item.message or ''}".rstrip(
+                ": "
+            )
     # a task the response did not mention is in an unknown state: send it again (TaskExists settles it)
     for key, task in by_id.items():
         if key not in seen:

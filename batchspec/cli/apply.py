@@ -46,16 +46,24 @@ def register(subparsers: Any) -> None:
         help="delete and recreate jobs that exist but differ from the spec (their tasks are lost)",
     )
     p.add_argument("--no-wait", action="store_true", help="return once the tasks are submitted")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop following after this long")
     p.add_argument(
-        "--concurrency", type=int, default=8, metavar="N", help="add-task requests in flight at once (default 8)"
+        "--timeout", type=float, default=None, metavar="SECONDS", help="stop following after this long"
+    )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        metavar="N",
+        help="add-task requests in flight at once (default 8)",
     )
     p.set_defaults(func=run)
 
 
 def confirm(question: str) -> bool:
     if not sys.stdin.isatty():
-        raise BatchspecError("apply needs confirmation but stdin is not a terminal; pass --yes to apply without asking")
+        raise BatchspecError(
+            "apply needs confirmation but stdin is not a terminal; pass --yes to apply without asking"
+        )
     sys.stderr.write(f"{question}\n  Only 'yes' will be accepted: ")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip()
@@ -82,7 +90,10 @@ def run(args: argparse.Namespace) -> int:
         scrub = session.console.scrub
         plan = service_error_guard(lambda: build_plan(project, session.backend), scrub)
         text = render_text(
-            plan, colour=use_colour(sys.stderr), drain=opts.drain, replace=opts.replace,
+            plan,
+            colour=use_colour(sys.stderr),
+            drain=opts.drain,
+            replace=opts.replace,
             replace_jobs=opts.replace_jobs,
         )
         # the plan is chatter here (stdout stays empty): apply has no machine-readable output

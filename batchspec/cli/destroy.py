@@ -27,7 +27,9 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(args)
     with open_session(project, args) as session:
         jobs = ", ".join(f'"{j.id}"' for j in project.jobs) or "none"
-        sys.stderr.write(f'{session.backend.account.description}\n  will delete jobs {jobs} and pool "{project.pool_id}"\n')
+        sys.stderr.write(
+            f'{session.backend.account.description}\n  will delete jobs {jobs} and pool "{project.pool_id}"\n'
+        )
         if not args.yes and not confirm("Do you really want to destroy them?"):
             session.console.say("destroy cancelled; nothing was deleted")
             return 1

@@ -116,7 +116,9 @@ def _alive(conn: dict[str, Any]) -> bool:
     try:
         url = urlsplit(str(conn["management_url"]))
         context = ssl.create_default_context(cafile=str(conn["ca_file"]))
-        client = http.client.HTTPSConnection(url.hostname or "127.0.0.1", url.port or 443, context=context, timeout=2)
+        client = http.client.HTTPSConnection(
+            url.hostname or "127.0.0.1", url.port or 443, context=context, timeout=2
+        )
         try:
             client.request("GET", "/")
             client.getresponse().read()

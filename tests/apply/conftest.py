@@ -79,7 +79,9 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
 def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from batchspec.local.service import LocalBatchService
 
-    svc = LocalBatchService(tmp_path_factory.mktemp("apply-local"), time_scale=60, allocation_delay=0.05, faults="")
+    svc = LocalBatchService(
+        tmp_path_factory.mktemp("apply-local"), time_scale=60, allocation_delay=0.05, faults=""
+    )
     svc.start()
     try:
         yield svc

@@ -48,8 +48,12 @@ class FakeBackend:
         elif "fixedScale" in scale:
             nodes = int(scale["fixedScale"].get("targetDedicatedNodes") or 0)
             scale["fixedScale"].pop("nodeDeallocationOption", None)  # write-only
-        props.update(currentDedicatedNodes=nodes, currentLowPriorityNodes=0, allocationState="Steady",
-                     provisioningState="Succeeded")
+        props.update(
+            currentDedicatedNodes=nodes,
+            currentLowPriorityNodes=0,
+            allocationState="Steady",
+            provisioningState="Succeeded",
+        )
         pool = LivePool(body, f'W/"0x{next(_etags)}"')
         self.pools[pool_id] = pool
         return pool
@@ -88,7 +92,9 @@ class FakeBackend:
         if pool is None:
             return []
         state = "starttaskfailed" if self.start_task_fails else "idle"
-        return [NodeInfo(f"node-{i}", state, 1 if self.start_task_fails else 0) for i in range(pool.node_count)]
+        return [
+            NodeInfo(f"node-{i}", state, 1 if self.start_task_fails else 0) for i in range(pool.node_count)
+        ]
 
     def read_node_file(self, pool_id: str, node_id: str, path: str, tail_bytes: int) -> bytes | None:
         return b"apt-get: command failed\n"
@@ -121,7 +127,9 @@ class FakeBackend:
         out = []
         for t in tasks:
             if t["id"].lower() in store:
-                out.append(AddResult(t["id"], "clienterror", "TaskExists", "The specified task already exists."))
+                out.append(
+                    AddResult(t["id"], "clienterror", "TaskExists", "The specified task already exists.")
+                )
                 continue
             failed = "fail" in t["commandLine"]
             store[t["id"].lower()] = dict(

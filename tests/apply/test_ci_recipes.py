@@ -35,7 +35,9 @@ def _commands(path: Path) -> list[list[str]]:
             if not line.startswith("batchspec "):
                 continue
             line = line.split(" > ", 1)[0]  # output redirection
-            line = line.replace('"$SPEC"', "pools/batchspec.yaml").replace('"$(SPEC)"', "pools/batchspec.yaml")
+            line = line.replace('"$SPEC"', "pools/batchspec.yaml").replace(
+                '"$(SPEC)"', "pools/batchspec.yaml"
+            )
             line = line.replace('"$(Build.ArtifactStagingDirectory)/plan.json"', "plan.json")
             found.append(shlex.split(line)[1:])
     return found
@@ -44,9 +46,19 @@ def _commands(path: Path) -> list[list[str]]:
 @pytest.mark.parametrize(("name", "schema"), sorted(RECIPES.items()))
 def test_recipe_matches_the_ci_systems_schema(name: str, schema: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "check_jsonschema", "--regex-variant", "python", "--builtin-schema", schema,
-         str(CI / name)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--regex-variant",
+            "python",
+            "--builtin-schema",
+            schema,
+            str(CI / name),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -10,7 +10,7 @@ import pytest
 from batchspec.cli.main import main
 from tests.apply.conftest import unique, write_spec
 
-AUTOSCALE = "autoScale:\n    formula: \"$TargetDedicatedNodes = 1;\"\n    evaluationInterval: PT5M"
+AUTOSCALE = 'autoScale:\n    formula: "$TargetDedicatedNodes = 1;"\n    evaluationInterval: PT5M'
 
 
 def test_apply_twice_then_plan_edits_then_destroy(
@@ -32,23 +32,44 @@ def test_apply_twice_then_plan_edits_then_destroy(
     assert "created" not in err and "added tasks" not in err
     assert main(["status", str(spec), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["jobs"][0]["tasks"] == {"active": 0, "running": 0, "completed": 6, "succeeded": 6, "failed": 0}
+    assert data["jobs"][0]["tasks"] == {
+        "active": 0,
+        "running": 0,
+        "completed": 6,
+        "succeeded": 6,
+        "failed": 0,
+    }
     assert data["pool"]["exists"] is True
 
     # a formula change is an in-place update
-    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=6, command="/bin/echo hello",
-               scale=AUTOSCALE.replace("= 1;", "= 2;"))
+    write_spec(
+        tmp_path,
+        pool_id=pool,
+        job_id=job,
+        tasks=6,
+        command="/bin/echo hello",
+        scale=AUTOSCALE.replace("= 1;", "= 2;"),
+    )
     assert main(["plan", str(spec), "--detailed-exitcode"]) == 2
     out = capsys.readouterr().out
     assert "update in place" in out and "$TargetDedicatedNodes = 2;" in out
     assert main(["plan", str(spec), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["pool"]["action"] == "update-in-place"
-    assert plan["pool"]["changes"][0]["differences"][0]["path"] == "properties.scaleSettings.autoScale.formula"
+    assert (
+        plan["pool"]["changes"][0]["differences"][0]["path"] == "properties.scaleSettings.autoScale.formula"
+    )
 
     # a VM size change needs zero nodes: explained, refused, nothing changed
-    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=6, command="/bin/echo hello", scale=AUTOSCALE,
-               vm_size="STANDARD_D4S_V3")
+    write_spec(
+        tmp_path,
+        pool_id=pool,
+        job_id=job,
+        tasks=6,
+        command="/bin/echo hello",
+        scale=AUTOSCALE,
+        vm_size="STANDARD_D4S_V3",
+    )
     assert main(["plan", str(spec)]) == 0
     out = capsys.readouterr().out
     assert "needs zero nodes" in out and "--drain" in out
@@ -61,7 +82,9 @@ def test_apply_twice_then_plan_edits_then_destroy(
     assert json.loads(capsys.readouterr().out)["pool"]["exists"] is False
 
 
-def test_drain_applies_a_vm_size_change(tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_drain_applies_a_vm_size_change(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pool = unique("drain-pool")
     spec = write_spec(tmp_path, pool_id=pool, scale=AUTOSCALE)
     assert main(["apply", str(spec), "--yes"]) == 0
@@ -73,11 +96,17 @@ def test_drain_applies_a_vm_size_change(tmp_path: Path, use_service: Path, capsy
     assert json.loads(capsys.readouterr().out)["has_changes"] is False
 
 
-def test_failed_tasks_exit_1_and_show_stderr(tmp_path: Path, use_service: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_tasks_exit_1_and_show_stderr(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pool, job = unique("fail-pool"), unique("fail-job")
-    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2,
-                      command="/bin/sh -c 'echo converting >&2; echo broken input file >&2; exit 3'")
+    spec = write_spec(
+        tmp_path,
+        pool_id=pool,
+        job_id=job,
+        tasks=2,
+        command="/bin/sh -c 'echo converting >&2; echo broken input file >&2; exit 3'",
+    )
     assert main(["apply", str(spec), "--yes"]) == 1
     err = capsys.readouterr().err
     assert "failed with exit code 3" in err
@@ -85,18 +114,26 @@ def test_failed_tasks_exit_1_and_show_stderr(tmp_path: Path, use_service: Path,
     assert "2 of 2 task(s) failed" in err
 
 
-def test_start_task_failure_fails_fast(tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_start_task_failure_fails_fast(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pool, job = unique("st-pool"), unique("st-job")
-    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2,
-                      start_task="/bin/sh -c 'echo E: Unable to locate package foo >&2; exit 100'")
+    spec = write_spec(
+        tmp_path,
+        pool_id=pool,
+        job_id=job,
+        tasks=2,
+        start_task="/bin/sh -c 'echo E: Unable to locate package foo >&2; exit 100'",
+    )
     assert main(["apply", str(spec), "--yes", "--timeout", "60"]) == 1
     err = capsys.readouterr().err
     assert "start task failed on node" in err
     assert "Unable to locate package foo" in err
 
 
-def test_confirmation_is_required_without_a_terminal(tmp_path: Path, use_service: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_confirmation_is_required_without_a_terminal(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write_spec(tmp_path, pool_id=unique("ask-pool"))
     assert main(["apply", str(spec)]) == 2
     assert "pass --yes" in capsys.readouterr().err
@@ -109,8 +146,9 @@ def test_missing_spec_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["plan", str(tmp_path / "nope.yaml"), "--detailed-exitcode"]) == 1
 
 
-def test_commands_share_the_service_that_another_command_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_share_the_service_that_another_command_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """One state dir is served by one process: a second command connects to the first one's service."""
     import os
     import subprocess
@@ -124,9 +162,14 @@ def test_commands_share_the_service_that_another_command_runs(tmp_path: Path, mo
     pool, job = unique("share-pool"), unique("share-job")
     spec = write_spec(tmp_path / "spec", pool_id=pool, job_id=job, tasks=2, command="/bin/sleep 2")
     env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_CONNECTION"}
-    proc = subprocess.Popen([sys.executable, "-m", "batchspec", "apply", str(spec), "--yes"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "apply", str(spec), "--yes"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         wait_for(lambda: (state / "connection.json").exists(), timeout=60)
 

@@ -31,7 +31,9 @@ DESIRED = {
                 "nodeAgentSkuId": "batch.node.ubuntu 22.04",
             }
         },
-        "scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes = 1;\n", "evaluationInterval": "PT5M"}},
+        "scaleSettings": {
+            "autoScale": {"formula": "$TargetDedicatedNodes = 1;\n", "evaluationInterval": "PT5M"}
+        },
         "taskSlotsPerNode": 2,
         "taskSchedulingPolicy": {"nodeFillType": "Pack"},
         "startTask": {
@@ -51,8 +53,15 @@ def live_from(desired: dict, *, nodes: int = 2) -> LivePool:
     p = body["properties"]
     p["vmSize"] = p["vmSize"].lower()  # the service reports VM sizes in its own case
     p["scaleSettings"]["autoScale"]["evaluationInterval"] = "PT05M00S"
-    p["scaleSettings"]["autoScale"]["formula"] = p["scaleSettings"]["autoScale"]["formula"].replace("\n", "\r\n")
-    p["startTask"].update({"maxTaskRetryCount": 0, "userIdentity": {"autoUser": {"scope": "Pool", "elevationLevel": "NonAdmin"}}})
+    p["scaleSettings"]["autoScale"]["formula"] = p["scaleSettings"]["autoScale"]["formula"].replace(
+        "\n", "\r\n"
+    )
+    p["startTask"].update(
+        {
+            "maxTaskRetryCount": 0,
+            "userIdentity": {"autoUser": {"scope": "Pool", "elevationLevel": "NonAdmin"}},
+        }
+    )
     p["interNodeCommunication"] = "Disabled"
     p.update(
         {
@@ -87,7 +96,9 @@ def test_identical_pool_with_service_defaults_and_spellings_is_no_change() -> No
 
 
 def test_formula_change_is_in_place_and_patch_carries_only_scale_settings() -> None:
-    want = edited(scaleSettings={"autoScale": {"formula": "$TargetDedicatedNodes = 3;", "evaluationInterval": "PT5M"}})
+    want = edited(
+        scaleSettings={"autoScale": {"formula": "$TargetDedicatedNodes = 3;", "evaluationInterval": "PT5M"}}
+    )
     plan = plan_pool("p", want, live_from(DESIRED))
     assert plan.action is ChangeClass.IN_PLACE
     [change] = plan.changes
@@ -144,7 +155,9 @@ def test_most_demanding_class_wins_and_patch_can_be_filtered() -> None:
     want = edited(vmSize="STANDARD_D4S_V3", metadata=[{"name": "owner", "value": "ops"}])
     plan = plan_pool("p", want, live_from(DESIRED))
     assert plan.action is ChangeClass.ZERO_NODES
-    assert plan.patch([ChangeClass.IN_PLACE]) == {"properties": {"metadata": [{"name": "owner", "value": "ops"}]}}
+    assert plan.patch([ChangeClass.IN_PLACE]) == {
+        "properties": {"metadata": [{"name": "owner", "value": "ops"}]}
+    }
     assert set(plan.patch([ChangeClass.ZERO_NODES])["properties"]) == {"vmSize"}
 
 

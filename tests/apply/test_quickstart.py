@@ -19,8 +19,14 @@ def _batchspec(*args: str, cwd: Path, state: Path) -> subprocess.CompletedProces
     env = dict(os.environ, BATCHSPEC_LOCAL_STATE_DIR=str(state))
     env.pop("BATCHSPEC_LOCAL_CONNECTION", None)
     env.pop("BATCHSPEC_LOCAL_FAULTS", None)
-    return subprocess.run([sys.executable, "-m", "batchspec", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "batchspec", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def test_quickstart_end_to_end_twice_without_duplicates(tmp_path: Path) -> None:
@@ -49,8 +55,15 @@ def test_quickstart_end_to_end_twice_without_duplicates(tmp_path: Path) -> None:
     assert status.returncode == 0, status.stderr
     data = json.loads(status.stdout)
     assert data["pool"]["scaleMode"] == "autoScale"
-    assert data["jobs"] == [{"id": "quickstart-convert", "exists": True, "state": "active", "tasks_in_spec": 4,
-                             "tasks": {"active": 0, "running": 0, "completed": 4, "succeeded": 4, "failed": 0}}]
+    assert data["jobs"] == [
+        {
+            "id": "quickstart-convert",
+            "exists": True,
+            "state": "active",
+            "tasks_in_spec": 4,
+            "tasks": {"active": 0, "running": 0, "completed": 4, "succeeded": 4, "failed": 0},
+        }
+    ]
 
 
 def test_default_state_dir(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

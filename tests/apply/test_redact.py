@@ -6,7 +6,14 @@ import logging
 
 import pytest
 
-from batchspec.apply.redact import REDACTED, Scrubber, ScrubbingFilter, collect_secrets, is_secret_name, redact
+from batchspec.apply.redact import (
+    REDACTED,
+    Scrubber,
+    ScrubbingFilter,
+    collect_secrets,
+    is_secret_name,
+    redact,
+)
 
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 BODY = {
@@ -15,18 +22,35 @@ BODY = {
         "environmentSettings": [
             {"name": "MODE", "value": "fast"},
             {"name": "DB_PASSWORD", "value": "pa55word!"},
-            {"name": "AZURE_STORAGE_CONNECTION_STRING",
-             "value": f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={ACCOUNT_KEY};"},
+            {
+                "name": "AZURE_STORAGE_CONNECTION_STRING",
+                "value": f"DefaultEndpointsProtocol=https;AccountName=a;AccountKey={ACCOUNT_KEY};",
+            },
         ],
-        "resourceFiles": [{"httpUrl": "https://a.blob.core.windows.net/c/f?sv=2024&sp=r&sig=AbCd%2Bsig123", "filePath": "f"}],
+        "resourceFiles": [
+            {"httpUrl": "https://a.blob.core.windows.net/c/f?sv=2024&sp=r&sig=AbCd%2Bsig123", "filePath": "f"}
+        ],
     },
     "userAccounts": [{"name": "admin", "password": "hunter2!!"}],
-    "mountConfiguration": [{"azureBlobFileSystemConfiguration": {"accountName": "a", "accountKey": "k3y-value"}}],
+    "mountConfiguration": [
+        {"azureBlobFileSystemConfiguration": {"accountName": "a", "accountKey": "k3y-value"}}
+    ],
 }
 
 
-@pytest.mark.parametrize("name", ["DB_PASSWORD", "api_key", "STORAGE_KEY", "SAS_TOKEN", "client_secret",
-                                  "AZURE_STORAGE_CONNECTION_STRING", "MyCredential", "GITHUB_TOKEN"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DB_PASSWORD",
+        "api_key",
+        "STORAGE_KEY",
+        "SAS_TOKEN",
+        "client_secret",
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "MyCredential",
+        "GITHUB_TOKEN",
+    ],
+)
 def test_secret_names(name: str) -> None:
     assert is_secret_name(name)
 
@@ -54,7 +78,9 @@ def test_collected_secrets_are_scrubbed_from_any_text() -> None:
 
 def test_patterns_are_scrubbed_without_knowing_the_secret() -> None:
     scrub = Scrubber()
-    text = scrub("GET https://x/c?sv=1&sig=abcdef123 Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi AccountKey=zzz;")
+    text = scrub(
+        "GET https://x/c?sv=1&sig=abcdef123 Authorization: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi AccountKey=zzz;"
+    )
     assert "abcdef123" not in text and "eyJ0eXAiOiJKV1Qi" not in text and "zzz" not in text
 
 

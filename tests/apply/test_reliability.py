@@ -67,9 +67,14 @@ def _write_connection(svc: object, path: Path, **override: str) -> Path:
 
 
 def test_5000_tasks_under_faults_end_exactly_once(
-    tmp_path: Path, faulty_service: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    faulty_service: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("BATCHSPEC_LOCAL_CONNECTION", str(_write_connection(faulty_service, tmp_path / "c.json")))
+    monkeypatch.setenv(
+        "BATCHSPEC_LOCAL_CONNECTION", str(_write_connection(faulty_service, tmp_path / "c.json"))
+    )
     pool, job = unique("faults-pool"), unique("faults-job")
     spec = write_spec(tmp_path / "spec", pool_id=pool, job_id=job, tasks=5000, scale=NO_NODES)
     code = main(["apply", str(spec), "--yes", "--no-wait"])
@@ -87,15 +92,26 @@ def test_5000_tasks_under_faults_end_exactly_once(
     assert plan["jobs"][0]["tasks"]["present"] == 5000 and plan["jobs"][0]["tasks"]["to_add"] == 0
 
 
-def test_sigkill_mid_submission_then_rerun_gives_exactly_the_tasks(tmp_path: Path,
-                                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_sigkill_mid_submission_then_rerun_gives_exactly_the_tasks(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     svc = _service(tmp_path_factory.mktemp("slow"), "latency=15ms")
     try:
         conn = _write_connection(svc, tmp_path / "c.json")
         pool, job = unique("kill-pool"), unique("kill-job")
         spec = write_spec(tmp_path / "spec", pool_id=pool, job_id=job, tasks=3000, scale=NO_NODES)
         env = dict(os.environ, BATCHSPEC_LOCAL_CONNECTION=str(conn))
-        cmd = [sys.executable, "-m", "batchspec", "apply", str(spec), "--yes", "--no-wait", "--concurrency", "2"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "batchspec",
+            "apply",
+            str(spec),
+            "--yes",
+            "--no-wait",
+            "--concurrency",
+            "2",
+        ]
         proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         backend = _connect(svc)
 
@@ -143,8 +159,13 @@ def test_two_applies_at_once_one_wins_the_other_fails_cleanly(local_service: obj
         def run(name: str) -> None:
             barrier.wait()
             try:
-                outcomes[name] = execute(plans[name], projects[name], backends[name],
-                                         ApplyOptions(wait=False), Console(io.StringIO()))
+                outcomes[name] = execute(
+                    plans[name],
+                    projects[name],
+                    backends[name],
+                    ApplyOptions(wait=False),
+                    Console(io.StringIO()),
+                )
             except Exception as exc:
                 outcomes[name] = exc
 
@@ -167,7 +188,7 @@ def test_two_applies_at_once_one_wins_the_other_fails_cleanly(local_service: obj
 
     # 2. both change the formula from the same ETag: If-Match lets exactly one through
     outcomes.clear()
-    scale = "autoScale:\n    formula: \"$TargetDedicatedNodes = {n};\"\n    evaluationInterval: PT5M"
+    scale = 'autoScale:\n    formula: "$TargetDedicatedNodes = {n};"\n    evaluationInterval: PT5M'
     a = write_spec(tmp_path / "a", pool_id=pool, scale=scale.format(n=0))
     b = write_spec(tmp_path / "b", pool_id=pool, scale=scale.format(n=0).replace("= 0;", "= 0 * 1;"))
     race({"a": a, "b": b})
@@ -180,14 +201,17 @@ def test_two_applies_at_once_one_wins_the_other_fails_cleanly(local_service: obj
     assert formula == ("$TargetDedicatedNodes = 0;" if winners == ["a"] else "$TargetDedicatedNodes = 0 * 1;")
 
 
-def test_two_apply_processes_at_once_leave_no_duplicates(local_service: object, connection_file: Path,
-                                                         tmp_path: Path) -> None:
+def test_two_apply_processes_at_once_leave_no_duplicates(
+    local_service: object, connection_file: Path, tmp_path: Path
+) -> None:
     pool, job = unique("twoproc-pool"), unique("twoproc-job")
     spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=400, scale=NO_NODES)
     env = dict(os.environ, BATCHSPEC_LOCAL_CONNECTION=str(connection_file))
     cmd = [sys.executable, "-m", "batchspec", "apply", str(spec), "--yes", "--no-wait"]
-    procs = [subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
     assert any(code == 0 for code, _ in results), results
     for code, err in results:
@@ -208,20 +232,30 @@ def _closed_port() -> int:
     ("override", "message"),
     [
         ({"client_secret": "not-the-secret"}, "authentication failed against local Batch service"),
-        ({"management_url": "https://127.0.0.1:{port}"}, "cannot reach local Batch service at https://127.0.0.1:"),
-        ({"management_url": "https://127.0.0.1:{port}", "authority_host": "https://127.0.0.1:{port}"},
-         "authentication failed"),
+        (
+            {"management_url": "https://127.0.0.1:{port}"},
+            "cannot reach local Batch service at https://127.0.0.1:",
+        ),
+        (
+            {"management_url": "https://127.0.0.1:{port}", "authority_host": "https://127.0.0.1:{port}"},
+            "authentication failed",
+        ),
         ({"account_name": "nosuchaccount"}, 'Batch account "nosuchaccount" not found'),
     ],
     ids=["wrong-secret", "unreachable-endpoint", "unreachable-token-endpoint", "missing-account"],
 )
 def test_bad_credentials_endpoints_and_accounts_fail_fast_with_exit_2(
-    local_service: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    override: dict[str, str], message: str,
+    local_service: object,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    override: dict[str, str],
+    message: str,
 ) -> None:
     port = _closed_port()
-    conn = _write_connection(local_service, tmp_path / "c.json",
-                             **{k: v.format(port=port) for k, v in override.items()})
+    conn = _write_connection(
+        local_service, tmp_path / "c.json", **{k: v.format(port=port) for k, v in override.items()}
+    )
     monkeypatch.setenv("BATCHSPEC_LOCAL_CONNECTION", str(conn))
     spec = write_spec(tmp_path / "spec", pool_id=unique("auth-pool"))
     start = time.monotonic()
@@ -238,11 +272,15 @@ SECRET_START = "Zq8-start-task-secret-value"
 SECRET_TASK = "Kx3-task-api-token-value"
 
 
-def test_secrets_never_reach_plans_logs_or_errors(tmp_path: Path, use_service: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_never_reach_plans_logs_or_errors(
+    tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pool, job = unique("secret-pool"), unique("secret-job")
     spec = write_spec(
-        tmp_path, pool_id=pool, job_id=job, tasks=2,
+        tmp_path,
+        pool_id=pool,
+        job_id=job,
+        tasks=2,
         command="/bin/sh -c 'echo token is $API_TOKEN >&2; exit 1'",
         pool_extra=f"    environment:\n      DB_PASSWORD: {SECRET_START}\n",
         task_extra=f"          environment:\n            API_TOKEN: {SECRET_TASK}\n",

@@ -14,14 +14,24 @@ from batchspec.apply.backend import PreconditionFailed
 from batchspec.apply.plan import ChangeClass, JobAction
 from batchspec.apply.redact import REDACTED, Scrubber
 from batchspec.apply.render import render_json, render_text
-from batchspec.apply.runner import ApplyOptions, Console, build_plan, destroy, execute, project_secrets, status
+from batchspec.apply.runner import (
+    ApplyOptions,
+    Console,
+    build_plan,
+    destroy,
+    execute,
+    project_secrets,
+    status,
+)
 from batchspec.errors import BatchspecError
 from tests.apply.fakes import FakeBackend, FakeJobSpec, FakeProject, FakeStore
 
 POOL = {
     "properties": {
         "vmSize": "STANDARD_D2S_V3",
-        "scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes = 1;", "evaluationInterval": "PT5M"}},
+        "scaleSettings": {
+            "autoScale": {"formula": "$TargetDedicatedNodes = 1;", "evaluationInterval": "PT5M"}
+        },
         "startTask": {
             "commandLine": "/bin/sh -c 'setup'",
             "environmentSettings": [{"name": "STORAGE_KEY", "value": "s3cr3t-storage-key"}],
@@ -60,7 +70,9 @@ def test_first_apply_creates_everything_and_second_changes_nothing() -> None:
     calls_before = len(backend.calls)
     code, _ = run_apply(p, backend)
     assert code == 0
-    assert not [c for c in backend.calls[calls_before:] if c[0] in ("create_pool", "update_pool", "create_job", "add")]
+    assert not [
+        c for c in backend.calls[calls_before:] if c[0] in ("create_pool", "update_pool", "create_job", "add")
+    ]
     assert "No changes" in render_text(again)
 
 
@@ -90,7 +102,9 @@ def test_vm_size_change_is_refused_with_an_explanation() -> None:
     assert plan.pool.action is ChangeClass.ZERO_NODES
     text = render_text(plan)
     assert "needs zero nodes" in text and "apply would refuse" in text and "--drain" in text
-    with pytest.raises(BatchspecError, match="can change only while the pool has no nodes, and it has 2") as info:
+    with pytest.raises(
+        BatchspecError, match="can change only while the pool has no nodes, and it has 2"
+    ) as info:
         run_apply(p, backend)
     assert info.value.exit_code == 1
     assert backend.pools["qs"].properties["vmSize"] == "STANDARD_D2S_V3"
@@ -137,7 +151,9 @@ def test_a_concurrent_change_between_plan_and_apply_fails_cleanly() -> None:
     pool["properties"]["scaleSettings"]["autoScale"]["formula"] = "$TargetDedicatedNodes = 4;"
     p = project(pool=pool)
     plan = build_plan(p, backend)
-    backend.update_pool("qs", {"properties": {"metadata": [{"name": "x", "value": "y"}]}}, backend.pools["qs"].etag)
+    backend.update_pool(
+        "qs", {"properties": {"metadata": [{"name": "x", "value": "y"}]}}, backend.pools["qs"].etag
+    )
     with pytest.raises(PreconditionFailed, match="ETag"):
         execute(plan, p, backend, ApplyOptions(poll_interval=0), Console(io.StringIO()))
 
@@ -215,7 +231,7 @@ def test_secrets_never_appear_in_plans_or_logs() -> None:
     text = render_text(plan) + render_json(plan)
     assert "s3cr3t-storage-key" not in text
     assert REDACTED in text
-    code, log = run_apply(p, backend)
+    _, log = run_apply(p, backend)
     assert "s3cr3t-storage-key" not in log
     pool = copy.deepcopy(POOL)
     pool["properties"]["startTask"]["environmentSettings"][0]["value"] = "n3w-s3cr3t-value"
@@ -235,8 +251,17 @@ def test_plan_json_shape() -> None:
     assert data["version"] == 1 and data["has_changes"] is True
     assert data["pool"]["action"] == "needs-zero-nodes"
     assert data["pool"]["changes"][0]["differences"][0] == {
-        "path": "properties.vmSize", "before": "STANDARD_D2S_V3", "after": "STANDARD_D4S_V3"}
-    assert data["jobs"][0]["tasks"] == {"total": 4, "present": 3, "to_add": 1, "conflicting": [], "not_in_spec": []}
+        "path": "properties.vmSize",
+        "before": "STANDARD_D2S_V3",
+        "after": "STANDARD_D4S_V3",
+    }
+    assert data["jobs"][0]["tasks"] == {
+        "total": 4,
+        "present": 3,
+        "to_add": 1,
+        "conflicting": [],
+        "not_in_spec": [],
+    }
     assert data["blockers"]
 
 
@@ -263,20 +288,30 @@ def test_inputs_are_staged_once_and_storage_references_resolved(tmp_path: Path) 
         "commandLine": "convert",
         "resourceFiles": [{"autoStorageContainerName": "inputs", "blobPrefix": "a.txt"}],
         "outputFiles": [
-            {"filePattern": "*.out", "destination": {"container": {"containerUrl": "batchspec://containers/results",
-                                                                    "path": "t0/"}},
-             "uploadOptions": {"uploadCondition": "taskCompletion"}}
+            {
+                "filePattern": "*.out",
+                "destination": {
+                    "container": {"containerUrl": "batchspec://containers/results", "path": "t0/"}
+                },
+                "uploadOptions": {"uploadCondition": "taskCompletion"},
+            }
         ],
     }
-    job = FakeJobSpec("convert", {"id": "convert", "poolInfo": {"poolId": "qs"}}, [task],
-                      inputs=[Input(tmp_path / "a.txt", "inputs", "a.txt")],
-                      outputs=[Output("convert", "results", "", tmp_path / "out")])
+    job = FakeJobSpec(
+        "convert",
+        {"id": "convert", "poolInfo": {"poolId": "qs"}},
+        [task],
+        inputs=[Input(tmp_path / "a.txt", "inputs", "a.txt")],
+        outputs=[Output("convert", "results", "", tmp_path / "out")],
+    )
     p = FakeProject("qs", copy.deepcopy(POOL), [job])
     backend = FakeBackend()
     out = io.StringIO()
     console = Console(out, Scrubber(project_secrets(p)))
     store.blobs[("results", "t0/a.out")] = b"converted"
-    code = execute(build_plan(p, backend), p, backend, ApplyOptions(poll_interval=0), console, store=lambda: store)
+    code = execute(
+        build_plan(p, backend), p, backend, ApplyOptions(poll_interval=0), console, store=lambda: store
+    )
     assert code == 0, out.getvalue()
     live = backend.tasks["convert"]["t0"]
     assert live["resourceFiles"][0]["storageContainerUrl"].startswith(store.endpoint + "/inputs?")
@@ -297,7 +332,14 @@ def test_status_and_destroy() -> None:
     run_apply(p, backend)
     data = status(p, backend)
     assert data["pool"]["currentDedicatedNodes"] == 2
-    assert data["jobs"] == [{"id": "convert", "exists": True, "state": "active", "tasks_in_spec": 3,
-                             "tasks": {"active": 0, "running": 0, "completed": 3, "succeeded": 3, "failed": 0}}]
+    assert data["jobs"] == [
+        {
+            "id": "convert",
+            "exists": True,
+            "state": "active",
+            "tasks_in_spec": 3,
+            "tasks": {"active": 0, "running": 0, "completed": 3, "succeeded": 3, "failed": 0},
+        }
+    ]
     destroy(p, backend, Console(io.StringIO()))
     assert backend.pools == {} and backend.jobs == {}

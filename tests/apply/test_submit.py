@@ -28,8 +28,17 @@ FAST = RetryPolicy(max_attempts=8, backoff_base=0.0, backoff_max=0.0)
 class FakeJob:
     """Add-collection with the service's rules and optional faults. Thread-safe like the real service."""
 
-    def __init__(self, *, seed: int = 1, throttle: float = 0.0, server_error: float = 0.0, drop: float = 0.0,
-                 partial: float = 0.0, max_tasks: int = 100, retry_after: float | None = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        throttle: float = 0.0,
+        server_error: float = 0.0,
+        drop: float = 0.0,
+        partial: float = 0.0,
+        max_tasks: int = 100,
+        retry_after: float | None = 0.0,
+    ) -> None:
         self.tasks: dict[str, dict] = {}
         self.rng = random.Random(seed)
         self.throttle, self.server_error, self.drop, self.partial = throttle, server_error, drop, partial
@@ -49,18 +58,26 @@ class FakeJob:
                 raise ServiceError("too large", status=413, code="RequestBodyTooLarge")
             roll = self.rng.random()
             if roll < self.throttle:
-                raise ServiceError("throttled", status=429, code="TooManyRequests", retry_after=self.retry_after,
-                                   transient=True)
+                raise ServiceError(
+                    "throttled",
+                    status=429,
+                    code="TooManyRequests",
+                    retry_after=self.retry_after,
+                    transient=True,
+                )
             if roll < self.throttle + self.server_error:
-                raise ServiceError("server busy", status=503, code="ServerBusy", retry_after=self.retry_after,
-                                   transient=True)
+                raise ServiceError(
+                    "server busy", status=503, code="ServerBusy", retry_after=self.retry_after, transient=True
+                )
             results = []
             for t in tasks:
                 key = t["id"].lower()
                 if self.rng.random() < self.partial:
                     results.append(AddResult(t["id"], "servererror", "InternalError", "try again"))
                 elif key in self.tasks:
-                    results.append(AddResult(t["id"], "clienterror", "TaskExists", "The specified task already exists."))
+                    results.append(
+                        AddResult(t["id"], "clienterror", "TaskExists", "The specified task already exists.")
+                    )
                 elif "bad" in t:
                     results.append(AddResult(t["id"], "clienterror", "InvalidPropertyValue", "bad value"))
                 else:
@@ -90,9 +107,10 @@ def test_chunks_respect_count_and_size() -> None:
 
 def test_task_size_matches_the_sdk_encoding() -> None:
     tasks = make_tasks(3)
-    assert len(json.dumps({"value": tasks}).encode()) == len(json.dumps({"value": []}).encode()) + sum(
-        task_size(t) for t in tasks
-    ) - 2
+    assert (
+        len(json.dumps({"value": tasks}).encode())
+        == len(json.dumps({"value": []}).encode()) + sum(task_size(t) for t in tasks) - 2
+    )
 
 
 def test_a_single_oversized_task_is_reported_not_sent() -> None:
@@ -167,8 +185,9 @@ def test_retry_after_pauses_submission() -> None:
             raise ServiceError("slow down", status=429, retry_after=3.0, transient=True)
         return [AddResult(t["id"], "success") for t in tasks]
 
-    report = submit_tasks(add, "j", make_tasks(5), concurrency=1, policy=FAST, clock=lambda: clock[0],
-                          sleep=fake_sleep)
+    report = submit_tasks(
+        add, "j", make_tasks(5), concurrency=1, policy=FAST, clock=lambda: clock[0], sleep=fake_sleep
+    )
     assert len(report.added) == 5
     assert sum(slept) >= 3.0
 
@@ -189,8 +208,10 @@ def test_persistent_server_errors_give_up_within_the_bound() -> None:
 
 def test_persistent_server_error_items_give_up_too() -> None:
     def add(job_id: str, tasks: list[dict]) -> list[AddResult]:
-        return [AddResult(t["id"], "success" if t["id"] != "task-00001" else "servererror", "Internal", "x")
-                for t in tasks]
+        return [
+            AddResult(t["id"], "success" if t["id"] != "task-00001" else "servererror", "Internal", "x")
+            for t in tasks
+        ]
 
     with pytest.raises(SubmitError) as info:
         submit_tasks(add, "j", make_tasks(3), policy=RetryPolicy(max_attempts=3, backoff_base=0.0))
@@ -200,8 +221,11 @@ def test_persistent_server_error_items_give_up_too() -> None:
 
 def test_a_request_level_client_error_stops_everything() -> None:
     def add(job_id: str, tasks: list[dict]) -> list[AddResult]:
-        raise ServiceError('could not add tasks to job "j": The specified job does not exist.', status=404,
-                           code="JobNotFound")
+        raise ServiceError(
+            'could not add tasks to job "j": The specified job does not exist.',
+            status=404,
+            code="JobNotFound",
+        )
 
     with pytest.raises(SubmitError, match="job does not exist"):
         submit_tasks(add, "j", make_tasks(500), policy=FAST)
@@ -239,6 +263,12 @@ def test_deadline_bounds_the_whole_submission() -> None:
         raise ServiceError("busy", status=503, transient=True)
 
     with pytest.raises(SubmitError, match="did not finish within 25 s"):
-        submit_tasks(add, "j", make_tasks(10), concurrency=1,
-                     policy=RetryPolicy(max_attempts=100, backoff_base=0.0, deadline=25),
-                     clock=lambda: clock[0], sleep=lambda s: None)
+        submit_tasks(
+            add,
+            "j",
+            make_tasks(10),
+            concurrency=1,
+            policy=RetryPolicy(max_attempts=100, backoff_base=0.0, deadline=25),
+            clock=lambda: clock[0],
+            sleep=lambda s: None,
+        )
