@@ -390,7 +390,7 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
         for t in errs:
             marks[min(width - 1, int(t / duration * width)) if duration else 0] = "✗"
         out.append(
-            _paint("✗".rjust(label_w) + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
+            _paint(" " * label_w + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
             + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})"
         )
     return out
