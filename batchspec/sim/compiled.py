@@ -683,7 +683,7 @@ class _Compiler:
             return f"_rt.avg_v({codes[0]}, {pos})", "d"  # the documented avg($X.GetSample(window))
         if name in ("max", "min", "avg", "sum", "len") and codes and all(t in ("d", "v") for t in types):
             return f"_rt.aggregate_{name}([{', '.join(codes)}], {pos})", "d"
-        if name in ("rand", "time"):
+        if name in ("rand", "time", "val"):  # the functions that read the context
             self.uses_functions = True
         result = _function_type(name, types)
         ctx = "_ctx" if self.uses_functions else "None"  # only rand() and time() read the context
@@ -798,7 +798,7 @@ class _Compiler:
             "    _newest_first = state.newest_first",
         ]
         if self.uses_functions:
-            head.append("    _ctx = _FunctionContext(_Timestamp(_now_ticks), state.seed)")
+            head.append("    _ctx = _FunctionContext(_Timestamp(_now_ticks), state.seed, state.strict_index)")
         for metric, local in self.metrics.items():
             head.append(
                 f"    {local} = _Series({metric!r}, state.metrics.get({metric!r}), _now_ticks, _newest_first)"

@@ -53,7 +53,7 @@ class _Run:
     def __init__(self, state: EvalState) -> None:
         self.state = state
         self.now = Timestamp.from_datetime(state.time)
-        self.functions = FunctionContext(self.now, state.seed)
+        self.functions = FunctionContext(self.now, state.seed, state.strict_index)
         self.user: dict[str, object] = {}  # user variables, by name as written
         self.assigned: dict[str, object] = {}  # service variables assigned, by name as written (aliases too)
         self.assignment_order: list[str] = []

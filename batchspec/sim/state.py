@@ -47,6 +47,8 @@ class EvalState:
     default_sample_percent: float = 70.0
     # the order of the vectors GetSample returns (reference A15: undocumented; chronological by default)
     newest_first: bool = False
+    # val(v, i) with i outside v (or fractional) is an error instead of 0 (the strict mode of reference A32)
+    strict_index: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Every key is optional::
     seed: 7                             # seeds rand(); default: random
     defaultSamplePercent: 70            # a time-window GetSample without a percentage requires this (A14)
     sampleOrder: oldest-first           # or newest-first: the order of GetSample vectors (A15)
+    strictIndex: false                  # true: val(v, i) outside v is an error instead of 0 (A32)
     pool:                               # default 0 / 0 / 0 ..., 1 task slot per node
       targetDedicatedNodes: 1
       targetLowPriorityNodes: 0
@@ -44,7 +45,7 @@ from batchspec.sim.timeparse import parse_time
 Path = tuple[Any, ...]
 Locate = Callable[[Path, bool], "tuple[int, int] | None"]  # (path, point at the key?) -> (line, col)
 
-_TOP_KEYS = ("time", "seed", "defaultSamplePercent", "sampleOrder", "pool", "metrics")
+_TOP_KEYS = ("time", "seed", "defaultSamplePercent", "sampleOrder", "strictIndex", "pool", "metrics")
 _SAMPLE_ORDERS = ("oldest-first", "newest-first")
 _POOL_KEYS = {
     "targetDedicatedNodes": "target_dedicated_nodes",
@@ -115,6 +116,11 @@ class _Loader:
         if value > 2_147_483_647:
             raise self.fail(path, f"{_describe(value)} is out of range (at most 2147483647)")
         return int(value)
+
+    def boolean(self, path: Path, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"expected true or false, got {_describe(value)}")
+        return value
 
     def number(self, path: Path, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -240,6 +246,7 @@ def load_state(
         seed=seed,
         default_sample_percent=percent,
         newest_first=order == "newest-first",
+        strict_index=loader.boolean(("strictIndex",), top.get("strictIndex", False)),
     )
 
 

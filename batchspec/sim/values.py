@@ -471,6 +471,14 @@ def call_function(name: str, args: list[object], ctx: FunctionContext) -> object
     if name == "val":
         vec, i = _expect_vec_double(name, args)
         index = int(i)  # truncated toward zero
+        if ctx.strict_index:  # the strict mode of A32
+            if index != i:
+                raise OpFailure(f'"val" needs a whole-number index, got {format_number(i)}')
+            if not 0 <= index < len(vec):
+                raise OpFailure(
+                    f'"val" index {format_number(i)} is outside the doubleVec, which has {len(vec)} '
+                    f"value{'' if len(vec) == 1 else 's'}"
+                )
         return vec[index] if 0 <= index < len(vec) else 0.0  # out of range gives 0 (A32)
     if name == "rand":
         return ctx.rand()
@@ -502,13 +510,14 @@ def _expect_vec_double(name: str, args: list[object]) -> tuple[list[float], floa
 
 
 class FunctionContext:
-    """What functions read from the evaluation: the instant and the seeded random generator."""
+    """What functions read from the evaluation: the instant, the seeded random generator, the val() mode."""
 
-    __slots__ = ("_rng", "now", "seed")
+    __slots__ = ("_rng", "now", "seed", "strict_index")
 
-    def __init__(self, now: Timestamp, seed: int | None) -> None:
+    def __init__(self, now: Timestamp, seed: int | None, strict_index: bool = False) -> None:
         self.now = now
         self.seed = seed
+        self.strict_index = strict_index
         self._rng = None
 
     def rand(self) -> float:

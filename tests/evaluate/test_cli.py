@@ -185,6 +185,7 @@ BAD_STATES = [
     ("- 1\n- 2\n", "the state must be a mapping, got a list"),
     ("time: [\n", "s.yaml:"),
     ("defaultSamplePercent: 120\n", "expected a percentage from 0 to 100, got 120"),
+    ("strictIndex: yes please\n", '1:14: expected true or false, got "yes please"'),
     ("sampleOrder: newest\n", '1:14: expected oldest-first or newest-first, got "newest"'),
 ]
 

@@ -230,6 +230,7 @@ def states(draw: st.DrawFn) -> EvalState:
         metrics=metrics,
         seed=draw(st.integers(0, 2**16)),
         newest_first=draw(st.booleans()),
+        strict_index=draw(st.booleans()),
     )
 
 

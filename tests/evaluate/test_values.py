@@ -190,6 +190,32 @@ def test_val_out_of_range_is_zero_and_truncates() -> None:
     assert evaluate(text, state(ActiveTasks=[4, 5, 6])).results == P + ";a=4;b=6;c=0;d=0;v=[4,5,6]"
 
 
+@pytest.mark.parametrize(
+    ("index", "expected"),
+    [
+        ("0", None),
+        ("2", None),
+        ("3", '"val" index 3 is outside the doubleVec, which has 3 values'),
+        ("-1", '"val" index -1 is outside the doubleVec, which has 3 values'),
+        ("1.5", '"val" needs a whole-number index, got 1.5'),
+    ],
+)
+def test_val_strict_mode(index: str, expected: str | None) -> None:
+    st = state(ActiveTasks=[4, 5, 6])
+    st.strict_index = True
+    r = evaluate(f"a = 1;\nx = val($ActiveTasks.GetSample(3), {index});", st)
+    if expected is None:
+        assert r.error is None
+    else:
+        assert message(r) == f"Line 2, Col 8: {expected}"
+        assert r.results == P + ";a=1"
+
+
+def test_val_strict_mode_is_off_for_shipyards_formula() -> None:
+    # SHIP's line 8 ran on a new pool: the default must not fail
+    assert evaluate("lastsample = val($PendingTasks.GetSample(1), 0);").results == P + ";lastsample=0"
+
+
 def test_percentile_nearest_rank() -> None:
     text = "v = $ActiveTasks.GetSample(5); a = percentile(v, 0); b = percentile(v, 50); c = percentile(v, 100); d = percentile(v, 90);"
     assert evaluate(text, state(ActiveTasks=[50, 10, 40, 20, 30])).results == (
