@@ -35,12 +35,35 @@ class TemplateProblem(Exception):
         self.hint = hint
 
 
+MAX_REPEAT = 100_000  # "x" * n and [..] * n beyond this are refused (a template must not allocate gigabytes)
+
+
+def _guarded_env_class() -> Any:
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class GuardedSandbox(SandboxedEnvironment):  # type: ignore[misc]
+        """The Jinja sandbox plus limits on ``*`` and ``**``, which the plain sandbox lets allocate without bound."""
+
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
+                        raise SecurityError(f"repeating a value {n} times is over the limit of {MAX_REPEAT} items")
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > 1000:
+                raise SecurityError("exponent over 1000")
+            return super().call_binop(context, operator, left, right)
+
+    return GuardedSandbox
+
+
 @functools.lru_cache(maxsize=1)
 def _string_env() -> Any:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _guarded_env_class()(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.filters["tojson"] = _tojson
     return env
 
@@ -108,7 +131,8 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
         raise TemplateProblem(
             "TM003",
             "template-sandbox",
-            f"template tried to reach a Python internal ({exc}); templates may only use variables and filters",
+            f"template blocked by the sandbox: {exc}",
+            hint="templates may use variables, filters and simple expressions, not Python internals or huge values",
         ) from None
     except RecursionError:
         raise TemplateProblem("TM004", "template-error", "template recursion is too deep") from None

@@ -186,3 +186,14 @@ def test_spec_error_carries_all_diagnostics(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_project(tmp_path)
     assert len(info.value.diagnostics) == 2 and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["{{ 'x' * 1000000000 }}", "{{ 2 ** 100000000 }}", "{{ range(10**9) | list | length }}",
+     "{{ self.__init__.__globals__ }}", "{{ lipsum.__globals__['os'] }}"],
+)
+def test_templates_cannot_allocate_or_escape(tmp_path: Path, expr: str) -> None:
+    write(tmp_path, f'batchspec: 1\npool:\n  id: "{expr}"\n')
+    codes = [c for c, *_ in errors_of(tmp_path)]
+    assert codes and codes[0] in ("TM003", "TM004"), codes
