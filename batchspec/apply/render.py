@@ -280,6 +280,7 @@ def plan_json(plan: Plan, **options: bool) -> dict[str, Any]:
             "id": plan.pool.pool_id,
             "action": plan.pool.action.value,
             "live_nodes": plan.pool.live_nodes if plan.pool.live else None,
+            **({"body": redact(plan.pool.desired)} if plan.pool.action is ChangeClass.CREATE else {}),
             "changes": [
                 {
                     "property": c.property,

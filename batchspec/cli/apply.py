@@ -104,6 +104,12 @@ def run(args: argparse.Namespace) -> int:
         if pool_or_jobs_change and not args.yes and not confirm("Do you want to perform these actions?"):
             session.console.say("apply cancelled; nothing was changed")
             return 1
-        return service_error_guard(
+        code = service_error_guard(
             lambda: execute(plan, project, session.backend, opts, session.console, session.store), scrub
         )
+        if args.no_wait and project.target.is_local and plan.jobs:
+            session.console.say(
+                "note: the local service runs tasks only while it runs: they go on when a batchspec command for "
+                "this state directory (or `batchspec local serve`) runs again"
+            )
+        return code

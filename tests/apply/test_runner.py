@@ -263,6 +263,9 @@ def test_plan_json_shape() -> None:
         "not_in_spec": [],
     }
     assert data["blockers"]
+    created = json.loads(render_json(build_plan(project(), FakeBackend())))
+    assert created["pool"]["action"] == "create"
+    assert created["pool"]["body"]["properties"]["startTask"]["environmentSettings"][0]["value"] == REDACTED
 
 
 @dataclass
