@@ -83,7 +83,12 @@ $NodeDeallocationOption = taskcompletion;
 def run(quick: bool) -> list[Result]:
     runs = 3 if quick else 7
     batchspec = [str(BIN / "batchspec"), "validate", "--format", "concise", str(SEED)]
-    checker = [str(BIN / "check-jsonschema"), "--schemafile", str(REPO / "schemas" / "pool.schema.json"), str(SEED)]
+    checker = [
+        str(BIN / "check-jsonschema"),
+        "--schemafile",
+        str(REPO / "schemas" / "pool.schema.json"),
+        str(SEED),
+    ]
     ours = repeat(lambda: _run(batchspec), runs)
     theirs = repeat(lambda: _run(checker), runs)
     results = [
@@ -95,14 +100,18 @@ def run(quick: bool) -> list[Result]:
             met=ours.median <= theirs.median,
             baseline=f"check-jsonschema {theirs.fmt('s')}",
             ratio=f"{theirs.median / ours.median:.2f}x as fast",
-            notes=["batchspec also lints the formula, runs the pool rules and the start-task checks (shellcheck)"],
+            notes=[
+                "batchspec also lints the formula, runs the pool rules and the start-task checks (shellcheck)"
+            ],
         )
     ]
     tmp = Path(tempfile.mkdtemp(prefix="batchspec-bench-"))
     try:
         make_tree(tmp)
-        tree = repeat(lambda: _run([str(BIN / "batchspec"), "validate", "--format", "concise", str(tmp)]),
-                      2 if quick else 5)
+        tree = repeat(
+            lambda: _run([str(BIN / "batchspec"), "validate", "--format", "concise", str(tmp)]),
+            2 if quick else 5,
+        )
         results.append(
             Result(
                 issue=6,
@@ -120,4 +129,7 @@ def run(quick: bool) -> list[Result]:
 if __name__ == "__main__":
     for r in run("--quick" in sys.argv):
         status = {True: "met", False: "NOT met", None: "-"}[r.met]
-        print(f"[{status}] {r.name}: {r.figure}  target {r.target}" + (f"  baseline {r.baseline} ({r.ratio})" if r.baseline else ""))
+        print(
+            f"[{status}] {r.name}: {r.figure}  target {r.target}"
+            + (f"  baseline {r.baseline} ({r.ratio})" if r.baseline else "")
+        )

@@ -32,14 +32,18 @@ TYPES = "specification/common-types/resource-management/v5/types.json"
 VENDORED = (MGMT, DATA, TYPES)
 API_VERSION = "2025-06-01"
 
-DURATION_PATTERN = r"^P(?!$)(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$"
+DURATION_PATTERN = (
+    r"^P(?!$)(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$"
+)
 ID_PATTERN = r"^[a-zA-Z0-9_-]{1,64}$"
 SEG = r"[^/]+"
 ARM_IDENTITY_ID = (
     rf"^/subscriptions/{SEG}/resource[gG]roups/{SEG}/providers/[Mm]icrosoft\.[Mm]anaged[Ii]dentity/"
     rf"user[Aa]ssigned[Ii]dentities/{SEG}$"
 )
-SUBNET_ID = rf"^/subscriptions/{SEG}/resource[gG]roups/{SEG}/providers/{SEG}/virtual[Nn]etworks/{SEG}/subnets/{SEG}$"
+SUBNET_ID = (
+    rf"^/subscriptions/{SEG}/resource[gG]roups/{SEG}/providers/{SEG}/virtual[Nn]etworks/{SEG}/subnets/{SEG}$"
+)
 GALLERY_IMAGE_ID = (
     rf"^/subscriptions/{SEG}/resource[gG]roups/{SEG}/providers/[Mm]icrosoft\.[Cc]ompute/"
     rf"(galleries/{SEG}/images/{SEG}(/versions/{SEG})?|images/{SEG})$"
@@ -98,7 +102,11 @@ class Converter:
                     out = {**out, "description": node["description"]}
                 return out
             raise ValueError(f"external reference {target} is not supported")
-        if node.get("readOnly") and node.get("type") != "object" or (node.get("readOnly") and "properties" not in node):
+        if (
+            (node.get("readOnly")
+            and node.get("type") != "object")
+            or (node.get("readOnly") and "properties" not in node)
+        ):
             return read_only_property(node.get("description"))
         out: dict[str, Any] = {}
         for key, value in node.items():
@@ -110,7 +118,9 @@ class Converter:
                     if "common-types" in part.get("$ref", ""):
                         out.setdefault("properties", {})
                         for member in ("id", "name", "type", "systemData"):
-                            out["properties"].setdefault(member, read_only_property(f"ARM {member} (read-only)"))
+                            out["properties"].setdefault(
+                                member, read_only_property(f"ARM {member} (read-only)")
+                            )
                     else:
                         merged = self.convert(part)
                         out.setdefault("allOf", []).append(merged)
@@ -162,7 +172,9 @@ def overlay(schema: dict[str, Any], plane: str) -> None:
         prop("PoolProperties", "displayName")["maxLength"] = 1024
         fixed = d["FixedScaleSettings"]
         fixed["anyOf"] = [{"required": ["targetDedicatedNodes"]}, {"required": ["targetLowPriorityNodes"]}]
-        d["BatchPoolIdentity"]["properties"]["userAssignedIdentities"]["propertyNames"] = {"pattern": ARM_IDENTITY_ID}
+        d["BatchPoolIdentity"]["properties"]["userAssignedIdentities"]["propertyNames"] = {
+            "pattern": ARM_IDENTITY_ID
+        }
         prop("NetworkConfiguration", "subnetId")["pattern"] = SUBNET_ID
         prop("ImageReference", "id")["pattern"] = GALLERY_IMAGE_ID
         d["ImageReference"]["anyOf"] = [
@@ -242,8 +254,12 @@ def generate() -> dict[str, str]:
         "pool-data.schema.json": build(
             "BatchPoolCreateOptions", data, plane="data", title="pool-data.schema.json", source=DATA
         ),
-        "job.schema.json": build("BatchJobCreateOptions", data, plane="data", title="job.schema.json", source=DATA),
-        "task.schema.json": build("BatchTaskCreateOptions", data, plane="data", title="task.schema.json", source=DATA),
+        "job.schema.json": build(
+            "BatchJobCreateOptions", data, plane="data", title="job.schema.json", source=DATA
+        ),
+        "task.schema.json": build(
+            "BatchTaskCreateOptions", data, plane="data", title="task.schema.json", source=DATA
+        ),
     }
     return {name: json.dumps(s, indent=1, ensure_ascii=False) + "\n" for name, s in outputs.items()}
 
@@ -258,7 +274,9 @@ def sha256sums() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="fail if the committed schemas are not what this generates")
+    ap.add_argument(
+        "--check", action="store_true", help="fail if the committed schemas are not what this generates"
+    )
     ap.add_argument("--vendor-from", metavar="DIR", help="copy the REST specification files from DIR first")
     args = ap.parse_args(argv)
     if args.vendor_from:
@@ -269,8 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         (VENDOR / "SHA256SUMS").write_text(sha256sums(), encoding="utf-8")
     generated = generate()
     if args.check:
-        stale = [n for n, text in generated.items() if not (SCHEMAS / n).is_file() or (SCHEMAS / n).read_text(encoding="utf-8") != text]
-        sums = (VENDOR / "SHA256SUMS").read_text(encoding="utf-8") if (VENDOR / "SHA256SUMS").is_file() else ""
+        stale = [
+            n
+            for n, text in generated.items()
+            if not (SCHEMAS / n).is_file() or (SCHEMAS / n).read_text(encoding="utf-8") != text
+        ]
+        sums = (
+            (VENDOR / "SHA256SUMS").read_text(encoding="utf-8") if (VENDOR / "SHA256SUMS").is_file() else ""
+        )
         if sums != sha256sums():
             stale.append("vendor/SHA256SUMS (vendored files changed)")
         if stale:

@@ -12,7 +12,6 @@ from batchspec.diagnostics.model import Diagnostic, sort_and_dedupe
 from batchspec.errors import BatchspecError
 
 
-
 def print_diagnostics(diagnostics: list[Diagnostic]) -> None:
     diags = sort_and_dedupe(diagnostics)
     try:
@@ -46,7 +45,9 @@ def register(sub: Any) -> None:
         default="management",
         help="spelling of the pool body: management plane (ARM, default) or data plane (az batch --json-file)",
     )
-    p.add_argument("-o", "--output", metavar="DIR", help="write pool.json and jobs/<id>.json, jobs/<id>.tasks.json")
+    p.add_argument(
+        "-o", "--output", metavar="DIR", help="write pool.json and jobs/<id>.json, jobs/<id>.tasks.json"
+    )
     p.set_defaults(func=run)
 
 
@@ -89,11 +90,18 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(_dump(pool_body))
         return 0
     document = {
-        "target": {"kind": project.target.kind, **({} if project.target.is_local else {
-            "subscriptionId": project.target.subscription_id,
-            "resourceGroup": project.target.resource_group,
-            "accountName": project.target.account_name,
-        })},
+        "target": {
+            "kind": project.target.kind,
+            **(
+                {}
+                if project.target.is_local
+                else {
+                    "subscriptionId": project.target.subscription_id,
+                    "resourceGroup": project.target.resource_group,
+                    "accountName": project.target.account_name,
+                }
+            ),
+        },
         "pool": {"id": project.pool_id, "body": pool_body},
         "jobs": [
             {
@@ -101,13 +109,19 @@ def run(args: argparse.Namespace) -> int:
                 "body": j.job_body,
                 "tasks": j.tasks,
                 "inputs": [
-                    {"file": i.local_path.relative_to(project.root.resolve()).as_posix()
-                     if i.local_path.is_relative_to(project.root.resolve()) else i.local_path.as_posix(),
-                     "container": i.container, "blob": i.blob_name}
+                    {
+                        "file": i.local_path.relative_to(project.root.resolve()).as_posix()
+                        if i.local_path.is_relative_to(project.root.resolve())
+                        else i.local_path.as_posix(),
+                        "container": i.container,
+                        "blob": i.blob_name,
+                    }
                     for i in j.inputs
                 ],
-                "outputs": [{"container": o.container, "prefix": o.prefix, "download": o.destination.as_posix()}
-                            for o in j.outputs],
+                "outputs": [
+                    {"container": o.container, "prefix": o.prefix, "download": o.destination.as_posix()}
+                    for o in j.outputs
+                ],
             }
             for j in project.jobs
         ],

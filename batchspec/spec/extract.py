@@ -79,7 +79,9 @@ def pool_formula_from_document(doc: Document) -> PoolFormula:
     interval_raw = get(data, shape.path("interval"))
     interval = parse_duration(interval_raw) if isinstance(interval_raw, str) else None
     if interval_raw is not None and interval is None:
-        raise BatchspecError(f'{doc.path}: evaluation interval "{interval_raw}" is not an ISO 8601 duration such as PT5M')
+        raise BatchspecError(
+            f'{doc.path}: evaluation interval "{interval_raw}" is not an ISO 8601 duration such as PT5M'
+        )
     loc = doc.locations.get(formula_path)
     pool_id = get(data, (*shape.props, "id")) if shape.plane == "data" else get(data, (*shape.root, "name"))
     if isinstance(pool_id, str) and "/" in pool_id:

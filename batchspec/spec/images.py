@@ -31,7 +31,13 @@ def node_agent_for(image: Any) -> str | None:
             if re.search(pattern, text):
                 return f"batch.node.ubuntu {version}"
         return None
-    if publisher in ("almalinux", "resf", "erockyenterprisesoftwarefoundationinc1653071250513", "openlogic", "redhat"):
+    if publisher in (
+        "almalinux",
+        "resf",
+        "erockyenterprisesoftwarefoundationinc1653071250513",
+        "openlogic",
+        "redhat",
+    ):
         m = re.search(r"(?<!\d)(8|9)(?!\d)", sku) or re.search(r"(?<!\d)(8|9)(?:[_.-]|$)", offer)
         return f"batch.node.el {m.group(1)}" if m else None
     if publisher == "debian":

@@ -44,7 +44,17 @@ READ_ONLY_PROPERTIES = (
 )
 READ_ONLY_TOP = ("etag", "systemData", "id")
 # members of an ARM template resource (or a GET response) around the pool body
-ARM_ENVELOPE = ("name", "type", "apiVersion", "dependsOn", "location", "condition", "copy", "comments", "scope")
+ARM_ENVELOPE = (
+    "name",
+    "type",
+    "apiVersion",
+    "dependsOn",
+    "location",
+    "condition",
+    "copy",
+    "comments",
+    "scope",
+)
 
 VERBATIM = (
     "displayName",
@@ -87,7 +97,9 @@ _Dumper.add_representer(_Literal, _literal)
 
 
 def dump_yaml(value: Any) -> str:
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False
+    )
 
 
 def _pairs_to_map(value: Any) -> dict[str, str] | None:
@@ -168,7 +180,9 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
         dropped[k] = top.pop(k)
     if envelope:
         notes.append(
-            "left out the ARM resource envelope (" + ", ".join(envelope) + "): the pool id becomes pool.id and "
+            "left out the ARM resource envelope ("
+            + ", ".join(envelope)
+            + "): the pool id becomes pool.id and "
             "batchspec sends the body to the API itself"
         )
     for k in ("displayName", "vmSize"):
@@ -187,7 +201,9 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
             if spelled or agent != node_agent_for(pool.get("image")):
                 pool["nodeAgentSkuId"] = agent
         elif not spelled and "image" in pool and node_agent_for(pool["image"]) is not None:
-            notes.append("the source has no node agent; keep it that way by adding it back with nodeAgentSkuId")
+            notes.append(
+                "the source has no node agent; keep it that way by adding it back with nodeAgentSkuId"
+            )
         rest = {k: v for k, v in vm.items() if k not in spelled}
         if rest:
             pool["vmConfiguration"] = rest
@@ -258,7 +274,14 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
         if env is not None:
             st.pop("environmentSettings")
             spec_st["environment"] = env
-        for k in ("maxTaskRetryCount", "waitForSuccess", "resourceFiles", "environmentSettings", "userIdentity", "containerSettings"):
+        for k in (
+            "maxTaskRetryCount",
+            "waitForSuccess",
+            "resourceFiles",
+            "environmentSettings",
+            "userIdentity",
+            "containerSettings",
+        ):
             if k in st:
                 spec_st[k] = st.pop(k)
         pool["startTask"] = spec_st
@@ -278,7 +301,9 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
             notes.append(line)
     if top:
         pool["extra"] = top
-        notes.append("kept top-level members " + ", ".join(f'"{k}"' for k in top) + " verbatim under pool.extra")
+        notes.append(
+            "kept top-level members " + ", ".join(f'"{k}"' for k in top) + " verbatim under pool.extra"
+        )
     if dropped and plane == "management":
         notes.append("dropped read-only state set by the service: " + ", ".join(dropped))
     spec: dict[str, Any] = {"batchspec": 1, "pool": pool}
@@ -331,7 +356,7 @@ def _script_file(script: str, opts: ScriptOptions) -> str:
     header = (
         "# Start task, one step per line. batchspec joins the lines with"
         f" {opts.join_with.strip()!r} into the single command line\n"
-        f"# {opts.shell} -c \"...\" that the source pool ran (blank and # lines are skipped).\n"
+        f'# {opts.shell} -c "..." that the source pool ran (blank and # lines are skipped).\n'
         "# Beware: in a chain like `a && b || echo skipped && c` the `|| echo` also runs when ANY earlier\n"
         "# step failed, and the chain carries on. Prefer a plain script with strict mode (see docs/spec.md).\n"
     )
@@ -350,8 +375,12 @@ def _spec_text(spec: dict, source_name: str, plane: str) -> str:
     main = {k: v for k, v in pool.items() if k not in ("properties", "extra")}
     lines.append(_comment(_indent(dump_yaml(main))))
     if "properties" in pool:
-        lines.append("  # Kept exactly as written in the source (spellings the spec does not produce, retired or")
-        lines.append("  # unmodelled properties); merged over the rendered properties. See `batchspec validate`.")
+        lines.append(
+            "  # Kept exactly as written in the source (spellings the spec does not produce, retired or"
+        )
+        lines.append(
+            "  # unmodelled properties); merged over the rendered properties. See `batchspec validate`."
+        )
         lines.append(_indent(dump_yaml({"properties": pool["properties"]})))
     if "extra" in pool:
         lines.append("  # Top-level members of the source body, kept verbatim.")

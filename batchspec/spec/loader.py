@@ -327,8 +327,10 @@ class _JsonReader:
                 elif e == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", t[i + 2 : i + 6]):
                     code = int(t[i + 2 : i + 6], 16)
                     j = i + 6
-                    if 0xD800 <= code < 0xDC00 and t[j : j + 2] == "\\u" and re.fullmatch(
-                        r"[dD][c-fC-F][0-9a-fA-F]{2}", t[j + 2 : j + 6]
+                    if (
+                        0xD800 <= code < 0xDC00
+                        and t[j : j + 2] == "\\u"
+                        and re.fullmatch(r"[dD][c-fC-F][0-9a-fA-F]{2}", t[j + 2 : j + 6])
                     ):
                         low = int(t[j + 2 : j + 6], 16)
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
@@ -337,7 +339,7 @@ class _JsonReader:
                     offsets.append(i)
                     i = j
                 else:
-                    raise self._err(f"invalid escape {t[i:i + 2]!r} in string", at=i)
+                    raise self._err(f"invalid escape {t[i : i + 2]!r} in string", at=i)
             else:
                 raise self._err("control character in string; write it as an escape such as \\n", at=i)
         value = "".join(chars)
@@ -410,7 +412,9 @@ class _YamlReader:
                 hint = "check the indentation of this line and the one before"
             raise _fail("SP001", "invalid-yaml", problem, Span(self.path, pos, pos), hint) from None
         except yaml.YAMLError as exc:
-            raise _fail("SP001", "invalid-yaml", str(exc).strip().splitlines()[0], Span.point(self.path, 1, 1)) from None
+            raise _fail(
+                "SP001", "invalid-yaml", str(exc).strip().splitlines()[0], Span.point(self.path, 1, 1)
+            ) from None
         if root is None:
             return Document(self.path, self.text, None, {}, "yaml")
         self._check_expansion(root)
@@ -455,7 +459,10 @@ class _YamlReader:
                 target = anchors.get(ev.anchor)
                 if target is None:
                     raise _fail(
-                        "SP001", "invalid-yaml", f'undefined alias "*{ev.anchor}"', self._span(ev.start_mark, ev.end_mark)
+                        "SP001",
+                        "invalid-yaml",
+                        f'undefined alias "*{ev.anchor}"',
+                        self._span(ev.start_mark, ev.end_mark),
                     )
                 alias = _YamlNode("alias", ev.start_mark, ev.end_mark, None, None)
                 alias.value = target
@@ -560,7 +567,9 @@ class _YamlReader:
             return value
         if node.kind == "seq":
             self.locations[path] = Location(span, key_span)
-            return [self._construct(child, (*path, i), None, depth + 1) for i, child in enumerate(node.children)]
+            return [
+                self._construct(child, (*path, i), None, depth + 1) for i, child in enumerate(node.children)
+            ]
         self.locations[path] = Location(span, key_span)
         out: dict[str, Any] = {}
         key_spans: dict[str, Span] = {}
@@ -597,7 +606,12 @@ class _YamlReader:
             for t in targets:
                 src = t.value if t.kind == "alias" else t
                 if src.kind != "map":
-                    raise _fail("SP001", "invalid-yaml", "a merge key (<<) needs a mapping", self._span(m.start, m.end))
+                    raise _fail(
+                        "SP001",
+                        "invalid-yaml",
+                        "a merge key (<<) needs a mapping",
+                        self._span(m.start, m.end),
+                    )
                 merged = self._construct(src, (*path, "<<"), None, depth + 1)
                 for k, v in merged.items():
                     if k not in out:

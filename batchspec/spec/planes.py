@@ -15,22 +15,41 @@ _LOWER_ENUM_KEYS = ("nodeFillType", "elevationLevel", "scope", "jobDefaultOrder"
 
 def _lower_enums(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (v.lower() if k in _LOWER_ENUM_KEYS and isinstance(v, str) else _lower_enums(v))
-                for k, v in value.items()}
+        return {
+            k: (v.lower() if k in _LOWER_ENUM_KEYS and isinstance(v, str) else _lower_enums(v))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_lower_enums(v) for v in value]
     return value
 
 
-_DATA_ENUMS = {"pack": "Pack", "spread": "Spread", "admin": "Admin", "nonadmin": "NonAdmin", "pool": "Pool",
-               "task": "Task", "none": "None", "creationtime": "CreationTime", "requeue": "Requeue",
-               "terminate": "Terminate", "taskcompletion": "TaskCompletion", "retaineddata": "RetainedData"}
+_DATA_ENUMS = {
+    "pack": "Pack",
+    "spread": "Spread",
+    "admin": "Admin",
+    "nonadmin": "NonAdmin",
+    "pool": "Pool",
+    "task": "Task",
+    "none": "None",
+    "creationtime": "CreationTime",
+    "requeue": "Requeue",
+    "terminate": "Terminate",
+    "taskcompletion": "TaskCompletion",
+    "retaineddata": "RetainedData",
+}
 
 
 def _upper_enums(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (_DATA_ENUMS.get(v.lower(), v) if k in _LOWER_ENUM_KEYS and isinstance(v, str) else _upper_enums(v))
-                for k, v in value.items()}
+        return {
+            k: (
+                _DATA_ENUMS.get(v.lower(), v)
+                if k in _LOWER_ENUM_KEYS and isinstance(v, str)
+                else _upper_enums(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_upper_enums(v) for v in value]
     return value
@@ -73,13 +92,17 @@ def management_to_data(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return _lower_enums(out)
 
 
-def data_to_management(pool: dict[str, Any], dropped: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[str]]:
+def data_to_management(
+    pool: dict[str, Any], dropped: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """A data-plane pool (create body or ``pool show`` output) -> a management-plane resource, plus notes.
 
     Read-only state that a ``pool show`` adds is left out and recorded in ``dropped`` (JSON path -> value)."""
     dropped = {} if dropped is None else dropped
     src = copy.deepcopy(pool)
-    notes = ["translated the data-plane pool to the management-plane spelling (render --plane data gives it back)"]
+    notes = [
+        "translated the data-plane pool to the management-plane spelling (render --plane data gives it back)"
+    ]
     props: dict[str, Any] = {}
     resource: dict[str, Any] = {}
     if "id" in src:
@@ -101,7 +124,9 @@ def data_to_management(pool: dict[str, Any], dropped: dict[str, Any] | None = No
     auto = src.pop("enableAutoScale", None)
     formula = src.pop("autoScaleFormula", None)
     interval = src.pop("autoScaleEvaluationInterval", None)
-    fixed = {k: src.pop(k) for k in ("targetDedicatedNodes", "targetLowPriorityNodes", "resizeTimeout") if k in src}
+    fixed = {
+        k: src.pop(k) for k in ("targetDedicatedNodes", "targetLowPriorityNodes", "resizeTimeout") if k in src
+    }
     if auto or (auto is None and formula is not None):
         a: dict[str, Any] = {}
         if formula is not None:
@@ -110,16 +135,33 @@ def data_to_management(pool: dict[str, Any], dropped: dict[str, Any] | None = No
             a["evaluationInterval"] = interval
         props["scaleSettings"] = {"autoScale": a}
         if fixed:
-            notes.append("dropped " + ", ".join(fixed) + ": an autoscale pool's targets come from the formula")
+            notes.append(
+                "dropped " + ", ".join(fixed) + ": an autoscale pool's targets come from the formula"
+            )
     elif fixed:
         props["scaleSettings"] = {"fixedScale": fixed}
     if "enableInterNodeCommunication" in src:
         props["interNodeCommunication"] = "Enabled" if src.pop("enableInterNodeCommunication") else "Disabled"
     if "applicationPackageReferences" in src:
         props["applicationPackages"] = src.pop("applicationPackageReferences")
-    for k in ("currentDedicatedNodes", "currentLowPriorityNodes", "autoScaleRun", "resizeErrors", "stats", "url",
-              "eTag", "lastModified", "creationTime", "state", "stateTransitionTime", "allocationState",
-              "allocationStateTransitionTime", "odata.metadata", "identity", "currentNodeCommunicationMode"):
+    for k in (
+        "currentDedicatedNodes",
+        "currentLowPriorityNodes",
+        "autoScaleRun",
+        "resizeErrors",
+        "stats",
+        "url",
+        "eTag",
+        "lastModified",
+        "creationTime",
+        "state",
+        "stateTransitionTime",
+        "allocationState",
+        "allocationStateTransitionTime",
+        "odata.metadata",
+        "identity",
+        "currentNodeCommunicationMode",
+    ):
         if k in src:
             dropped[k] = src.pop(k)
     if dropped:

@@ -22,7 +22,7 @@ from batchspec.errors import BatchspecError
 from batchspec.spec.extract import PoolFormula, read_text
 from batchspec.spec.images import node_agent_for
 from batchspec.spec.loader import Document, DocumentError, JsonPath, StringMap, load_text
-from batchspec.spec.render import TemplateProblem, interpolate, problem_span, render_body, render_string
+from batchspec.spec.render import TemplateProblem, interpolate, render_body, render_string
 from batchspec.spec.startscript import QUOTE_STYLES, ScriptOptions, quote, script_body, shell_words
 
 SPEC_FILENAMES = ("batchspec.yaml", "batchspec.yml")
@@ -227,10 +227,15 @@ class _Ctx:
         loc = doc.locations.get(doc_path) if doc else None
         raw = _get_path(doc.data, doc_path) if doc else None
         return FormulaSource(
-            text, self.c.path, loc.string_map if loc else None, raw if isinstance(raw, str) and raw != text else None
+            text,
+            self.c.path,
+            loc.string_map if loc else None,
+            raw if isinstance(raw, str) and raw != text else None,
         )
 
-    def error(self, code: str, name: str, message: str, path: JsonPath, hint: str | None = None, *, key=False) -> None:
+    def error(
+        self, code: str, name: str, message: str, path: JsonPath, hint: str | None = None, *, key=False
+    ) -> None:
         self.c.diagnostics.append(
             Diagnostic(
                 code=code,
@@ -261,7 +266,9 @@ class _Ctx:
         try:
             text = read_text(target)
         except BatchspecError as exc:
-            self.error("SP011", "missing-include", f'cannot read {what} "{rel}": {str(exc).split(": ", 1)[-1]}', path)
+            self.error(
+                "SP011", "missing-include", f'cannot read {what} "{rel}": {str(exc).split(": ", 1)[-1]}', path
+            )
             return None
         if target.name.endswith(".j2"):
             try:
@@ -295,9 +302,7 @@ def _script_options(ctx: _Ctx, st: dict, path: JsonPath) -> ScriptOptions:
     )
 
 
-def compile_script_command(
-    ctx: _Ctx, st: dict, path: JsonPath, *, record: bool = False
-) -> str | None:
+def compile_script_command(ctx: _Ctx, st: dict, path: JsonPath, *, record: bool = False) -> str | None:
     """``commandLine`` as given, or ``script``/``scriptFile`` compiled into one command line."""
     given = [k for k in ("commandLine", "script", "scriptFile") if k in st]
     if len(given) > 1:
@@ -335,8 +340,10 @@ def compile_script_command(
 
 def _environment(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, dict):
-        return [{"name": str(k), "value": "" if v is None else (v if isinstance(v, str) else _scalar_text(v))}
-                for k, v in value.items()]
+        return [
+            {"name": str(k), "value": "" if v is None else (v if isinstance(v, str) else _scalar_text(v))}
+            for k, v in value.items()
+        ]
     return value
 
 
@@ -362,7 +369,12 @@ def _user_identity(ctx: _Ctx, st: dict, path: JsonPath, *, plane: str) -> Any:
         return None
     lvl = str(st["elevation"]).lower().replace("-", "").replace("_", "")
     if lvl not in ELEVATION:
-        ctx.error("SP012", "invalid-value", f'elevation "{st["elevation"]}" is not admin or nonadmin', (*path, "elevation"))
+        ctx.error(
+            "SP012",
+            "invalid-value",
+            f'elevation "{st["elevation"]}" is not admin or nonadmin',
+            (*path, "elevation"),
+        )
         return None
     scope = str(st.get("autoUserScope", "pool")).lower()
     if plane == "management":
@@ -412,14 +424,29 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
     vm: dict[str, Any] = {}
     if "image" in pool:
         vm["imageReference"] = pool["image"]
-        origins.append((("properties", "deploymentConfiguration", "virtualMachineConfiguration", "imageReference"), (*P, "image")))
+        origins.append(
+            (
+                ("properties", "deploymentConfiguration", "virtualMachineConfiguration", "imageReference"),
+                (*P, "image"),
+            )
+        )
     vmc = pool.get("vmConfiguration")
     if isinstance(vmc, dict):
         vm.update(vmc)
-        origins.append((("properties", "deploymentConfiguration", "virtualMachineConfiguration"), (*P, "vmConfiguration")))
+        origins.append(
+            (
+                ("properties", "deploymentConfiguration", "virtualMachineConfiguration"),
+                (*P, "vmConfiguration"),
+            )
+        )
     if "nodeAgentSkuId" in pool:
         vm["nodeAgentSkuId"] = pool["nodeAgentSkuId"]
-        origins.append((("properties", "deploymentConfiguration", "virtualMachineConfiguration", "nodeAgentSkuId"), (*P, "nodeAgentSkuId")))
+        origins.append(
+            (
+                ("properties", "deploymentConfiguration", "virtualMachineConfiguration", "nodeAgentSkuId"),
+                (*P, "nodeAgentSkuId"),
+            )
+        )
     elif "image" in pool and not _agent_given_elsewhere(pool):
         agent = node_agent_for(pool["image"])
         if agent is None:
@@ -447,7 +474,13 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
     if isinstance(auto, dict):
         body: dict[str, Any] = {}
         if "formula" in auto and "formulaFile" in auto:
-            ctx.error("SP013", "conflicting-fields", 'set either "formula" or "formulaFile", not both', (*P, "autoScale", "formulaFile"), key=True)
+            ctx.error(
+                "SP013",
+                "conflicting-fields",
+                'set either "formula" or "formulaFile", not both',
+                (*P, "autoScale", "formulaFile"),
+                key=True,
+            )
         elif "formula" in auto:
             body["formula"] = auto["formula"]
             if isinstance(auto["formula"], str) and c.doc is not None:
@@ -459,7 +492,9 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
                 body["formula"] = got[1][:-1] if got[1].endswith("\n") else got[1]
                 c.formula = FormulaSource(got[1], ctx.rel(got[0]), None)
         elif not _formula_given_elsewhere(pool):
-            ctx.error("SP014", "missing-field", 'autoScale needs a "formula" or a "formulaFile"', (*P, "autoScale"))
+            ctx.error(
+                "SP014", "missing-field", 'autoScale needs a "formula" or a "formulaFile"', (*P, "autoScale")
+            )
         if auto.get("lineEndings") == "crlf" and isinstance(body.get("formula"), str):
             body["formula"] = body["formula"].replace("\r\n", "\n").replace("\n", "\r\n")
         for k, v in auto.items():
@@ -467,7 +502,12 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
                 body[k] = v
         model["autoScale"] = body
         origins.append((("properties", "scaleSettings", "autoScale"), (*P, "autoScale")))
-        origins.append((("properties", "scaleSettings", "autoScale", "formula"), (*P, "autoScale", "formula" if "formula" in auto else "formulaFile")))
+        origins.append(
+            (
+                ("properties", "scaleSettings", "autoScale", "formula"),
+                (*P, "autoScale", "formula" if "formula" in auto else "formulaFile"),
+            )
+        )
     elif isinstance(fixed, dict):
         model["fixedScale"] = fixed
         origins.append((("properties", "scaleSettings", "fixedScale"), (*P, "fixedScale")))
@@ -480,7 +520,9 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         if cmd is not None:
             out["commandLine"] = cmd
         elif not any(k in st for k in ("commandLine", "script", "scriptFile")):
-            ctx.error("SP014", "missing-field", 'the start task needs "script", "scriptFile" or "commandLine"', SP)
+            ctx.error(
+                "SP014", "missing-field", 'the start task needs "script", "scriptFile" or "commandLine"', SP
+            )
         for k in ("resourceFiles", "maxTaskRetryCount", "waitForSuccess", "containerSettings"):
             if k in st:
                 out[k] = st[k]
@@ -492,10 +534,20 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         ident = _user_identity(ctx, st, SP, plane="management")
         if ident is not None:
             out["userIdentity"] = ident
-            origins.append((("properties", "startTask", "userIdentity"), (*SP, "userIdentity" if "userIdentity" in st else "elevation")))
+            origins.append(
+                (
+                    ("properties", "startTask", "userIdentity"),
+                    (*SP, "userIdentity" if "userIdentity" in st else "elevation"),
+                )
+            )
         model["startTask"] = out
         origins.append((("properties", "startTask"), SP))
-        origins.append((("properties", "startTask", "commandLine"), (*SP, next((k for k in ("script", "scriptFile", "commandLine") if k in st), "commandLine"))))
+        origins.append(
+            (
+                ("properties", "startTask", "commandLine"),
+                (*SP, next((k for k in ("script", "scriptFile", "commandLine") if k in st), "commandLine")),
+            )
+        )
     # identity
     ident = pool.get("identity")
     if isinstance(ident, list):
@@ -531,7 +583,11 @@ def _origins_for(value: Any, body: JsonPath, spec: JsonPath, out: list) -> None:
 
 
 def _agent_given_elsewhere(pool: dict) -> bool:
-    vm = (((pool.get("properties") or {}).get("deploymentConfiguration") or {}).get("virtualMachineConfiguration")) or {}
+    vm = (
+        ((pool.get("properties") or {}).get("deploymentConfiguration") or {}).get(
+            "virtualMachineConfiguration"
+        )
+    ) or {}
     vmc = pool.get("vmConfiguration") or {}
     keys = [*vm.keys(), *vmc.keys()] if isinstance(vm, dict) and isinstance(vmc, dict) else []
     return any(isinstance(k, str) and k.lower() == "nodeagentskuid" for k in keys)
@@ -614,7 +670,9 @@ def _output_file(o: dict, task_id: str) -> dict[str, Any]:
     prefix = str(o.get("path", f"{task_id}/"))
     return {
         "filePattern": o["pattern"],
-        "destination": {"container": {"containerUrl": OUTPUT_URL_PREFIX + str(o["container"]), "path": prefix}},
+        "destination": {
+            "container": {"containerUrl": OUTPUT_URL_PREFIX + str(o["container"]), "path": prefix}
+        },
         "uploadOptions": {"uploadCondition": o.get("when", "taskCompletion")},
     }
 
@@ -645,7 +703,9 @@ def _expand_sweep(ctx: _Ctx, spec: Any, path: JsonPath) -> list[dict[str, Any]]:
     for a in axes:
         total *= len(a)
     if total > MAX_TASKS:
-        ctx.error("SP016", "too-many-tasks", f"parametric sweep expands to {total} tasks (limit {MAX_TASKS})", path)
+        ctx.error(
+            "SP016", "too-many-tasks", f"parametric sweep expands to {total} tasks (limit {MAX_TASKS})", path
+        )
         return []
     return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 
@@ -660,7 +720,12 @@ def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput,
             continue
         pattern = str(inp["files"])
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-            ctx.error("SP010", "include-outside-project", f'input files "{pattern}" reach outside the project folder', (*p, "files"))
+            ctx.error(
+                "SP010",
+                "include-outside-project",
+                f'input files "{pattern}" reach outside the project folder',
+                (*p, "files"),
+            )
             continue
         matches = sorted(m for m in root.glob(pattern) if m.is_file())
         if not matches:
@@ -715,7 +780,12 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
     for n, t in enumerate(tasks):
         key = t["id"].lower()
         if key in seen:
-            ctx.error("SP017", "duplicate-task-id", f'task id "{t["id"]}" is used twice in job "{job_id}" (ids are case-insensitive)', path)
+            ctx.error(
+                "SP017",
+                "duplicate-task-id",
+                f'task id "{t["id"]}" is used twice in job "{job_id}" (ids are case-insensitive)',
+                path,
+            )
             break
         seen[key] = n
     if any("dependsOn" in t for t in tasks) and "usesTaskDependencies" not in model:
@@ -732,11 +802,21 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
 
 
 def _expand_factory(
-    ctx: _Ctx, factory: dict, path: JsonPath, staged: list[tuple[StagedInput, Path]], variables: dict, job: dict
+    ctx: _Ctx,
+    factory: dict,
+    path: JsonPath,
+    staged: list[tuple[StagedInput, Path]],
+    variables: dict,
+    job: dict,
 ) -> Iterator[dict[str, Any]]:
     kinds = [k for k in ("parametricSweep", "perFile", "collection") if k in factory]
     if len(kinds) != 1:
-        ctx.error("SP013", "conflicting-fields", "a taskFactory holds exactly one of parametricSweep, perFile, collection", path)
+        ctx.error(
+            "SP013",
+            "conflicting-fields",
+            "a taskFactory holds exactly one of parametricSweep, perFile, collection",
+            path,
+        )
         return
     kind = kinds[0]
     spec = factory[kind]
@@ -766,7 +846,14 @@ def _expand_factory(
             contexts.append(
                 (
                     f"{safe_id(stem, 48)}-{digest}",
-                    {"file": {"name": Path(s.blob_name).name, "stem": stem, "blob": s.blob_name, "container": s.container}},
+                    {
+                        "file": {
+                            "name": Path(s.blob_name).name,
+                            "stem": stem,
+                            "blob": s.blob_name,
+                            "container": s.container,
+                        }
+                    },
                 )
             )
     tp = (*fpath, "task")
@@ -810,7 +897,12 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
         ctx.error("SP020", "not-a-spec", 'not a batchspec spec; the file must start with "batchspec: 1"', ())
         return c
     if data.get("batchspec") != SPEC_VERSION:
-        ctx.error("SP021", "spec-version", f'unsupported spec version "{data.get("batchspec")}"; this batchspec reads version 1', ("batchspec",))
+        ctx.error(
+            "SP021",
+            "spec-version",
+            f'unsupported spec version "{data.get("batchspec")}"; this batchspec reads version 1',
+            ("batchspec",),
+        )
         return c
     from batchspec.spec.schema import validate_spec_structure
 

@@ -26,7 +26,9 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 
 class TemplateProblem(Exception):
-    def __init__(self, code: str, name: str, message: str, line: int | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, code: str, name: str, message: str, line: int | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.name = name
@@ -50,8 +52,14 @@ def _guarded_env_class() -> Any:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "*":
                 for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_REPEAT:
-                        raise SecurityError(f"repeating a value {n} times is over the limit of {MAX_REPEAT} items")
+                    if (
+                        isinstance(seq, (str, list, tuple))
+                        and isinstance(n, int)
+                        and len(seq) * n > MAX_REPEAT
+                    ):
+                        raise SecurityError(
+                            f"repeating a value {n} times is over the limit of {MAX_REPEAT} items"
+                        )
             if operator == "**" and isinstance(right, (int, float)) and abs(right) > 1000:
                 raise SecurityError("exponent over 1000")
             return super().call_binop(context, operator, left, right)
@@ -116,7 +124,9 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
     try:
         out = env.from_string(text).render(**variables)
     except TemplateSyntaxError as exc:
-        raise TemplateProblem("TM001", "template-syntax", f"template syntax error: {exc.message}", exc.lineno) from None
+        raise TemplateProblem(
+            "TM001", "template-syntax", f"template syntax error: {exc.message}", exc.lineno
+        ) from None
     except UndefinedError as exc:
         msg = str(exc.message or exc)
         name = msg.split("'")[1] if msg.count("'") >= 2 else msg
@@ -137,7 +147,9 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
     except RecursionError:
         raise TemplateProblem("TM004", "template-error", "template recursion is too deep") from None
     except Exception as exc:  # anything a template can raise (ZeroDivisionError, TypeError, ...)
-        raise TemplateProblem("TM004", "template-error", f"template failed: {type(exc).__name__}: {exc}") from None
+        raise TemplateProblem(
+            "TM004", "template-error", f"template failed: {type(exc).__name__}: {exc}"
+        ) from None
     if len(out) > MAX_RENDERED_CHARS:
         raise TemplateProblem(
             "TM004", "template-error", f"template renders to more than {MAX_RENDERED_CHARS} characters"
@@ -226,7 +238,9 @@ def render_body(template: str, **context: Any) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:  # a broken template is our bug, not the user's
-        raise RuntimeError(f"template {template} produced invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}") from exc
+        raise RuntimeError(
+            f"template {template} produced invalid JSON at {exc.lineno}:{exc.colno}: {exc.msg}"
+        ) from exc
 
 
 def render_command_line(shell: str, quoted_body: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from batchspec.diagnostics.model import Diagnostic, Severity, Span
@@ -18,14 +18,14 @@ from batchspec.spec.loader import Document, JsonPath, format_path
 MAX_ERRORS_PER_DOCUMENT = 50
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(name: str) -> dict[str, Any]:
     from batchspec.resources import data_dir
 
     return json.loads((data_dir("schemas") / name).read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(name: str) -> Any:
     from batchspec.spec.schemalite import Validator
 
@@ -91,12 +91,26 @@ def describe(error: Any) -> tuple[str, str | None, JsonPath, bool]:
     if v == "const":
         return f"{_short(inst)} must be {_short(error.validator_value)}{_where(path)}", None, path, False
     if v == "type":
-        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        expected = (
+            error.validator_value
+            if isinstance(error.validator_value, str)
+            else " or ".join(error.validator_value)
+        )
         return f"expected {expected}, got {_type_name(inst)}{_where(path)}", None, path, False
     if v == "pattern":
-        return f"{_short(inst)} does not match the pattern {error.validator_value}{_where(path)}", None, path, False
+        return (
+            f"{_short(inst)} does not match the pattern {error.validator_value}{_where(path)}",
+            None,
+            path,
+            False,
+        )
     if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        word = {"minimum": "less than", "maximum": "more than", "exclusiveMinimum": "at most", "exclusiveMaximum": "at least"}[v]
+        word = {
+            "minimum": "less than",
+            "maximum": "more than",
+            "exclusiveMinimum": "at most",
+            "exclusiveMaximum": "at least",
+        }[v]
         return f"{_short(inst)} is {word} the limit {error.validator_value}{_where(path)}", None, path, False
     if v in ("minLength", "maxLength"):
         word = "shorter" if v == "minLength" else "longer"
@@ -144,7 +158,9 @@ def schema_diagnostics(
         seen.add((message, path))
         sev = severity_of(err) if severity_of else Severity.ERROR
         out.append(
-            Diagnostic(code=code, name=name, severity=sev, message=message, span=span_of(path, key), hint=hint)
+            Diagnostic(
+                code=code, name=name, severity=sev, message=message, span=span_of(path, key), hint=hint
+            )
         )
     return out
 

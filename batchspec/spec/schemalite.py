@@ -16,12 +16,41 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SUPPORTED = {
-    "$schema", "$id", "$defs", "$ref", "title", "description", "default", "readOnly", "type", "enum", "const",
-    "properties", "additionalProperties", "required", "propertyNames", "minProperties", "maxProperties", "items",
-    "minItems", "maxItems", "pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "not", "anyOf", "oneOf", "allOf",
+    "$schema",
+    "$id",
+    "$defs",
+    "$ref",
+    "title",
+    "description",
+    "default",
+    "readOnly",
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "additionalProperties",
+    "required",
+    "propertyNames",
+    "minProperties",
+    "maxProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "not",
+    "anyOf",
+    "oneOf",
+    "allOf",
     # annotations of ours, no validation meaning
-    "x-batchspec-message", "x-batchspec-known-values", "x-batchspec-format",
+    "x-batchspec-message",
+    "x-batchspec-known-values",
+    "x-batchspec-format",
 }
 WEAK = {"anyOf", "oneOf"}
 
@@ -92,16 +121,35 @@ class Validator:
         self._check(self.root, instance, (), out)
         return not out
 
-    def _err(self, out: list[SchemaError], kw: str, schema: Any, inst: Any, path: tuple, message: str,
-             context: list[SchemaError] | None = None) -> None:
-        out.append(SchemaError(kw, schema.get(kw) if isinstance(schema, dict) else None, inst, path, schema, message,
-                               context or []))
+    def _err(
+        self,
+        out: list[SchemaError],
+        kw: str,
+        schema: Any,
+        inst: Any,
+        path: tuple,
+        message: str,
+        context: list[SchemaError] | None = None,
+    ) -> None:
+        out.append(
+            SchemaError(
+                kw,
+                schema.get(kw) if isinstance(schema, dict) else None,
+                inst,
+                path,
+                schema,
+                message,
+                context or [],
+            )
+        )
 
     def _check(self, schema: Any, inst: Any, path: tuple, out: list[SchemaError]) -> None:
         if schema is True:
             return
         if schema is False:
-            out.append(SchemaError("false", False, inst, path, schema, f"False schema does not allow {_repr(inst)}"))
+            out.append(
+                SchemaError("false", False, inst, path, schema, f"False schema does not allow {_repr(inst)}")
+            )
             return
         if "$ref" in schema:
             self._check(self.resolve(schema["$ref"]), inst, path, out)
@@ -109,13 +157,25 @@ class Validator:
         if t is not None:
             types = [t] if isinstance(t, str) else t
             if not any(_is_type(inst, x) for x in types):
-                self._err(out, "type", schema, inst, path, f"{_repr(inst)} is not of type {', '.join(map(repr, types))}")
+                self._err(
+                    out,
+                    "type",
+                    schema,
+                    inst,
+                    path,
+                    f"{_repr(inst)} is not of type {', '.join(map(repr, types))}",
+                )
                 return
-        if "enum" in schema and not any(inst == e and type(inst) is type(e) or (inst == e and not isinstance(inst, bool)
-                                                                                 and not isinstance(e, bool))
-                                        for e in schema["enum"]):
+        if "enum" in schema and not any(
+            (inst == e
+            and type(inst) is type(e))
+            or (inst == e and not isinstance(inst, bool) and not isinstance(e, bool))
+            for e in schema["enum"]
+        ):
             self._err(out, "enum", schema, inst, path, f"{_repr(inst)} is not one of {schema['enum']!r}")
-        if "const" in schema and not (inst == schema["const"] and isinstance(inst, bool) == isinstance(schema["const"], bool)):
+        if "const" in schema and not (
+            inst == schema["const"] and isinstance(inst, bool) == isinstance(schema["const"], bool)
+        ):
             self._err(out, "const", schema, inst, path, f"{schema['const']!r} was expected")
         if isinstance(inst, dict):
             self._object(schema, inst, path, out)
@@ -130,25 +190,62 @@ class Validator:
                 self._err(out, "maxItems", schema, inst, path, f"{_repr(inst)} is too long")
         elif isinstance(inst, str):
             if "pattern" in schema and not _regex(schema["pattern"]).search(inst):
-                self._err(out, "pattern", schema, inst, path, f"{_repr(inst)} does not match {schema['pattern']!r}")
+                self._err(
+                    out, "pattern", schema, inst, path, f"{_repr(inst)} does not match {schema['pattern']!r}"
+                )
             if "minLength" in schema and len(inst) < schema["minLength"]:
                 self._err(out, "minLength", schema, inst, path, f"{_repr(inst)} is too short")
             if "maxLength" in schema and len(inst) > schema["maxLength"]:
                 self._err(out, "maxLength", schema, inst, path, f"{_repr(inst)} is too long")
         elif isinstance(inst, (int, float)) and not isinstance(inst, bool):
             if "minimum" in schema and inst < schema["minimum"]:
-                self._err(out, "minimum", schema, inst, path, f"{inst} is less than the minimum of {schema['minimum']}")
+                self._err(
+                    out,
+                    "minimum",
+                    schema,
+                    inst,
+                    path,
+                    f"{inst} is less than the minimum of {schema['minimum']}",
+                )
             if "maximum" in schema and inst > schema["maximum"]:
-                self._err(out, "maximum", schema, inst, path, f"{inst} is greater than the maximum of {schema['maximum']}")
+                self._err(
+                    out,
+                    "maximum",
+                    schema,
+                    inst,
+                    path,
+                    f"{inst} is greater than the maximum of {schema['maximum']}",
+                )
             if "exclusiveMinimum" in schema and inst <= schema["exclusiveMinimum"]:
-                self._err(out, "exclusiveMinimum", schema, inst, path, f"{inst} is not above {schema['exclusiveMinimum']}")
+                self._err(
+                    out,
+                    "exclusiveMinimum",
+                    schema,
+                    inst,
+                    path,
+                    f"{inst} is not above {schema['exclusiveMinimum']}",
+                )
             if "exclusiveMaximum" in schema and inst >= schema["exclusiveMaximum"]:
-                self._err(out, "exclusiveMaximum", schema, inst, path, f"{inst} is not below {schema['exclusiveMaximum']}")
+                self._err(
+                    out,
+                    "exclusiveMaximum",
+                    schema,
+                    inst,
+                    path,
+                    f"{inst} is not below {schema['exclusiveMaximum']}",
+                )
         if "not" in schema:
             sub: list[SchemaError] = []
             self._check(schema["not"], inst, path, sub)
             if not sub:
-                self._err(out, "not", schema, inst, path, f"{_repr(inst)} should not be valid under {schema['not']!r}")
+                self._err(
+                    out,
+                    "not",
+                    schema,
+                    inst,
+                    path,
+                    f"{_repr(inst)} should not be valid under {schema['not']!r}",
+                )
         for part in schema.get("allOf", ()):
             self._check(part, inst, path, out)
         if "anyOf" in schema:
@@ -160,8 +257,15 @@ class Validator:
                     break
                 branches.extend(sub)
             else:
-                self._err(out, "anyOf", schema, inst, path, f"{_repr(inst)} is not valid under any of the given schemas",
-                          branches)
+                self._err(
+                    out,
+                    "anyOf",
+                    schema,
+                    inst,
+                    path,
+                    f"{_repr(inst)} is not valid under any of the given schemas",
+                    branches,
+                )
         if "oneOf" in schema:
             matched = 0
             branches = []
@@ -173,12 +277,28 @@ class Validator:
                 else:
                     matched += 1
             if matched == 0:
-                self._err(out, "oneOf", schema, inst, path, f"{_repr(inst)} is not valid under any of the given schemas",
-                          branches)
+                self._err(
+                    out,
+                    "oneOf",
+                    schema,
+                    inst,
+                    path,
+                    f"{_repr(inst)} is not valid under any of the given schemas",
+                    branches,
+                )
             elif matched > 1:
-                self._err(out, "oneOf", schema, inst, path, f"{_repr(inst)} is valid under each of more than one schema")
+                self._err(
+                    out,
+                    "oneOf",
+                    schema,
+                    inst,
+                    path,
+                    f"{_repr(inst)} is valid under each of more than one schema",
+                )
 
-    def _object(self, schema: dict[str, Any], inst: dict[str, Any], path: tuple, out: list[SchemaError]) -> None:
+    def _object(
+        self, schema: dict[str, Any], inst: dict[str, Any], path: tuple, out: list[SchemaError]
+    ) -> None:
         props = schema.get("properties")
         if props:
             for k, v in inst.items():
@@ -192,8 +312,14 @@ class Validator:
             extras = [k for k in inst if not props or k not in props]
             if ap is False:
                 if extras:
-                    self._err(out, "additionalProperties", schema, inst, path,
-                              f"Additional properties are not allowed ({', '.join(map(repr, extras))} were unexpected)")
+                    self._err(
+                        out,
+                        "additionalProperties",
+                        schema,
+                        inst,
+                        path,
+                        f"Additional properties are not allowed ({', '.join(map(repr, extras))} were unexpected)",
+                    )
             elif ap is not True:
                 for k in extras:
                     self._check(ap, inst[k], (*path, k), out)
@@ -203,7 +329,9 @@ class Validator:
                 self._check(schema["propertyNames"], k, (*path, k), sub)
                 out.extend(sub)
         if "minProperties" in schema and len(inst) < schema["minProperties"]:
-            self._err(out, "minProperties", schema, inst, path, f"{_repr(inst)} does not have enough properties")
+            self._err(
+                out, "minProperties", schema, inst, path, f"{_repr(inst)} does not have enough properties"
+            )
         if "maxProperties" in schema and len(inst) > schema["maxProperties"]:
             self._err(out, "maxProperties", schema, inst, path, f"{_repr(inst)} has too many properties")
 

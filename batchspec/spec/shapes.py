@@ -96,7 +96,11 @@ def _is_mgmt(obj: Any) -> bool:
 
 
 def _is_data(obj: Any) -> bool:
-    return isinstance(obj, dict) and "properties" not in obj and any(k in obj for k in (*_DATA_MARKERS, "vmSize"))
+    return (
+        isinstance(obj, dict)
+        and "properties" not in obj
+        and any(k in obj for k in (*_DATA_MARKERS, "vmSize"))
+    )
 
 
 def detect_pool_shape(data: Any) -> PoolShape | None:
@@ -105,10 +109,16 @@ def detect_pool_shape(data: Any) -> PoolShape | None:
     if isinstance(data.get("resources"), list):  # ARM template: the first pool resource
         for i, res in enumerate(data["resources"]):
             t = res.get("type") if isinstance(res, dict) else None
-            if isinstance(t, str) and t.lower().endswith("batchaccounts/pools") and isinstance(res.get("properties"), dict):
+            if (
+                isinstance(t, str)
+                and t.lower().endswith("batchaccounts/pools")
+                and isinstance(res.get("properties"), dict)
+            ):
                 return PoolShape("management", ("resources", i), "arm-template")
         return None
-    if isinstance(data.get("pool"), dict) and len(data) <= 3:  # retired CLI-extension template {"pool": {...}}
+    if (
+        isinstance(data.get("pool"), dict) and len(data) <= 3
+    ):  # retired CLI-extension template {"pool": {...}}
         inner = data["pool"]
         if _is_mgmt(inner):
             return PoolShape("management", ("pool",), "cli-template")

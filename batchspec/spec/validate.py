@@ -15,15 +15,37 @@ from typing import Any
 
 from batchspec.diagnostics.model import Diagnostic, Related, Severity, Span
 from batchspec.spec.durations import parse_duration
-from batchspec.spec.loader import Document, DocumentError, JsonPath, LineIndex, StringMap, format_path, load_text
+from batchspec.spec.loader import (
+    Document,
+    DocumentError,
+    JsonPath,
+    LineIndex,
+    StringMap,
+    format_path,
+    load_text,
+)
 from batchspec.spec.rules import ALL_SPEC_RULES, PoolContext, TextSource
 from batchspec.spec.shapes import PoolShape, detect_pool_shape, get
 
 _MARKER = re.compile(r"^batchspec\s*:", re.M)
 SHOW_ONLY = {
-    "url", "eTag", "lastModified", "creationTime", "state", "stateTransitionTime", "allocationState",
-    "allocationStateTransitionTime", "currentDedicatedNodes", "currentLowPriorityNodes", "resizeErrors",
-    "autoScaleRun", "stats", "identity", "currentNodeCommunicationMode", "odata.metadata", "enableAutoScale",
+    "url",
+    "eTag",
+    "lastModified",
+    "creationTime",
+    "state",
+    "stateTransitionTime",
+    "allocationState",
+    "allocationStateTransitionTime",
+    "currentDedicatedNodes",
+    "currentLowPriorityNodes",
+    "resizeErrors",
+    "autoScaleRun",
+    "stats",
+    "identity",
+    "currentNodeCommunicationMode",
+    "odata.metadata",
+    "enableAutoScale",
 }
 RETIRED = {
     "cloudServiceConfiguration": "Cloud Services pools were retired on 29 February 2024; use virtualMachineConfiguration",
@@ -92,7 +114,9 @@ def _apply_config(diags: list[Diagnostic], config: Any, path: str) -> list[Diagn
 # ----------------------------------------------------------------------------------------------- schema passes
 
 
-def _make(code: str, name: str, severity: Severity, message: str, span: Span, hint: str | None = None) -> Diagnostic:
+def _make(
+    code: str, name: str, severity: Severity, message: str, span: Span, hint: str | None = None
+) -> Diagnostic:
     return Diagnostic(code=code, name=name, severity=severity, message=message, span=span, hint=hint)
 
 
@@ -125,26 +149,52 @@ def pool_schema_diagnostics(
                 same = [a for a in allowed if a.lower() == key.lower()]
                 kpath = (*path, key)
                 if same:
-                    out.append(_make(
-                        "SP201", "non-canonical-spelling", Severity.WARNING,
-                        f'"{key}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
-                        span_of(kpath, True), hint=f'write "{same[0]}"',
-                    ))
+                    out.append(
+                        _make(
+                            "SP201",
+                            "non-canonical-spelling",
+                            Severity.WARNING,
+                            f'"{key}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
+                            span_of(kpath, True),
+                            hint=f'write "{same[0]}"',
+                        )
+                    )
                 elif key in RETIRED:
-                    out.append(_make("SP103", "retired-property", Severity.ERROR,
-                                     f'"{key}" is not accepted by API 2025-06-01{_in(path)}', span_of(kpath, True),
-                                     hint=RETIRED[key]))
+                    out.append(
+                        _make(
+                            "SP103",
+                            "retired-property",
+                            Severity.ERROR,
+                            f'"{key}" is not accepted by API 2025-06-01{_in(path)}',
+                            span_of(kpath, True),
+                            hint=RETIRED[key],
+                        )
+                    )
                 elif show_output and key in SHOW_ONLY:
-                    out.append(_make("SP102", "read-only-property", Severity.INFO,
-                                     f'"{key}" is state from "pool show"; it is not part of a create request',
-                                     span_of(kpath, True)))
+                    out.append(
+                        _make(
+                            "SP102",
+                            "read-only-property",
+                            Severity.INFO,
+                            f'"{key}" is state from "pool show"; it is not part of a create request',
+                            span_of(kpath, True),
+                        )
+                    )
                 else:
                     message, hint, _, _ = describe(err)
                     import difflib
 
                     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                    out.append(_make(code, name, Severity.ERROR, f'unknown property "{key}"{_in(path)}',
-                                     span_of(kpath, True), hint=f'did you mean "{close[0]}"?' if close else None))
+                    out.append(
+                        _make(
+                            code,
+                            name,
+                            Severity.ERROR,
+                            f'unknown property "{key}"{_in(path)}',
+                            span_of(kpath, True),
+                            hint=f'did you mean "{close[0]}"?' if close else None,
+                        )
+                    )
             continue
         if err.validator == "required" and isinstance(inst, dict):
             missing = err.message.split("'")[1] if "'" in err.message else ""
@@ -153,18 +203,30 @@ def pool_schema_diagnostics(
         if err.validator == "enum" and isinstance(inst, str):
             same = [o for o in err.validator_value if isinstance(o, str) and o.lower() == inst.lower()]
             if same:
-                out.append(_make(
-                    "SP201", "non-canonical-spelling", Severity.WARNING,
-                    f'"{inst}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
-                    span_of(path, False), hint=f'write "{same[0]}"',
-                ))
+                out.append(
+                    _make(
+                        "SP201",
+                        "non-canonical-spelling",
+                        Severity.WARNING,
+                        f'"{inst}" is spelled "{same[0]}" in this API; the service accepts it case-insensitively',
+                        span_of(path, False),
+                        hint=f'write "{same[0]}"',
+                    )
+                )
                 continue
         if err.validator == "not" and isinstance(err.schema, dict) and err.schema.get("readOnly"):
             key = path[-1] if path else ""
             sev = Severity.INFO if show_output else Severity.WARNING
-            out.append(_make("SP102", "read-only-property", sev,
-                             f'"{key}" is read-only: the service sets it and ignores it in a request',
-                             span_of(path, True), hint="remove it from the definition"))
+            out.append(
+                _make(
+                    "SP102",
+                    "read-only-property",
+                    sev,
+                    f'"{key}" is read-only: the service sets it and ignores it in a request',
+                    span_of(path, True),
+                    hint="remove it from the definition",
+                )
+            )
             continue
         message, hint, p, key = describe(err)
         out.append(_make(code, name, Severity.ERROR, message, span_of(p, key), hint))
@@ -189,28 +251,54 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
     if isinstance(interval, str):
         td = parse_duration(interval)
         if td is None:
-            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
-                             f'evaluation interval "{interval}" is not an ISO 8601 duration', ctx.span_of(ip, False),
-                             hint="write it like PT5M or PT1H"))
+            out.append(
+                _make(
+                    "SP104",
+                    "value-out-of-range",
+                    Severity.ERROR,
+                    f'evaluation interval "{interval}" is not an ISO 8601 duration',
+                    ctx.span_of(ip, False),
+                    hint="write it like PT5M or PT1H",
+                )
+            )
         elif not (5 * 60 <= td.total_seconds() <= 168 * 3600):
-            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
-                             f'evaluation interval "{interval}" is outside 5 minutes to 168 hours',
-                             ctx.span_of(ip, False), hint="the service rejects it with 400 Bad Request"))
-    rp = (*ctx.path("fixedScale"), "resizeTimeout") if ctx.shape.plane == "management" else (*ctx.shape.props, "resizeTimeout")
+            out.append(
+                _make(
+                    "SP104",
+                    "value-out-of-range",
+                    Severity.ERROR,
+                    f'evaluation interval "{interval}" is outside 5 minutes to 168 hours',
+                    ctx.span_of(ip, False),
+                    hint="the service rejects it with 400 Bad Request",
+                )
+            )
+    rp = (
+        (*ctx.path("fixedScale"), "resizeTimeout")
+        if ctx.shape.plane == "management"
+        else (*ctx.shape.props, "resizeTimeout")
+    )
     rt = ctx.get(rp)
     if isinstance(rt, str):
         td = parse_duration(rt)
         if td is not None and td.total_seconds() < 300:
-            out.append(_make("SP104", "value-out-of-range", Severity.ERROR,
-                             f'resize timeout "{rt}" is shorter than the minimum of 5 minutes', ctx.span_of(rp, False)))
+            out.append(
+                _make(
+                    "SP104",
+                    "value-out-of-range",
+                    Severity.ERROR,
+                    f'resize timeout "{rt}" is shorter than the minimum of 5 minutes',
+                    ctx.span_of(rp, False),
+                )
+            )
     return out
 
 
 # ----------------------------------------------------------------------------------------------- formula / script
 
 
-def formula_diagnostics(text: str, path: str, locate: Callable[[int, int], Span] | None, config: Any,
-                        exact: bool = True) -> list[Diagnostic]:
+def formula_diagnostics(
+    text: str, path: str, locate: Callable[[int, int], Span] | None, config: Any, exact: bool = True
+) -> list[Diagnostic]:
     """Formula front end + lint rules; positions mapped into the enclosing file when ``locate`` is given."""
     try:
         from batchspec.lint import lint_formula
@@ -231,15 +319,28 @@ def formula_diagnostics(text: str, path: str, locate: Callable[[int, int], Span]
     for d in diags:
         hint = d.hint
         if not exact:
-            note = (f"formula line {d.span.start.line}, column {d.span.start.col}; the position inside the string "
-                    "could not be mapped exactly")
+            note = (
+                f"formula line {d.span.start.line}, column {d.span.start.col}; the position inside the string "
+                "could not be mapped exactly"
+            )
             hint = f"{hint}; {note}" if hint else note
-        out.append(Diagnostic(code=d.code, name=d.name, severity=d.severity, message=d.message, span=remap(d.span),
-                              hint=hint, related=tuple(Related(remap(r.span), r.message) for r in d.related)))
+        out.append(
+            Diagnostic(
+                code=d.code,
+                name=d.name,
+                severity=d.severity,
+                message=d.message,
+                span=remap(d.span),
+                hint=hint,
+                related=tuple(Related(remap(r.span), r.message) for r in d.related),
+            )
+        )
     return out
 
 
-def _string_locator(path: str, smap: StringMap | None, fallback: Span) -> tuple[Callable[[int, int], Span], bool]:
+def _string_locator(
+    path: str, smap: StringMap | None, fallback: Span
+) -> tuple[Callable[[int, int], Span], bool]:
     if smap is None:
         return (lambda a, b: fallback), False
     if not smap.exact:
@@ -277,7 +378,9 @@ def _file_locator(path: str, text: str) -> Callable[[int, int], Span]:
     return lambda a, b: Span(path, index.pos(a), index.pos(max(a, b)))
 
 
-def command_line_source(command_line: str, locate_cmd: Callable[[int, int], Span], exact: bool) -> tuple[TextSource, str]:
+def command_line_source(
+    command_line: str, locate_cmd: Callable[[int, int], Span], exact: bool
+) -> tuple[TextSource, str]:
     """The script a command line runs (the body of ``shell -c``, or the command line itself) as a TextSource."""
     from batchspec.spec.startscript import split_command_with_offsets
 
@@ -302,9 +405,16 @@ def run_rules(ctx: PoolContext) -> list[Diagnostic]:
         try:
             out.extend(rule.check(ctx))
         except Exception as exc:  # a crashing rule must not hide the others (style.md §4)
-            out.append(_make("BS002", "rule-crashed", Severity.ERROR,
-                             f"rule {rule.code} ({rule.name}) crashed: {type(exc).__name__}: {exc}",
-                             ctx.span_of((), False), hint="please report this bug"))
+            out.append(
+                _make(
+                    "BS002",
+                    "rule-crashed",
+                    Severity.ERROR,
+                    f"rule {rule.code} ({rule.name}) crashed: {type(exc).__name__}: {exc}",
+                    ctx.span_of((), False),
+                    hint="please report this bug",
+                )
+            )
     return out
 
 
@@ -322,10 +432,16 @@ def validate_pool_text(path: str, text: str, config: Any = None) -> list[Diagnos
 def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic]:
     shape = detect_pool_shape(doc.data)
     if shape is None:
-        return [_make("SP020", "not-a-spec", Severity.ERROR,
-                      "not a pool definition or batchspec spec; expected a management-plane body "
-                      '({"properties": {"vmSize": ...}}), a data-plane body or a spec with "batchspec: 1"',
-                      Span.point(doc.path, 1, 1))]
+        return [
+            _make(
+                "SP020",
+                "not-a-spec",
+                Severity.ERROR,
+                "not a pool definition or batchspec spec; expected a management-plane body "
+                '({"properties": {"vmSize": ...}}), a data-plane body or a spec with "batchspec: 1"',
+                Span.point(doc.path, 1, 1),
+            )
+        ]
 
     def span_of(p: JsonPath, key: bool) -> Span:
         return doc.span((*shape.root, *p), key=key)
@@ -333,8 +449,11 @@ def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic
     resource = get(doc.data, shape.root)
     diags: list[Diagnostic] = []
     if shape.plane == "management":
-        view = resource if shape.wrapper == "resource" else {k: v for k, v in resource.items()
-                                                              if k in ("properties", "identity", "tags")}
+        view = (
+            resource
+            if shape.wrapper == "resource"
+            else {k: v for k, v in resource.items() if k in ("properties", "identity", "tags")}
+        )
         diags += pool_schema_diagnostics(view, "pool.schema.json", span_of)
     else:
         show = any(k in resource for k in ("state", "url", "creationTime", "allocationState"))
@@ -364,7 +483,9 @@ def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic
 def validate_spec_text(path: str, text: str, config: Any = None, env: str | None = None) -> list[Diagnostic]:
     """The spec as written, then once per environment overlay (an error only prod has is still an error)."""
     diags = _validate_spec_env(path, text, config, env)
-    if env is not None or any(d.severity >= Severity.ERROR and d.code.startswith(("SP0", "SP100")) for d in diags):
+    if env is not None or any(
+        d.severity >= Severity.ERROR and d.code.startswith(("SP0", "SP100")) for d in diags
+    ):
         return diags
     try:
         doc = load_text(path, text)
@@ -378,10 +499,20 @@ def validate_spec_text(path: str, text: str, config: Any = None, env: str | None
         for d in _validate_spec_env(path, text, config, str(name)):
             if d not in seen:
                 seen.add(d)
-                overlay = Related(doc.span(("environments", name), key=True), f'environment "{name}" is defined here')
-                diags.append(Diagnostic(code=d.code, name=d.name, severity=d.severity,
-                                        message=f"{d.message} (with --env {name})", span=d.span, hint=d.hint,
-                                        related=(*d.related, overlay)))
+                overlay = Related(
+                    doc.span(("environments", name), key=True), f'environment "{name}" is defined here'
+                )
+                diags.append(
+                    Diagnostic(
+                        code=d.code,
+                        name=d.name,
+                        severity=d.severity,
+                        message=f"{d.message} (with --env {name})",
+                        span=d.span,
+                        hint=d.hint,
+                        related=(*d.related, overlay),
+                    )
+                )
     return diags
 
 
@@ -394,7 +525,11 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
     try:
         c = compile_spec(path, text, env, root=Path(path).parent)
     except BatchspecError as exc:
-        return [_make("SP012", "invalid-value", Severity.ERROR, str(exc).split(": ", 1)[-1], Span.point(path, 1, 1))]
+        return [
+            _make(
+                "SP012", "invalid-value", Severity.ERROR, str(exc).split(": ", 1)[-1], Span.point(path, 1, 1)
+            )
+        ]
     diags = list(c.diagnostics)
     if c.has_errors or c.pool_body is None:
         return diags
@@ -420,7 +555,9 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         if isinstance(cmd, str):
             cpath = c.doc_path(("pool", "startTask", "commandLine"))
             loc = c.doc.locations.get(cpath) if c.doc else None
-            locate, exact = _string_locator(path, loc.string_map if loc else None, span_of(("properties", "startTask"), False))
+            locate, exact = _string_locator(
+                path, loc.string_map if loc else None, span_of(("properties", "startTask"), False)
+            )
             ctx.script, ctx.extras["shell"] = command_line_source(cmd, locate, exact)
     if ctx.script is not None:  # shellcheck runs in its own process while the checks below run here
         from batchspec.spec.rules.script_checks import prefetch_shellcheck
@@ -444,7 +581,9 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         def jspan(p: JsonPath, key: bool, jpath: JsonPath = jpath) -> Span:
             return c.doc.span((*jpath, *p), key=key) if c.doc else Span.point(path, 1, 1)
 
-        diags += pool_schema_diagnostics(job.job_body, "job.schema.json", jspan, code="SP105", name="job-schema")
+        diags += pool_schema_diagnostics(
+            job.job_body, "job.schema.json", jspan, code="SP105", name="job-schema"
+        )
         for n, t in enumerate(job.tasks[:1000]):
             tpath = c.doc_path(job.task_origins[n]) if n < len(job.task_origins) else jpath
 
@@ -453,8 +592,16 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
 
             tdiags = pool_schema_diagnostics(t, "task.schema.json", tspan, code="SP106", name="task-schema")
             for d in tdiags:
-                diags.append(Diagnostic(code=d.code, name=d.name, severity=d.severity,
-                                        message=f'task "{t.get("id")}": {d.message}', span=d.span, hint=d.hint))
+                diags.append(
+                    Diagnostic(
+                        code=d.code,
+                        name=d.name,
+                        severity=d.severity,
+                        message=f'task "{t.get("id")}": {d.message}',
+                        span=d.span,
+                        hint=d.hint,
+                    )
+                )
             if tdiags:
                 break  # one broken task shows the problem; the same template would repeat it
     return diags

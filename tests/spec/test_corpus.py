@@ -46,7 +46,9 @@ def _without(body: dict, dropped: dict) -> dict:
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_import_then_render_gives_the_source_back(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_then_render_gives_the_source_back(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = CORPUS / name
     doc = load_text(name, src.read_text())
     shape = detect_pool_shape(doc.data)
@@ -59,6 +61,8 @@ def test_import_then_render_gives_the_source_back(name: str, tmp_path: Path, cap
     rendered = json.loads(capsys.readouterr().out)
     assert rendered == _without(get(doc.data, shape.root), dropped)
     # and the imported spec is itself valid apart from the source's real problems
-    diags = validate_document(str(tmp_path / "p" / "batchspec.yaml"), (tmp_path / "p" / "batchspec.yaml").read_text())
+    diags = validate_document(
+        str(tmp_path / "p" / "batchspec.yaml"), (tmp_path / "p" / "batchspec.yaml").read_text()
+    )
     spec_errors = sorted(d.code for d in diags if d.severity.name == "ERROR")
     assert spec_errors == sorted(EXPECTED.get(name, [])), [(d.code, d.message) for d in diags]

@@ -34,13 +34,21 @@ def test_data_plane_and_pool_show_output(tmp_path: Path) -> None:
     p = tmp_path / "show.json"
     p.write_text(json.dumps(body, indent=2))
     pf = load_pool_formula(p)
-    assert (pf.text, pf.pool_id, pf.evaluation_interval) == ("$TargetDedicatedNodes = 1;", "p1", timedelta(minutes=5))
+    assert (pf.text, pf.pool_id, pf.evaluation_interval) == (
+        "$TargetDedicatedNodes = 1;",
+        "p1",
+        timedelta(minutes=5),
+    )
     assert (pf.task_slots_per_node, pf.task_scheduling) == (4, "spread")
 
 
 def test_fixed_scale_pool_has_no_formula(tmp_path: Path) -> None:
     p = tmp_path / "fixed.json"
-    p.write_text(json.dumps({"properties": {"vmSize": "x", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 3}}}}))
+    p.write_text(
+        json.dumps(
+            {"properties": {"vmSize": "x", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 3}}}}
+        )
+    )
     pf = load_pool_formula(p)
     assert pf.text is None and pf.target_dedicated == 3
 

@@ -19,7 +19,9 @@ def _strip_read_only(body: dict) -> dict:
     return out
 
 
-def test_seed_import_then_render_gives_the_seed_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_seed_import_then_render_gives_the_seed_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = CORPUS / "seed-pool.json"
     assert main(["import", str(src), "-o", str(tmp_path / "p")]) == 0
     err = capsys.readouterr().err
@@ -54,4 +56,6 @@ def test_import_of_garbage_is_a_positioned_error(tmp_path: Path, capsys: pytest.
 def test_render_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["import", str(CORPUS / "seed-pool.json"), "-o", str(tmp_path / "p")]) == 0
     assert main(["render", str(tmp_path / "p"), "-o", str(tmp_path / "out")]) == 0
-    assert json.loads((tmp_path / "out" / "pool.json").read_text()) == json.loads((CORPUS / "seed-pool.json").read_text())
+    assert json.loads((tmp_path / "out" / "pool.json").read_text()) == json.loads(
+        (CORPUS / "seed-pool.json").read_text()
+    )

@@ -23,8 +23,11 @@ def _hook(hook_id: str) -> dict:
 
 
 def test_manifest_is_valid() -> None:
-    proc = subprocess.run([str(PRE_COMMIT), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(PRE_COMMIT), "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -55,10 +58,21 @@ def test_hook_in_a_fresh_repository(tmp_path: Path) -> None:
     (repo / "package.json").write_text('{"name": "unrelated", "version": "1.0.0"}\n')
     (repo / "scale.formula").write_text("$TargetDedicatedNodes = 1;\n")
     _git(repo, "add", ".")
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(REPO),
-           "BATCHSPEC_NO_SHELLCHECK": "1", "NO_COLOR": "1"}
-    run = subprocess.run([str(PRE_COMMIT), "run", "--all-files"], cwd=repo, capture_output=True, text=True, env=env,
-                         timeout=300)
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(REPO),
+        "BATCHSPEC_NO_SHELLCHECK": "1",
+        "NO_COLOR": "1",
+    }
+    run = subprocess.run(
+        [str(PRE_COMMIT), "run", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     out = run.stdout + run.stderr
     assert run.returncode == 1, out
     assert "pool.json:40:23: error[SP202]" in out
@@ -69,7 +83,13 @@ def test_hook_in_a_fresh_repository(tmp_path: Path) -> None:
     text = text.replace("{resource-group-name}", "rg").replace("{managed-id-name}", "pool-identity")
     (repo / "pool.json").write_text(text)
     _git(repo, "add", ".")
-    run = subprocess.run([str(PRE_COMMIT), "run", "--all-files"], cwd=repo, capture_output=True, text=True, env=env,
-                         timeout=300)
+    run = subprocess.run(
+        [str(PRE_COMMIT), "run", "--all-files"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Passed" in run.stdout

@@ -33,11 +33,17 @@ pool:
 
 def errors_of(tmp: Path) -> list[tuple[str, int, int]]:
     c = compile_path(tmp)
-    return [(d.code, d.span.start.line, d.span.start.col) for d in c.diagnostics if d.severity.name == "ERROR"]
+    return [
+        (d.code, d.span.start.line, d.span.start.col) for d in c.diagnostics if d.severity.name == "ERROR"
+    ]
 
 
-@pytest.mark.parametrize("name", ["autoscale-env", "parametric-sweep", "task-per-file", "fixed-scale", "seed-pool"])
-def test_examples_render_and_have_no_errors_except_the_seed_placeholder(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "name", ["autoscale-env", "parametric-sweep", "task-per-file", "fixed-scale", "seed-pool"]
+)
+def test_examples_render_and_have_no_errors_except_the_seed_placeholder(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc = main(["validate", "--format", "concise", str(EXAMPLES / name)])
     out = capsys.readouterr().out
     errors = [ln for ln in out.splitlines() if ": error[" in ln]
@@ -64,7 +70,9 @@ def test_environment_overlay_and_typed_variables() -> None:
     assert prod.pool_body["properties"]["taskSlotsPerNode"] == 16
     assert prod.target.kind == "azure" and prod.target.account_name == "contosobatchprod"
     cmd = prod.pool_body["properties"]["startTask"]["commandLine"]
-    assert shlex.split(cmd)[:2] == ["/bin/bash", "-c"] and shlex.split(cmd)[2].startswith("set -euo pipefail\napt-get update")
+    assert shlex.split(cmd)[:2] == ["/bin/bash", "-c"] and shlex.split(cmd)[2].startswith(
+        "set -euo pipefail\napt-get update"
+    )
 
 
 def test_unknown_environment_is_a_clean_error() -> None:
@@ -82,7 +90,9 @@ def test_parametric_sweep_expands_with_deterministic_ids() -> None:
     assert "--seed 1 --lr 0.1" in tasks[0]["commandLine"]
     assert p.jobs[0].job_body["poolInfo"] == {"poolId": "sweep"}
     assert p.jobs[0].job_body["commonEnvironmentSettings"] == [{"name": "EPOCHS", "value": "20"}]
-    assert [t["id"] for t in load_project(EXAMPLES / "parametric-sweep").jobs[0].tasks] == [t["id"] for t in tasks]
+    assert [t["id"] for t in load_project(EXAMPLES / "parametric-sweep").jobs[0].tasks] == [
+        t["id"] for t in tasks
+    ]
 
 
 def test_per_file_factory_inputs_and_outputs() -> None:
@@ -99,7 +109,10 @@ def test_per_file_factory_inputs_and_outputs() -> None:
 
 
 def test_task_list_and_dependencies(tmp_path: Path) -> None:
-    spec = "batchspec: 1\n" + POOL + """
+    spec = (
+        "batchspec: 1\n"
+        + POOL
+        + """
 jobs:
   - id: j
     tasks:
@@ -110,10 +123,11 @@ jobs:
           echo "it's $HOME"
         dependsOn: {taskIds: [first]}
 """
+    )
     p = load_project(write(tmp_path, spec))
     job = p.jobs[0]
     assert job.job_body["usesTaskDependencies"] is True
-    assert shlex.split(job.tasks[1]["commandLine"])[2] == "set -euo pipefail\necho \"it's $HOME\""
+    assert shlex.split(job.tasks[1]["commandLine"])[2] == 'set -euo pipefail\necho "it\'s $HOME"'
 
 
 @pytest.mark.parametrize(
@@ -128,7 +142,11 @@ jobs:
         ("batchspec: 1\npool:\n  id: p\n  autoScale:\n    formulaFile: missing.formula\n", "SP011", 5),
         ("batchspec: 1\npool:\n  id: p\n  vmSzie: x\n", "SP100", 4),
         ("batchspec: 2\n", "SP021", 1),
-        ("batchspec: 1\npool:\n  id: p\n  autoScale: {formula: x}\n  fixedScale: {targetDedicatedNodes: 1}\n", "SP013", 5),
+        (
+            "batchspec: 1\npool:\n  id: p\n  autoScale: {formula: x}\n  fixedScale: {targetDedicatedNodes: 1}\n",
+            "SP013",
+            5,
+        ),
     ],
 )
 def test_bad_specs_give_positioned_errors(tmp_path: Path, spec: str, code: str, line: int) -> None:
@@ -136,7 +154,9 @@ def test_bad_specs_give_positioned_errors(tmp_path: Path, spec: str, code: str, 
     assert any(c == code and ln == line for c, ln, _ in found), found
 
 
-def test_sandbox_blocks_python_internals_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sandbox_blocks_python_internals_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, "batchspec: 1\npool:\n  id: \"{{ ''.__class__.__mro__[1].__subclasses__() }}\"\n")
     assert main(["render", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -145,7 +165,7 @@ def test_sandbox_blocks_python_internals_through_the_cli(tmp_path: Path, capsys:
 
 
 def test_hostile_yaml_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    bomb = ['batchspec: 1', 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb = ["batchspec: 1", 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for i in range(8):
         prev, cur = chr(97 + i), chr(98 + i)
         bomb.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
@@ -190,8 +210,13 @@ def test_spec_error_carries_all_diagnostics(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "expr",
-    ["{{ 'x' * 1000000000 }}", "{{ 2 ** 100000000 }}", "{{ range(10**9) | list | length }}",
-     "{{ self.__init__.__globals__ }}", "{{ lipsum.__globals__['os'] }}"],
+    [
+        "{{ 'x' * 1000000000 }}",
+        "{{ 2 ** 100000000 }}",
+        "{{ range(10**9) | list | length }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ lipsum.__globals__['os'] }}",
+    ],
 )
 def test_templates_cannot_allocate_or_escape(tmp_path: Path, expr: str) -> None:
     write(tmp_path, f'batchspec: 1\npool:\n  id: "{expr}"\n')

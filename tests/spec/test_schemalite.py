@@ -15,7 +15,13 @@ from batchspec.spec.schema import load_schema
 from batchspec.spec.schemalite import Validator, unsupported_keywords
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = ["pool.schema.json", "pool-data.schema.json", "job.schema.json", "task.schema.json", "spec.schema.json"]
+SCHEMAS = [
+    "pool.schema.json",
+    "pool-data.schema.json",
+    "job.schema.json",
+    "task.schema.json",
+    "spec.schema.json",
+]
 CORPUS = sorted((REPO / "tests" / "corpus" / "pools").glob("*.json"))
 
 
@@ -40,8 +46,14 @@ def test_corpus_bodies(path: Path) -> None:
         agree(name, body.get("properties", body))
 
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-300, 300), st.floats(allow_nan=False, width=32),
-                    st.text(max_size=12), st.sampled_from(["Pack", "pack", "PT5M", "Admin", "Pool", "UserAssigned"]))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-300, 300),
+    st.floats(allow_nan=False, width=32),
+    st.text(max_size=12),
+    st.sampled_from(["Pack", "pack", "PT5M", "Admin", "Pool", "UserAssigned"]),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -57,15 +69,32 @@ def test_mutated_pool_bodies(data: st.DataObject) -> None:
             node = node[data.draw(st.integers(0, len(node) - 1))]
     if isinstance(node, dict):
         key = data.draw(st.sampled_from([*sorted(node), "extra", "nodeFillType", "formula", "autoScale"]))
-        node[key] = data.draw(st.one_of(scalars, st.dictionaries(st.sampled_from(["a", "formula", "fixedScale"]), scalars, max_size=2)))
+        node[key] = data.draw(
+            st.one_of(
+                scalars, st.dictionaries(st.sampled_from(["a", "formula", "fixedScale"]), scalars, max_size=2)
+            )
+        )
     elif isinstance(node, list):
         node.append(data.draw(scalars))
     agree("pool.schema.json", copy.deepcopy(body))
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(
-    st.sampled_from(["id", "commandLine", "resourceFiles", "constraints", "dependsOn", "requiredSlots", "x"]), c, max_size=4)),
-    max_leaves=10))
+@given(
+    st.recursive(
+        scalars,
+        lambda c: st.one_of(
+            st.lists(c, max_size=3),
+            st.dictionaries(
+                st.sampled_from(
+                    ["id", "commandLine", "resourceFiles", "constraints", "dependsOn", "requiredSlots", "x"]
+                ),
+                c,
+                max_size=4,
+            ),
+        ),
+        max_leaves=10,
+    )
+)
 def test_random_task_bodies(instance: object) -> None:
     agree("task.schema.json", instance)

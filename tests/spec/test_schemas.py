@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_committed_schemas_are_what_the_generator_produces() -> None:
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_schemas.py"), "--check"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "gen_schemas.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -32,9 +34,21 @@ def errors(schema: str, body: dict) -> list[str]:
     return sorted(e.message for e in validator(schema).iter_errors(body))
 
 
-BASE = {"properties": {"vmSize": "Standard_D2s_v3", "deploymentConfiguration": {"virtualMachineConfiguration": {
-    "imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts"},
-    "nodeAgentSkuId": "batch.node.ubuntu 22.04"}}}}
+BASE = {
+    "properties": {
+        "vmSize": "Standard_D2s_v3",
+        "deploymentConfiguration": {
+            "virtualMachineConfiguration": {
+                "imageReference": {
+                    "publisher": "canonical",
+                    "offer": "0001-com-ubuntu-server-jammy",
+                    "sku": "22_04-lts",
+                },
+                "nodeAgentSkuId": "batch.node.ubuntu 22.04",
+            }
+        },
+    }
+}
 
 
 def with_props(**props: object) -> dict:
@@ -44,8 +58,17 @@ def with_props(**props: object) -> dict:
 
 
 def test_valid_pool_passes() -> None:
-    assert errors("pool.schema.json", with_props(scaleSettings={"autoScale": {"formula": "$TargetDedicatedNodes=1;",
-                                                                           "evaluationInterval": "PT05M00S"}})) == []
+    assert (
+        errors(
+            "pool.schema.json",
+            with_props(
+                scaleSettings={
+                    "autoScale": {"formula": "$TargetDedicatedNodes=1;", "evaluationInterval": "PT05M00S"}
+                }
+            ),
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -78,5 +101,14 @@ def test_data_plane_schemas() -> None:
     assert errors("job.schema.json", {"id": "j1", "poolInfo": {"poolId": "p"}}) == []
     assert errors("job.schema.json", {"id": "bad id!", "poolInfo": {"poolId": "p"}}) != []
     assert errors("task.schema.json", {"id": "t1", "commandLine": "echo"}) == []
-    assert errors("task.schema.json", {"id": "t1", "commandLine": "echo", "resourceFiles": [{"filePath": "x"}]}) != []
-    assert errors("pool-data.schema.json", {"id": "p", "vmSize": "x", "autoScaleFormula": "a", "targetDedicatedNodes": 1}) != []
+    assert (
+        errors("task.schema.json", {"id": "t1", "commandLine": "echo", "resourceFiles": [{"filePath": "x"}]})
+        != []
+    )
+    assert (
+        errors(
+            "pool-data.schema.json",
+            {"id": "p", "vmSize": "x", "autoScaleFormula": "a", "targetDedicatedNodes": 1},
+        )
+        != []
+    )

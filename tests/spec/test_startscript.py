@@ -16,11 +16,13 @@ from batchspec.spec.startscript import (
     shell_words,
 )
 
-text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200)
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=200
+)
 
 
 @given(text, st.sampled_from(["single", "double"]), st.booleans())
-@example("it's \"quoted\" \\ $HOME `x` \n next line\n", "single", True)
+@example('it\'s "quoted" \\ $HOME `x` \n next line\n', "single", True)
 @example("a'b\"c\\d", "double", False)
 @example("", "single", False)
 def test_compiled_command_splits_back_exactly(script: str, style: str, strict: bool) -> None:

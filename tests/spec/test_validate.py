@@ -17,7 +17,9 @@ def located(path: str, text: str) -> list[tuple[str, int, int, str]]:
     out = []
     for d in validate_document(path, text):
         s = d.span
-        snippet = lines[s.start.line - 1][s.start.col - 1 : s.end.col - 1] if s.start.line == s.end.line else ""
+        snippet = (
+            lines[s.start.line - 1][s.start.col - 1 : s.end.col - 1] if s.start.line == s.end.line else ""
+        )
         out.append((d.code, s.start.line, s.start.col, snippet))
     return sorted(out)
 
@@ -49,18 +51,39 @@ def test_formula_positions_map_through_json_escapes(tmp_path: Path) -> None:
 
 
 def test_interval_and_slots_limits(tmp_path: Path) -> None:
-    body = {"properties": {"vmSize": "Standard_D2s_v3", "taskSlotsPerNode": 64,
-                           "scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes = 1;", "evaluationInterval": "PT1M"}}}}
+    body = {
+        "properties": {
+            "vmSize": "Standard_D2s_v3",
+            "taskSlotsPerNode": 64,
+            "scaleSettings": {
+                "autoScale": {"formula": "$TargetDedicatedNodes = 1;", "evaluationInterval": "PT1M"}
+            },
+        }
+    }
     codes = [c for c, *_ in located("p.json", json.dumps(body, indent=1))]
     assert "SP104" in codes and "SP203" in codes
 
 
 def test_data_plane_and_pool_show_are_understood() -> None:
-    show = {"id": "p1", "url": "https://a.b/pools/p1", "eTag": "0x1", "state": "active", "vmSize": "standard_d2s_v3",
-            "virtualMachineConfiguration": {"imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy",
-                                                               "sku": "22_04-lts", "version": "latest"},
-                                            "nodeAgentSKUId": "batch.node.ubuntu 22.04"},
-            "enableAutoScale": True, "autoScaleFormula": "$TargetDedicatedNodes = 1;", "taskSlotsPerNode": 1}
+    show = {
+        "id": "p1",
+        "url": "https://a.b/pools/p1",
+        "eTag": "0x1",
+        "state": "active",
+        "vmSize": "standard_d2s_v3",
+        "virtualMachineConfiguration": {
+            "imageReference": {
+                "publisher": "canonical",
+                "offer": "0001-com-ubuntu-server-jammy",
+                "sku": "22_04-lts",
+                "version": "latest",
+            },
+            "nodeAgentSKUId": "batch.node.ubuntu 22.04",
+        },
+        "enableAutoScale": True,
+        "autoScaleFormula": "$TargetDedicatedNodes = 1;",
+        "taskSlotsPerNode": 1,
+    }
     diags = validate_document("show.json", json.dumps(show, indent=2))
     assert not [d for d in diags if d.severity.name == "ERROR"], diags
 
@@ -81,7 +104,9 @@ def test_rule_examples_are_executed(rule: type, tmp_path: Path, monkeypatch: pyt
         assert rule.code not in good, (rule.code, good)
 
 
-def test_cli_validate_routes_pool_json_and_directories(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_validate_routes_pool_json_and_directories(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "pools").mkdir()
     (tmp_path / "pools" / "seed.json").write_text((CORPUS / "seed-pool.json").read_text())
     (tmp_path / "package.json").write_text('{"name": "unrelated"}')
@@ -147,6 +172,9 @@ def test_job_and_task_schema_errors_point_at_the_task_in_the_spec(tmp_path: Path
         "        resourceFiles:\n          - filePath: x\n"
     )
     (tmp_path / "batchspec.yaml").write_text(spec)
-    found = sorted((d.code, d.span.start.line, d.message) for d in validate_document(str(tmp_path / "batchspec.yaml"), spec))
+    found = sorted(
+        (d.code, d.span.start.line, d.message)
+        for d in validate_document(str(tmp_path / "batchspec.yaml"), spec)
+    )
     assert [(c, ln) for c, ln, _ in found] == [("SP105", 9), ("SP106", 16)]
     assert 'task "bad"' in found[1][2] and "exactly one of" in found[1][2]

@@ -108,7 +108,13 @@ class SpecRule:
         )
 
     def report_text(
-        self, src: TextSource, start: int, end: int, message: str, *, hint: str | None = None,
+        self,
+        src: TextSource,
+        start: int,
+        end: int,
+        message: str,
+        *,
+        hint: str | None = None,
         severity: Severity | None = None,
     ) -> Diagnostic:
         if not src.exact:

@@ -28,8 +28,17 @@ def _command_words(text: str) -> list[tuple[int, str]]:
 
 def _script_examples(bad: str, good: str) -> tuple[Example, ...]:
     def body(cmd: str) -> str:
-        return json.dumps({"properties": {"startTask": {"commandLine": cmd, "userIdentity": {"autoUser": {
-            "scope": "Pool", "elevationLevel": "Admin"}}}}})
+        return json.dumps(
+            {
+                "properties": {
+                    "startTask": {
+                        "commandLine": cmd,
+                        "userIdentity": {"autoUser": {"scope": "Pool", "elevationLevel": "Admin"}},
+                    }
+                }
+            }
+        )
+
     return (Example(bad=body(bad), good=body(good)),)
 
 
@@ -58,15 +67,26 @@ class AptWithoutYes(SpecRule):
                 continue
             prog = ws[0][1].rsplit("/", 1)[-1]
             args = [w for _, w in ws[1:]]
-            yes = any(a in ("-y", "--yes", "--assume-yes") or re.fullmatch(r"-[a-z]*y[a-z]*", a) for a in args)
+            yes = any(
+                a in ("-y", "--yes", "--assume-yes") or re.fullmatch(r"-[a-z]*y[a-z]*", a) for a in args
+            )
             if prog in ("apt", "apt-get") and self._VERBS & set(args) and not yes:
                 verb = next(a for a in args if a in self._VERBS)
-                yield self.report_text(src, seg.start + ws[0][0], seg.start + ws[-1][0] + len(ws[-1][1]),
-                                       f'"{prog} {verb}" without -y waits for an answer no one gives',
-                                       hint=f'write "{prog} {verb} -y" (and DEBIAN_FRONTEND=noninteractive)')
+                yield self.report_text(
+                    src,
+                    seg.start + ws[0][0],
+                    seg.start + ws[-1][0] + len(ws[-1][1]),
+                    f'"{prog} {verb}" without -y waits for an answer no one gives',
+                    hint=f'write "{prog} {verb} -y" (and DEBIAN_FRONTEND=noninteractive)',
+                )
             elif prog == "add-apt-repository" and not yes:
-                yield self.report_text(src, seg.start + ws[0][0], seg.start + ws[-1][0] + len(ws[-1][1]),
-                                       '"add-apt-repository" without -y waits for ENTER', hint='add "-y"')
+                yield self.report_text(
+                    src,
+                    seg.start + ws[0][0],
+                    seg.start + ws[-1][0] + len(ws[-1][1]),
+                    '"add-apt-repository" without -y waits for ENTER',
+                    hint='add "-y"',
+                )
 
 
 class SudoUnderAdmin(SpecRule):
@@ -104,8 +124,15 @@ class SudoUnderAdmin(SpecRule):
         first = hits[0]
         related = tuple(Related(src.locate(h, h + 4), "also here") for h in hits[1:6])
         d = self.report_text(src, first, first + 4, message, hint=hint)
-        yield Diagnostic(code=d.code, name=d.name, severity=d.severity, message=d.message, span=d.span,
-                         hint=d.hint, related=related)
+        yield Diagnostic(
+            code=d.code,
+            name=d.name,
+            severity=d.severity,
+            message=d.message,
+            span=d.span,
+            hint=d.hint,
+            related=related,
+        )
 
 
 class AptKeyDeprecated(SpecRule):
@@ -131,8 +158,13 @@ class AptKeyDeprecated(SpecRule):
             ws = _command_words(seg.text)
             if ws and ws[0][1].rsplit("/", 1)[-1] == "apt-key":
                 s = seg.start + ws[0][0]
-                yield self.report_text(src, s, s + len(ws[0][1]), '"apt-key" is deprecated and removed in current Debian/Ubuntu',
-                                       hint="store the key with gpg --dearmor in /etc/apt/keyrings and use signed-by=")
+                yield self.report_text(
+                    src,
+                    s,
+                    s + len(ws[0][1]),
+                    '"apt-key" is deprecated and removed in current Debian/Ubuntu',
+                    hint="store the key with gpg --dearmor in /etc/apt/keyrings and use signed-by=",
+                )
 
 
 class UnpinnedPipInstall(SpecRule):
@@ -145,9 +177,27 @@ class UnpinnedPipInstall(SpecRule):
     code = "SP213"
     name = "unpinned-pip-install"
     default_severity = Severity.WARNING
-    examples = _script_examples("/bin/bash -c 'pip3 install numpy'", "/bin/bash -c 'pip3 install numpy==1.26.4'")
-    _TAKES_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-e",
-                    "--editable", "-t", "--target", "--prefix", "-f", "--find-links", "--trusted-host", "--root"}
+    examples = _script_examples(
+        "/bin/bash -c 'pip3 install numpy'", "/bin/bash -c 'pip3 install numpy==1.26.4'"
+    )
+    _TAKES_VALUE = {
+        "-r",
+        "--requirement",
+        "-c",
+        "--constraint",
+        "-i",
+        "--index-url",
+        "--extra-index-url",
+        "-e",
+        "--editable",
+        "-t",
+        "--target",
+        "--prefix",
+        "-f",
+        "--find-links",
+        "--trusted-host",
+        "--root",
+    }
 
     def check(self, ctx: PoolContext) -> Iterator[Diagnostic]:
         src = ctx.script
@@ -181,8 +231,13 @@ class UnpinnedPipInstall(SpecRule):
                 if re.search(r"[=<>~!]=|[<>]|@|/|\.whl$|\.tar\.gz$|^\.", bare) or "$" in bare:
                     continue
                 s = seg.start + off
-                yield self.report_text(src, s, s + len(w), f'"{bare}" is installed without a pinned version',
-                                       hint=f'pin it, e.g. "{bare}==<version>", or install from a requirements file')
+                yield self.report_text(
+                    src,
+                    s,
+                    s + len(w),
+                    f'"{bare}" is installed without a pinned version',
+                    hint=f'pin it, e.g. "{bare}==<version>", or install from a requirements file',
+                )
 
 
 class OrChainSwallowsFailure(SpecRule):
@@ -228,7 +283,9 @@ class OrChainSwallowsFailure(SpecRule):
         text = seg.text.strip()
         short = text if len(text) <= 40 else text[:37] + "..."
         return self.report_text(
-            src, op_at, op_at + 2,
+            src,
+            op_at,
+            op_at + 2,
             f'"|| {short}" also runs when any earlier step of the && chain failed, and the chain carries on',
             hint="group the fallback: a && { b || c; } && d, or use a strict multi-line script (set -e)",
         )
@@ -294,8 +351,16 @@ def _run_shellcheck(binary: str, script: str, shell: str) -> tuple[tuple[int, in
         return ()
     out = []
     for c in data.get("comments", []):
-        out.append((c["line"], c["column"], c.get("endLine", c["line"]), c.get("endColumn", c["column"]),
-                    f'{c.get("level", "warning")}|{c["message"]}', c["code"]))
+        out.append(
+            (
+                c["line"],
+                c["column"],
+                c.get("endLine", c["line"]),
+                c.get("endColumn", c["column"]),
+                f"{c.get('level', 'warning')}|{c['message']}",
+                c["code"],
+            )
+        )
     return tuple(out)
 
 
@@ -309,7 +374,9 @@ class Shellcheck(SpecRule):
     code = "SP215"
     name = "shellcheck"
     default_severity = Severity.WARNING
-    examples = _script_examples("/bin/bash -c 'cd $1; rm -rf build'", "/bin/bash -c 'cd \"$1\" || exit 1; rm -rf build'")
+    examples = _script_examples(
+        "/bin/bash -c 'cd $1; rm -rf build'", "/bin/bash -c 'cd \"$1\" || exit 1; rm -rf build'"
+    )
 
     def check(self, ctx: PoolContext) -> Iterator[Diagnostic]:
         src = ctx.script
@@ -328,7 +395,10 @@ class Shellcheck(SpecRule):
             start = index.offset(Pos(line, col))
             end = index.offset(Pos(end_line, end_col))
             yield self.report_text(
-                src, start, max(end, start), f"SC{code}: {message.rstrip('.')}",
+                src,
+                start,
+                max(end, start),
+                f"SC{code}: {message.rstrip('.')}",
                 hint=f"https://www.shellcheck.net/wiki/SC{code}",
                 severity=Severity.ERROR if level == "error" else Severity.WARNING,
             )

@@ -7,9 +7,18 @@ from typing import Any
 from batchspec.diagnostics.model import Diagnostic, Pos, Severity, Span
 from batchspec.spec.rules.base import Example, PoolContext, SpecRule
 
-PLACEHOLDER = re.compile(r"\{[A-Za-z][A-Za-z0-9_.-]*\}|<[A-Za-z][A-Za-z0-9_ .-]*>|\b(?:xxx+|your-[a-z-]+|changeme)\b", re.I)
+PLACEHOLDER = re.compile(
+    r"\{[A-Za-z][A-Za-z0-9_.-]*\}|<[A-Za-z][A-Za-z0-9_ .-]*>|\b(?:xxx+|your-[a-z-]+|changeme)\b", re.I
+)
 # where a placeholder is a real mistake (not e.g. a ${VAR} in a command line or a formula)
-_SKIP_KEYS = {"commandLine", "formula", "autoScaleFormula", "script", "filePattern", "coordinationCommandLine"}
+_SKIP_KEYS = {
+    "commandLine",
+    "formula",
+    "autoScaleFormula",
+    "script",
+    "filePattern",
+    "coordinationCommandLine",
+}
 
 
 class PlaceholderInId(SpecRule):
@@ -62,7 +71,12 @@ class PlaceholderInId(SpecRule):
                 return
             found = [m.group() for m in PLACEHOLDER.finditer(value)]
             if found:
-                yield self.report(ctx, path, _message(found, f'"{key}"'), hint="replace the placeholders with the real values")
+                yield self.report(
+                    ctx,
+                    path,
+                    _message(found, f'"{key}"'),
+                    hint="replace the placeholders with the real values",
+                )
 
     @staticmethod
     def _inside(ctx: PoolContext, key_span: Span, path: tuple, start: int, end: int) -> Span:
@@ -78,7 +92,11 @@ class PlaceholderInId(SpecRule):
 
 def _is_id_like(key: str, value: str) -> bool:
     k = key.lower()
-    return value.startswith("/subscriptions/") or k.endswith(("id", "ids", "url", "name", "server")) or "://" in value
+    return (
+        value.startswith("/subscriptions/")
+        or k.endswith(("id", "ids", "url", "name", "server"))
+        or "://" in value
+    )
 
 
 def _message(found: list[str], what: str) -> str:

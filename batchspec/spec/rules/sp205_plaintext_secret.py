@@ -15,7 +15,10 @@ SECRET_VALUE = (
     (re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])"), "a storage account key"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36}\b"), "a GitHub token"),
 )
-SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|account[_-]?key|access[_-]?key|connection[_-]?string|sas)", re.I)
+SECRET_NAME = re.compile(
+    r"(pass(word|wd)?|secret|token|api[_-]?key|account[_-]?key|access[_-]?key|connection[_-]?string|sas)",
+    re.I,
+)
 SECRET_FIELDS = {"password", "sasKey", "accountKey", "sshPrivateKey", "protectedSettings"}
 
 
@@ -63,8 +66,12 @@ class PlaintextSecret(SpecRule):
             for k, v in value.items():
                 if k in SECRET_FIELDS and isinstance(v, (str, dict)) and v:
                     if isinstance(v, str) and not _templated(v):
-                        yield self.report(ctx, (*path, k), f'"{k}" holds a secret in plain text',
-                                          hint="use Key Vault or a managed identity instead")
+                        yield self.report(
+                            ctx,
+                            (*path, k),
+                            f'"{k}" holds a secret in plain text',
+                            hint="use Key Vault or a managed identity instead",
+                        )
                     continue
                 yield from self._walk(ctx, v, (*path, k), env_name)
         elif isinstance(value, list):
@@ -74,7 +81,9 @@ class PlaintextSecret(SpecRule):
             what = _found(value)
             if what:
                 yield self.report(
-                    ctx, path, f"{what} is written in plain text",
+                    ctx,
+                    path,
+                    f"{what} is written in plain text",
                     hint="remove it from the definition: use a managed identity, Key Vault or a CI secret variable",
                 )
 
