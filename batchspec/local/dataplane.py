@@ -751,6 +751,7 @@ class DataPlane:
             if body.get(unsupported):
                 raise ApiError(400, "FeatureNotSupported", f"The local service does not support {unsupported}.",
                                [("PropertyName", unsupported)])
+        check_task_shapes(body)
         for i, rf in enumerate(body.get("resourceFiles") or []):
             if not isinstance(rf, dict):
                 raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
@@ -1013,6 +1014,59 @@ class DataPlane:
         return Response(200, data, headers)
 
 
+def _invalid(prop: str, reason: str) -> ApiError:
+    return ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request body "
+                    "is invalid.", [("PropertyName", prop), ("Reason", reason)])
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_name_values(value: object, prop: str) -> None:
+    """environmentSettings / metadata: a list of {"name": str, "value": str}."""
+    if value is None:
+        return
+    if not isinstance(value, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"]
+                                              and isinstance(i.get("value", ""), (str, type(None))) for i in value):
+        raise _invalid(prop, f"{prop} must be a list of objects with a string name and value")
+
+
+def check_task_shapes(body: dict) -> None:
+    """Types of the task fields the node agent reads (a wrong type is the caller's error, never a crash)."""
+    check_name_values(body.get("environmentSettings"), "environmentSettings")
+    for prop in ("resourceFiles", "outputFiles"):
+        v = body.get(prop)
+        if v is not None and (not isinstance(v, list) or not all(isinstance(i, dict) for i in v)):
+            raise _invalid(prop, f"{prop} must be a list of objects")
+    for prop in ("constraints", "userIdentity", "dependsOn", "exitConditions"):
+        v = body.get(prop)
+        if v is not None and not isinstance(v, dict):
+            raise _invalid(prop, f"{prop} must be an object")
+    c = body.get("constraints") or {}
+    if "maxTaskRetryCount" in c and (not _is_int(c["maxTaskRetryCount"]) or c["maxTaskRetryCount"] < -1):
+        raise _invalid("maxTaskRetryCount", "maxTaskRetryCount must be an integer >= -1")
+    deps = body.get("dependsOn") or {}
+    ids = deps.get("taskIds", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise _invalid("taskIds", "dependsOn.taskIds must be a list of task ids")
+    ranges = deps.get("taskIdRanges", [])
+    if not isinstance(ranges, list) or not all(
+            isinstance(r, dict) and _is_int(r.get("start")) and _is_int(r.get("end")) and 0 <= r["start"] <= r["end"]
+            and r["end"] - r["start"] <= 100_000 for r in ranges):
+        raise _invalid("taskIdRanges", "dependsOn.taskIdRanges must be a list of {start, end} with 0 <= start <= end")
+    ec = body.get("exitConditions") or {}
+    for prop, keys in (("exitCodes", ("code",)), ("exitCodeRanges", ("start", "end"))):
+        items = ec.get(prop, [])
+        if not isinstance(items, list) or not all(
+                isinstance(i, dict) and all(_is_int(i.get(k)) for k in keys)
+                and isinstance(i.get("exitOptions", {}), dict) for i in items):
+            raise _invalid(prop, f"exitConditions.{prop} must be a list of objects with integer {' and '.join(keys)}")
+    for prop in ("preProcessingError", "fileUploadError", "default"):
+        if prop in ec and not isinstance(ec[prop], dict):
+            raise _invalid(prop, f"exitConditions.{prop} must be an object")
+
+
 def _task_error(err: ApiError) -> dict:
     out: dict = {"code": err.code, "message": {"lang": "en-US", "value": err.message}}
     if err.values:
@@ -1066,7 +1120,16 @@ def _validate_job_fields(body: dict, updating: bool = False) -> dict:
         if k in body:
             out[k] = bool(body[k])
     if "metadata" in body:
+        check_name_values(body["metadata"], "metadata")
         out["metadata"] = body["metadata"] or []
+    check_name_values(body.get("commonEnvironmentSettings"), "commonEnvironmentSettings")
+    if "poolInfo" in body and (not isinstance(body["poolInfo"], dict)
+                               or not isinstance(body["poolInfo"].get("poolId"), str)):
+        raise bad("poolInfo", "poolInfo.poolId must be a pool id")
+    if isinstance(out.get("constraints"), dict):
+        retries = out["constraints"].get("maxTaskRetryCount")
+        if not _is_int(retries) or retries < -1:
+            raise bad("maxTaskRetryCount", "maxTaskRetryCount must be an integer >= -1")
     return out
 
 

@@ -154,7 +154,15 @@ class Engine:
     def _loop(self) -> None:
         while not self._stop.is_set():
             with self.cond:
-                next_due = self._tick()
+                try:
+                    next_due = self._tick()
+                except Exception:  # a bug must not stop the whole service: report it and keep scheduling
+                    import sys
+                    import traceback
+
+                    print("batchspec-local: scheduler error (please report):", file=sys.stderr)
+                    traceback.print_exc()
+                    next_due = time.time() + 0.5
                 timeout = max(0.0, min(next_due - time.time(), 0.5))
                 if timeout > 0:
                     self.cond.wait(timeout)
@@ -711,6 +719,19 @@ class Engine:
                     job_url)
 
     def _run_task(self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots, job_url) -> None:
+        try:
+            self._run_task_inner(job_key, task_key, node_id, task, env, task_dir, limit, cancel, slots)
+        except Exception as exc:  # never leave a task "running" with its slot taken because of a service bug
+            import sys
+            import traceback
+
+            print("batchspec-local: task runner error (please report):", file=sys.stderr)
+            traceback.print_exc()
+            self._finish_task(job_key, task_key, node_id, None, {
+                "category": "servererror", "code": "InternalError",
+                "message": f"The local service failed to run the task: {type(exc).__name__}: {exc}"}, None, slots)
+
+    def _run_task_inner(self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots) -> None:
         from batchspec.local import transfer
 
         wd = task_dir / "wd"

@@ -252,6 +252,13 @@ class ManagementPlane:
         def bad(path: str, message: str, code: str = "InvalidRequestBody"):
             return ApiError(400, code, message, target=f"properties.{path}")
 
+        if "metadata" in props:
+            from batchspec.local.dataplane import check_name_values
+
+            try:
+                check_name_values(props["metadata"], "metadata")
+            except ApiError as err:
+                raise bad("metadata", err.values[-1][1], "InvalidPropertyValue") from None
         if "vmSize" in props and (not isinstance(props["vmSize"], str) or not props["vmSize"]):
             raise bad("vmSize", "vmSize must be a non-empty string")
         if "taskSlotsPerNode" in props:
@@ -272,7 +279,22 @@ class ManagementPlane:
             if st and not isinstance(st.get("commandLine"), str):
                 raise bad("startTask.commandLine", "startTask.commandLine is required when a start task is given",
                           "MissingRequiredProperty")
+            from batchspec.local.dataplane import check_name_values
             from batchspec.local.transfer import unsafe_path
+
+            try:
+                check_name_values(st.get("environmentSettings"), "environmentSettings")
+            except ApiError as err:
+                raise bad("startTask.environmentSettings", err.values[-1][1], "InvalidPropertyValue") from None
+            retries = st.get("maxTaskRetryCount", 0)
+            if not isinstance(retries, int) or isinstance(retries, bool) or retries < -1:
+                raise bad("startTask.maxTaskRetryCount", "maxTaskRetryCount must be an integer >= -1",
+                          "InvalidPropertyValue")
+            if not isinstance(st.get("waitForSuccess", True), bool):
+                raise bad("startTask.waitForSuccess", "waitForSuccess must be true or false", "InvalidPropertyValue")
+            rfs = st.get("resourceFiles") or []
+            if not isinstance(rfs, list) or not all(isinstance(rf, dict) for rf in rfs):
+                raise bad("startTask.resourceFiles", "resourceFiles must be a list of objects", "InvalidPropertyValue")
 
             for i, rf in enumerate(st.get("resourceFiles") or []):
                 if isinstance(rf, dict) and rf.get("filePath") and unsafe_path(rf["filePath"]):

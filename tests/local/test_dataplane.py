@@ -229,3 +229,34 @@ def test_every_request_needs_authentication(service):
                                        + service.account_name, query="api-version=2025-06-01", token="")
     assert status == 401 and err["error"]["code"] == "AuthenticationFailed"
     assert headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("environmentSettings", 5), ("environmentSettings", [{"value": "no name"}]), ("constraints", "x"),
+    ("constraints", {"maxTaskRetryCount": "3"}), ("resourceFiles", "x"), ("outputFiles", [1]),
+    ("dependsOn", {"taskIds": "a"}), ("dependsOn", {"taskIdRanges": [{"start": 5, "end": 1}]}),
+    ("exitConditions", {"exitCodes": [{"code": "1"}]}), ("exitConditions", {"default": []}),
+    ("requiredSlots", 0), ("userIdentity", "root"),
+])
+def test_wrongly_typed_task_fields_are_client_errors(batch, field, value):
+    job_id = unique("job")
+    batch.create_job({"id": job_id, "poolInfo": {"poolId": "nopool"}, "usesTaskDependencies": True})
+    result = batch.create_task_collection(job_id, {"value": [
+        {"id": "bad", "commandLine": "true", field: value}, {"id": "good", "commandLine": "true"}]})
+    by_id = {r.task_id: r for r in result.result_values}
+    assert by_id["bad"].status == "clienterror" and by_id["bad"].error.code in (
+        "InvalidPropertyValue", "InvalidRequestBody"), by_id["bad"].error
+    assert by_id["good"].status == "success"
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "j", "poolInfo": "p"}, {"id": "j", "poolInfo": {"poolId": 3}},
+    {"id": "j", "poolInfo": {"poolId": "p"}, "commonEnvironmentSettings": {"a": "b"}},
+    {"id": "j", "poolInfo": {"poolId": "p"}, "metadata": "m"},
+    {"id": "j", "poolInfo": {"poolId": "p"}, "priority": 5000},
+    {"id": "j", "poolInfo": {"poolId": "p"}, "constraints": {"maxWallClockTime": "soon"}},
+])
+def test_wrongly_typed_job_fields_are_client_errors(batch, body):
+    with pytest.raises(HttpResponseError) as exc:
+        batch.create_job({**body, "id": unique("job")})
+    assert exc.value.status_code == 400

@@ -177,3 +177,16 @@ def test_unsupported_api_version_is_refused(clients, conn):
     with pytest.raises(HttpResponseError) as exc:
         old.batch_account.get(conn.resource_group, conn.account_name)
     assert exc.value.status_code == 400 and exc.value.error.code == "InvalidApiVersionParameter"
+
+
+@pytest.mark.parametrize("start_task, target", [
+    ({"commandLine": "x", "maxTaskRetryCount": "2"}, "properties.startTask.maxTaskRetryCount"),
+    ({"commandLine": "x", "environmentSettings": [{"name": 1}]}, "properties.startTask.environmentSettings"),
+    ({"commandLine": "x", "waitForSuccess": "yes"}, "properties.startTask.waitForSuccess"),
+    ({"commandLine": "x", "resourceFiles": "all"}, "properties.startTask.resourceFiles"),
+])
+def test_wrongly_typed_start_tasks_are_refused(arm, conn, start_task, target):
+    with pytest.raises(HttpResponseError) as exc:
+        arm.pool.create(conn.resource_group, conn.account_name, unique("bad"),
+                        {"properties": {"vmSize": "a", "startTask": start_task}})
+    assert exc.value.status_code == 400 and exc.value.error.target == target
