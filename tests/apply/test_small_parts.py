@@ -1,0 +1,97 @@
+"""Small pieces: colour rules, the progress line, bounded retries, Retry-After parsing, big tasks for real."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pytest
+
+from batchspec.apply.azure import _retry_after
+from batchspec.apply.backend import ServiceError, TaskCounts
+from batchspec.apply.follow import Progress
+from batchspec.apply.render import use_colour
+from batchspec.apply.runner import retry_transient
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert use_colour(Tty())
+    assert not use_colour(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_colour(Tty())
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_prints_changes_elsewhere() -> None:
+    tty = Tty()
+    p = Progress(tty, clock=lambda: 0.0)
+    p.update("job", TaskCounts(active=3, running=1), 4)
+    p.finish("job", TaskCounts(completed=4, succeeded=4), 4)
+    out = tty.getvalue()
+    assert out.startswith("\r\x1b[2Kjob [") and out.endswith("4/4 done, 0 running, 0 queued, 0 failed  00:00\n")
+    log = io.StringIO()
+    now = [0.0]
+    p = Progress(log, tty=False, min_interval=5, clock=lambda: now[0])
+    for t, done in ((0, 0), (1, 1), (6, 2), (7, 2), (20, 2)):
+        now[0] = t
+        p.update("job", TaskCounts(active=4 - done, completed=done), 4)
+    lines = log.getvalue().splitlines()
+    assert [line.split("]")[1].split(",")[0] for line in lines] == [" 0/4 done", " 2/4 done"]
+    assert "\r" not in log.getvalue()
+
+
+def test_retry_transient_retries_a_bounded_number_of_times() -> None:
+    calls: list[int] = []
+    slept: list[float] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ServiceError("busy", status=503, transient=True, retry_after=2.0)
+        return "ok"
+
+    assert retry_transient(flaky, sleep=slept.append) == "ok"
+    assert slept == [2.0, 2.0]
+
+    def down() -> None:
+        raise ServiceError("down", status=500, transient=True)
+
+    with pytest.raises(ServiceError):
+        retry_transient(down, attempts=3, sleep=lambda s: None)
+
+    def refused() -> None:
+        calls.append(1)
+        raise ServiceError("bad", status=400, code="InvalidPropertyValue")
+
+    calls.clear()
+    with pytest.raises(ServiceError, match="bad"):
+        retry_transient(refused, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [({"Retry-After": "3"}, 3.0), ({"Retry-After": "0.5"}, 0.5), ({"retry-after-ms": "1500"}, 1.5),
+     ({"x-ms-retry-after-ms": "250"}, 0.25), ({}, None), ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0)],
+)
+def test_retry_after_headers(headers: dict[str, str], expected: float | None) -> None:
+    assert _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers))) == expected
+
+
+def test_large_tasks_are_chunked_under_the_real_services_size_limit(backend: object) -> None:
+    """40 tasks of ~60 KB: the service refuses bodies of 1 MB or more; the engine never sends one."""
+    from batchspec.apply.submit import submit_tasks
+    from tests.apply.conftest import unique
+
+    job = unique("big-job")
+    backend.create_job({"id": job, "poolInfo": {"poolId": "no-such-pool-needed"}})  # type: ignore[attr-defined]
+    tasks = [{"id": f"big-{i}", "commandLine": "/bin/echo " + "x" * 60_000} for i in range(40)]
+    report = submit_tasks(backend.add_task_collection, job, tasks)  # type: ignore[attr-defined]
+    assert report.failed == {} and len(report.added) == 40
+    assert report.requests == 3 and report.splits == 0
+    assert len(backend.list_tasks(job, select=["id"])) == 40  # type: ignore[attr-defined]
