@@ -105,6 +105,10 @@ _PASS = ("displayName", "vmSize", "taskSlotsPerNode", "metadata", "networkConfig
 
 def data_to_mgmt_props(body: dict) -> dict:
     """A data-plane pool body (create/patch) in management-plane property names."""
+    for k in ("virtualMachineConfiguration", "taskSchedulingPolicy", "startTask", "networkConfiguration",
+              "upgradePolicy"):
+        if body.get(k) is not None and not isinstance(body[k], dict):
+            raise _invalid(k, f"{k} must be an object")
     props: dict = {k: copy.deepcopy(body[k]) for k in _PASS if k in body}
     if "virtualMachineConfiguration" in body:
         props["deploymentConfiguration"] = {"virtualMachineConfiguration": _vm_to_mgmt(body["virtualMachineConfiguration"])}

@@ -259,6 +259,18 @@ class ManagementPlane:
                 check_name_values(props["metadata"], "metadata")
             except ApiError as err:
                 raise bad("metadata", err.values[-1][1], "InvalidPropertyValue") from None
+        for k in ("deploymentConfiguration", "networkConfiguration", "upgradePolicy"):
+            if k in props and not isinstance(props[k], dict):
+                raise bad(k, f"{k} must be an object")
+        vm = (props.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration")
+        if vm is not None and (not isinstance(vm, dict) or not isinstance(vm.get("imageReference", {}), dict)):
+            raise bad("deploymentConfiguration.virtualMachineConfiguration",
+                      "virtualMachineConfiguration and its imageReference must be objects")
+        for k in ("userAccounts", "mountConfiguration", "applicationPackages"):
+            if k in props and not isinstance(props[k], list):
+                raise bad(k, f"{k} must be a list")
+        if "displayName" in props and (not isinstance(props["displayName"], str) or len(props["displayName"]) > 1024):
+            raise bad("displayName", "displayName must be a string of at most 1024 characters")
         if "vmSize" in props and (not isinstance(props["vmSize"], str) or not props["vmSize"]):
             raise bad("vmSize", "vmSize must be a non-empty string")
         if "taskSlotsPerNode" in props:

@@ -190,3 +190,24 @@ def test_wrongly_typed_start_tasks_are_refused(arm, conn, start_task, target):
         arm.pool.create(conn.resource_group, conn.account_name, unique("bad"),
                         {"properties": {"vmSize": "a", "startTask": start_task}})
     assert exc.value.status_code == 400 and exc.value.error.target == target
+
+
+@pytest.mark.parametrize("props, target", [
+    ({"vmSize": "a", "deploymentConfiguration": "ubuntu"}, "properties.deploymentConfiguration"),
+    ({"vmSize": "a", "deploymentConfiguration": {"virtualMachineConfiguration": {"imageReference": "x"}}},
+     "properties.deploymentConfiguration.virtualMachineConfiguration"),
+    ({"vmSize": "a", "userAccounts": {"name": "u"}}, "properties.userAccounts"),
+    ({"vmSize": "a", "displayName": "x" * 1025}, "properties.displayName"),
+    ({"vmSize": "a", "metadata": {"k": "v"}}, "properties.metadata"),
+])
+def test_wrongly_shaped_pool_properties_are_refused(arm, conn, props, target):
+    with pytest.raises(HttpResponseError) as exc:
+        arm.pool.create(conn.resource_group, conn.account_name, unique("bad"), {"properties": props})
+    assert exc.value.status_code == 400 and exc.value.error.target == target
+
+
+def test_data_plane_pool_bodies_with_wrong_shapes_are_refused(batch):
+    for body in ({"virtualMachineConfiguration": "x"}, {"taskSchedulingPolicy": "pack"}, {"startTask": "echo"}):
+        with pytest.raises(HttpResponseError) as exc:
+            batch.create_pool({"id": unique("dp"), "vmSize": "a", **body})
+        assert exc.value.status_code == 400
