@@ -129,12 +129,20 @@ def follow_job(
     poll_interval: float = 1.0,
     node_check_every: float = 3.0,
     timeout: float | None = None,
+    stall_after: float = 120.0,
+    on_stall: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> FollowResult:
-    """Poll until every task of the job has completed (or a start task fails, or ``timeout`` passes)."""
+    """Poll until every task of the job has completed (or a start task fails, or ``timeout`` passes).
+
+    When tasks wait while the pool has no node at all for ``stall_after`` seconds, ``on_stall`` gets one hint (a
+    pool that never grows is the classic "waits forever" of Batch tooling).
+    """
     start = clock()
     last_node_check = -1e9
+    no_nodes_since: float | None = None
+    stall_reported = False
     counts = TaskCounts()
     transient_failures = 0
     label = f'job "{job_id}"'
@@ -158,7 +166,19 @@ def follow_job(
         now = clock()
         if now - last_node_check >= node_check_every:
             last_node_check = now
-            bad = [n for n in backend.list_nodes(pool_id) if n.state == "starttaskfailed"]
+            nodes = backend.list_nodes(pool_id)
+            bad = [n for n in nodes if n.state == "starttaskfailed"]
+            if nodes or counts.active == 0:
+                no_nodes_since = None
+            elif no_nodes_since is None:
+                no_nodes_since = now
+            elif not stall_reported and on_stall is not None and now - no_nodes_since >= stall_after:
+                stall_reported = True
+                on_stall(
+                    f'{counts.active} task(s) of job "{job_id}" are waiting, but pool "{pool_id}" has had no nodes for '
+                    f"{int(now - no_nodes_since)} s; check its scale settings and last autoscale run "
+                    "(batchspec status) — still waiting"
+                )
             if bad:
                 if progress is not None:
                     progress.finish(label, counts, total)

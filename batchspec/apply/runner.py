@@ -383,6 +383,7 @@ def execute(
             progress=Progress(progress_stream if progress_stream is not None else console.stream),
             poll_interval=opts.poll_interval,
             timeout=opts.timeout,
+            on_stall=lambda message: console.say("\n" + message),
         )
         exit_code = max(exit_code, _report(result, console))
         if result.start_task_failures:

@@ -95,3 +95,31 @@ def test_large_tasks_are_chunked_under_the_real_services_size_limit(backend: obj
     assert report.failed == {} and len(report.added) == 40
     assert report.requests == 3 and report.splits == 0
     assert len(backend.list_tasks(job, select=["id"])) == 40  # type: ignore[attr-defined]
+
+
+def test_follow_hints_once_when_tasks_wait_on_a_pool_without_nodes() -> None:
+    from batchspec.apply.follow import follow_job
+    from tests.apply.fakes import FakeBackend
+
+    backend = FakeBackend()
+    now = [0.0]
+    polls = [0]
+
+    def counts(job_id: str) -> TaskCounts:
+        polls[0] += 1
+        if polls[0] > 200:
+            return TaskCounts(completed=2, succeeded=2)
+        return TaskCounts(active=2)
+
+    backend.task_counts = counts  # type: ignore[method-assign]
+    backend.list_tasks = lambda job_id, select=None: []  # type: ignore[method-assign]
+    hints: list[str] = []
+
+    def sleep(s: float) -> None:
+        now[0] += 1.0
+
+    result = follow_job(backend, "j", "empty-pool", 2, clock=lambda: now[0], sleep=sleep, stall_after=60,
+                        on_stall=hints.append)
+    assert result.ok
+    assert len(hints) == 1
+    assert 'pool "empty-pool" has had no nodes for 6' in hints[0]
