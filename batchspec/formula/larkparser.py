@@ -649,14 +649,14 @@ class _Session:
 
 
 def _finish(formula: ast.Formula, session: _Session) -> ast.Formula:
-    comments = tuple(
-        ast.Comment(text=session.text[a:b].rstrip("\r"), span=session.span(a, b - (1 if session.text[b - 1 : b] == "\r" else 0)))
-        for a, b in session.comments
-    )
+    comments = []
+    for a, b in session.comments:
+        text = session.text[a:b].rstrip("\r")  # a CR before the LF of a CRLF line is not part of the comment
+        comments.append(ast.Comment(text=text, span=session.span(a, a + len(text))))
     end = session.positions.pos(len(session.text))
     return ast.Formula(
         statements=formula.statements,
-        comments=comments,
+        comments=tuple(comments),
         empty_statements=formula.empty_statements,
         span=Span(session.path, Pos(1, 1), end),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from batchspec.formula import ast, check_formula, parse_formula
@@ -81,3 +81,26 @@ def test_near_misses_never_raise_and_both_parsers_agree_when_valid(
             assert fast.formula == slow.formula, mutated
         else:
             assert fast.has_syntax_errors
+
+
+def _grammar_strings():  # type: ignore[no-untyped-def]
+    import importlib.resources
+
+    from hypothesis.extra.lark import from_lark
+    from lark import Lark
+
+    grammar = importlib.resources.files("batchspec.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return from_lark(Lark(grammar, parser="lalr"), start="start")
+
+
+@settings(max_examples=25, suppress_health_check=list(HealthCheck))
+@given(_grammar_strings())
+@example(";//\r\r\n\n\t")
+def test_strings_generated_from_the_grammar_parse_the_same_on_both_paths(text: str) -> None:
+    """hypothesis.extra.lark writes sentences of grammar.lark (with random ignored comments and whitespace, which
+    can swallow code after a "//"): whenever the Lark grammar accepts one, the fast path builds the same tree."""
+    slow = parse_with_lark(text, "g.formula")
+    fast = parse(text, "g.formula")
+    assert fast.has_syntax_errors == slow.has_syntax_errors
+    if not slow.has_syntax_errors:
+        assert fast.formula == slow.formula
