@@ -42,11 +42,16 @@ def register(subparsers: Any) -> None:
         "print. Exit 0 when evaluated, 1 when the evaluation failed (for example InsufficientSampleData), "
         "2 on bad input.",
     )
-    formula.add_argument("file", metavar="FILE", help=".formula file, pool JSON/YAML, or batchspec spec")
+    formula.add_argument(
+        "file",
+        metavar="FILE",
+        help=".formula file, pool JSON/YAML, or batchspec spec; - reads a formula from stdin",
+    )
     formula.add_argument(
         "--state",
         metavar="STATE",
-        help="state file (JSON or YAML): time, pool counts and metric samples; default: a fresh pool, now",
+        help="state file (JSON or YAML; - for stdin): time, pool counts and metric samples; "
+        "default: a fresh pool, now",
     )
     formula.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
@@ -113,9 +118,10 @@ class _FormulaSource:
 
 
 def _load_formula(file: str) -> tuple[_FormulaSource, int | None]:
-    from batchspec.spec.extract import load_pool_formula
+    from batchspec.spec.extract import PoolFormula, load_pool_formula
 
-    pool = load_pool_formula(Path(file))
+    # "-": a formula on stdin
+    pool = PoolFormula(text=_read_stdin(), path="-") if file == "-" else load_pool_formula(Path(file))
     if pool.text is None:
         fixed = ""
         if pool.target_dedicated is not None or pool.target_low_priority is not None:
@@ -124,10 +130,21 @@ def _load_formula(file: str) -> tuple[_FormulaSource, int | None]:
         raise BatchspecError(f"{file}: the pool has no autoscale formula{fixed}")
     text = pool.text
     if pool.origin is None and text.startswith("\ufeff"):
-        text = text[
-            1:
-        ]  # a byte-order mark from a Windows editor is not part of the formula (editors show no column)
+        # a byte-order mark from a Windows editor is not part of the formula (editors show no column for it)
+        text = text[1:]
     return _FormulaSource(text, pool.path, pool.origin), pool.task_slots_per_node
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read(10 * 1024 * 1024 + 1)
+    if len(data) > 10 * 1024 * 1024:
+        raise BatchspecError(
+            "-: stdin has more than 10 MiB; batchspec reads formulas and states of at most that"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BatchspecError(f"-: stdin is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _render_diagnostics(diagnostics: list[Any], source: _FormulaSource, file_text: str | None) -> str:
@@ -184,8 +201,16 @@ def run(args: argparse.Namespace) -> int:
     if args.state is not None:
         from batchspec.spec.loader import load_text
 
-        state_text = read_text(Path(args.state))
-        document = load_text(args.state, state_text)
+        if args.state == "-":
+            if args.file == "-":
+                raise BatchspecError("the formula and the state cannot both come from stdin")
+            state_text = _read_stdin()
+            document = load_text(
+                "-", state_text, kind="json" if state_text.lstrip().startswith("{") else "yaml"
+            )
+        else:
+            state_text = read_text(Path(args.state))
+            document = load_text(args.state, state_text)
 
         def locate(path: tuple[Any, ...], key: bool) -> tuple[int, int] | None:
             span = document.span(path, key=key)

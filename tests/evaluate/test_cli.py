@@ -265,3 +265,42 @@ def test_example_specs(spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
     else:
         assert code in (0, 1)
         assert json.loads(out)["results"].startswith("$TargetDedicatedNodes=")
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+def test_formula_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _stdin(monkeypatch, b"$TargetDedicatedNodes = 2;\nx = 1 / 0;\n")
+    code, out, err = run(capsys, "-")
+    assert code == 1 and out.startswith("$TargetDedicatedNodes=2;")
+    assert err.startswith("-:2:7: error[FormulaEvaluationError] division by zero")
+
+
+@pytest.mark.parametrize(
+    "state_text", [b'{"pool": {"targetDedicatedNodes": 3}}', b"pool:\n  targetDedicatedNodes: 3\n"]
+)
+def test_state_from_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], state_text: bytes
+) -> None:
+    _stdin(monkeypatch, state_text)
+    f = write(tmp_path, "a.formula", "half = $TargetDedicatedNodes / 2;")
+    code, out, _ = run(capsys, f, "--state", "-")
+    assert code == 0 and out.endswith(";half=1.5\n")
+
+
+def test_stdin_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, b"x = 1;")
+    code, _, err = run(capsys, "-", "--state", "-")
+    assert code == 2 and "cannot both come from stdin" in err
+    _stdin(monkeypatch, b"\xff\xfe")
+    code, _, err = run(capsys, "-")
+    assert code == 2 and "stdin is not UTF-8" in err
+    _stdin(monkeypatch, b"pool: [\n")
+    code, _, err = run(capsys, write(tmp_path, "a.formula", "x = 1;"), "--state", "-")
+    assert code == 2 and err.startswith("batchspec: error: -:")
