@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--replace",
         action="store_true",
-        help="for changes no update can make: delete the pool (stopping its tasks) and create it again",
+        help="delete the pool (stopping its tasks) and create it again: for changes no update can make, or "
+        "instead of --drain",
     )
     p.add_argument(
         "--replace-jobs",

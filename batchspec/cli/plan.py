@@ -199,7 +199,7 @@ def _running_local_service(state_dir: Path, stack: contextlib.ExitStack) -> tupl
 
 
 @contextlib.contextmanager
-def open_session(project: Any, args: argparse.Namespace, *, need_store: bool = False) -> Iterator[Session]:
+def open_session(project: Any, args: argparse.Namespace) -> Iterator[Session]:
     """Connect to the spec's target. Local: reuse a running service (BATCHSPEC_LOCAL_CONNECTION) or start one."""
     from batchspec.apply.azure import AzureBlobStore, auto_storage_store, connect
     from batchspec.apply.redact import Scrubber, ScrubbingFilter
