@@ -123,3 +123,44 @@ def test_follow_hints_once_when_tasks_wait_on_a_pool_without_nodes() -> None:
     assert result.ok
     assert len(hints) == 1
     assert 'pool "empty-pool" has had no nodes for 6' in hints[0]
+
+
+def test_status_text_shows_autoscale_errors_and_missing_things() -> None:
+    from batchspec.apply.runner import render_status
+
+    text = render_status({
+        "pool": {"id": "p", "exists": True, "vmSize": "STANDARD_D2S_V3", "allocationState": "Steady",
+                 "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0, "scaleMode": "autoScale",
+                 "nodes": {}, "autoScaleRun": {"evaluationTime": "2026-01-01T00:00:00Z",
+                                                "error": {"code": "InvalidAutoScaleFormula", "message": "bad"}}},
+        "jobs": [{"id": "j", "exists": False, "tasks_in_spec": 3, "state": None, "tasks": {}}],
+    })
+    assert "autoscale last run 2026-01-01T00:00:00Z: error InvalidAutoScaleFormula: bad" in text
+    assert 'job "j": does not exist (3 task(s) in the spec)' in text
+
+
+def test_azure_target_comes_from_the_spec_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchspec.cli.plan import _azure_target
+    from batchspec.errors import BatchspecError
+
+    spec_target = SimpleNamespace(kind="azure", subscription_id=None, resource_group="rg", account_name=None)
+    project = SimpleNamespace(target=spec_target)
+    for name in ("AZURE_SUBSCRIPTION_ID", "BATCHSPEC_RESOURCE_GROUP", "BATCHSPEC_ACCOUNT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(BatchspecError, match="does not say which subscription, account"):
+        _azure_target(project)
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub")
+    monkeypatch.setenv("BATCHSPEC_ACCOUNT_NAME", "acct")
+    target = _azure_target(project)
+    assert (target.kind, target.subscription_id, target.resource_group, target.account_name) == (
+        "azure", "sub", "rg", "acct")
+    assert target.management_url is None and target.ca_file is None
+
+
+def test_confirmation_accepts_only_yes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from batchspec.cli.apply import confirm
+
+    for answer, expected in (("yes\n", True), ("y\n", False), ("no\n", False), ("", False)):
+        monkeypatch.setattr("sys.stdin", Tty(answer))
+        assert confirm("Do you want to perform these actions?") is expected
+    assert "Only 'yes' will be accepted" in capsys.readouterr().err
