@@ -301,11 +301,22 @@ class DataPlane:
             raise ApiError(404, "TaskNotFound", "The specified task does not exist.")
         return task
 
-    def _body(self, req: Request) -> dict:
+    def _body(self, req: Request, definition: str | None = None, partial: bool = False) -> dict:
+        """The JSON object in the request; checked against the REST ``definition`` when one is given."""
         body = req.json(data_plane=True)
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.",
                            [("Reason", "the body must be a JSON object")])
+        if definition is not None:
+            from batchspec.local.wire import check_body
+
+            problem = check_body("data", definition, body, partial=partial)
+            if problem is not None:
+                path, message = problem
+                if message.startswith("Could not find member"):
+                    raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically "
+                                   "valid.", [("PropertyName", path), ("Reason", message)])
+                raise _invalid(path, message)
         return body
 
     def _list(self, req: Request, items: list[dict], entity: str) -> Response:
@@ -396,7 +407,7 @@ class DataPlane:
         return out
 
     def _create_pool(self, req: Request) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolCreateOptions")
         pool_id = body.get("id")
         _check_id(pool_id, "id")
         if not body.get("vmSize"):
@@ -420,7 +431,7 @@ class DataPlane:
             return self._created(f"pools/{pool_id}", pool["etag"])
 
     def _patch_pool(self, req: Request, pool_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolUpdateOptions", partial=True)
         for k in ("targetDedicatedNodes", "targetLowPriorityNodes", "enableAutoScale", "autoScaleFormula"):
             if k in body:
                 raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
@@ -444,7 +455,7 @@ class DataPlane:
             return Response(200, None, self._etag_headers(pool["etag"], pool["lastModified"]))
 
     def _update_properties(self, req: Request, pool_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolReplaceOptions", partial=True)
         props = data_to_mgmt_props({k: body[k] for k in ("startTask", "metadata", "applicationPackageReferences")
                                     if k in body})
         self.svc.mgmt._validate(props)
@@ -489,7 +500,7 @@ class DataPlane:
         return Response(202, None, {"Retry-After": "0"})
 
     def _resize(self, req: Request, pool_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolResizeOptions")
         eng = self.engine
         with eng.lock:
             pool = self._pool(pool_id)
@@ -529,7 +540,7 @@ class DataPlane:
         return Response(202, None, {"Retry-After": "0"})
 
     def _enable_as(self, req: Request, pool_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolEnableAutoScaleOptions")
         formula = body.get("autoScaleFormula")
         interval = body.get("autoScaleEvaluationInterval")
         eng = self.engine
@@ -571,7 +582,7 @@ class DataPlane:
         return Response(200, None)
 
     def _evaluate_as(self, req: Request, pool_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchPoolEvaluateAutoScaleOptions")
         formula = body.get("autoScaleFormula")
         eng = self.engine
         with eng.lock:
@@ -599,7 +610,7 @@ class DataPlane:
         return public(job)
 
     def _create_job(self, req: Request) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchJobCreateOptions")
         job_id = body.get("id")
         _check_id(job_id, "id")
         for unsupported in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration"):
@@ -645,7 +656,7 @@ class DataPlane:
             return self._created(f"jobs/{job_id}", record["eTag"])
 
     def _update_job(self, req: Request, job_id: str, replace: bool) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchJob" if replace else "BatchJobUpdateOptions", partial=True)
         fields = _validate_job_fields(body, updating=True)
         eng = self.engine
         with eng.lock:
@@ -691,7 +702,7 @@ class DataPlane:
     def _terminate_job(self, req: Request, job_id: str) -> Response:
         reason = "UserTerminate"
         if req.body:
-            body = self._body(req)
+            body = self._body(req, "BatchJobTerminateOptions")
             reason = str(body.get("terminateReason") or reason)
         eng = self.engine
         with eng.lock:
@@ -704,7 +715,7 @@ class DataPlane:
         return Response(202, None, {"Retry-After": "0"})
 
     def _disable_job(self, req: Request, job_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchJobDisableOptions")
         how = str(body.get("disableTasks", "")).lower()
         if how not in ("requeue", "terminate", "wait"):
             raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request "
@@ -892,7 +903,7 @@ class DataPlane:
         return self._list(req, items, "tasks")
 
     def _update_task(self, req: Request, job_id: str, task_id: str) -> Response:
-        body = self._body(req)
+        body = self._body(req, "BatchTask", partial=True)
         eng = self.engine
         with eng.lock:
             task = self._task(job_id, task_id)

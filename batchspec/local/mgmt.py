@@ -215,11 +215,13 @@ class ManagementPlane:
         body = req.json(data_plane=False)
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidRequestBody", "The request body must be a JSON object")
-        unknown = [k for k in body if k not in ("properties", "identity", "tags", "id", "name", "type", "etag",
-                                                 "systemData", "location")]
-        if unknown:
-            raise ApiError(400, "InvalidRequestBody",
-                           f"Could not find member '{unknown[0]}' on object of type 'Pool'.", target=unknown[0])
+        from batchspec.local.wire import check_body
+
+        problem = check_body("mgmt", "Pool", body, partial=partial)
+        if problem is not None:
+            path, message = problem
+            raise ApiError(400, "InvalidRequestBody", message if message.startswith("Could not find") else
+                           f"The request body is invalid at '{path}': {message}", target=path)
         props = body.get("properties", {} if partial else None)
         if props is None:
             props = {}
@@ -230,7 +232,7 @@ class ManagementPlane:
                 raise ApiError(400, "InvalidRequestBody",
                                f"Could not find member '{k}' on object of type 'PoolProperties'.",
                                target=f"properties.{k}")
-        props = {k: v for k, v in props.items() if k in WRITABLE}
+        props = {k: v for k, v in props.items() if k in WRITABLE and v is not None}
         self._validate(props)
         identity = body.get("identity")
         if identity is not None:

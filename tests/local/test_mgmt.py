@@ -181,7 +181,7 @@ def test_unsupported_api_version_is_refused(clients, conn):
 
 @pytest.mark.parametrize("start_task, target", [
     ({"commandLine": "x", "maxTaskRetryCount": "2"}, "properties.startTask.maxTaskRetryCount"),
-    ({"commandLine": "x", "environmentSettings": [{"name": 1}]}, "properties.startTask.environmentSettings"),
+    ({"commandLine": "x", "environmentSettings": [{"name": 1}]}, "properties.startTask.environmentSettings[0].name"),
     ({"commandLine": "x", "waitForSuccess": "yes"}, "properties.startTask.waitForSuccess"),
     ({"commandLine": "x", "resourceFiles": "all"}, "properties.startTask.resourceFiles"),
 ])
