@@ -105,9 +105,16 @@ def run(args: argparse.Namespace) -> int:
         if pool_or_jobs_change and not args.yes and not confirm("Do you want to perform these actions?"):
             session.console.say("apply cancelled; nothing was changed")
             return 1
-        code = service_error_guard(
-            lambda: execute(plan, project, session.backend, opts, session.console, session.store), scrub
-        )
+        try:
+            code = service_error_guard(
+                lambda: execute(plan, project, session.backend, opts, session.console, session.store), scrub
+            )
+        except KeyboardInterrupt:
+            session.console.say(
+                "\ninterrupted: what was created or submitted stays; run apply again to add only what is missing "
+                "and follow the jobs"
+            )
+            raise
         if args.no_wait and project.target.is_local and plan.jobs:
             session.console.say(
                 "note: the local service runs tasks only while it runs: they go on when a batchspec command for "

@@ -193,6 +193,7 @@ def _running_local_service(state_dir: Path, stack: contextlib.ExitStack) -> tupl
     stack.callback(service.stop)
     write_connection_files(state_dir, service.connection)
     stack.callback(lambda: served.unlink(missing_ok=True))
+    stack.callback(lambda: (state_dir / "connection.env").unlink(missing_ok=True))
     import dataclasses
 
     return dataclasses.asdict(service.connection), f"state in {state_dir}", service.connection
