@@ -66,6 +66,7 @@ TIMESTAMP_RANGE_TEXT: dict[str, str] = {
 
 NUM, VEC, DUR, TIME, STR, OPT, NONE, ANY = "num", "vec", "dur", "time", "str", "opt", "none", "any"
 _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+_BOOLEAN_OPS = frozenset(("<", "<=", ">", ">=", "==", "!=", "&&", "||"))
 
 
 def metric_group(name: str) -> str:
@@ -267,7 +268,10 @@ class Analysis:
     values: dict[int, V] = field(default_factory=dict)  # id(node) -> value, for condition-like nodes
     var_reads: dict[str, list[ast.Var]] = field(default_factory=dict)
     var_writes: dict[str, list[ast.Assignment]] = field(default_factory=dict)
-    all_vars: list[ast.Var] = field(default_factory=list)
+    all_vars: list[ast.Var] = field(default_factory=list)  # every variable read (method receivers included)
+    ternaries: list[ast.Ternary] = field(default_factory=list)
+    # comparisons and &&/||/! expressions that are not an operand of &&/||/! (the conditions as written)
+    bool_roots: list[ast.Expr] = field(default_factory=list)
 
     def value_of(self, node: ast.Expr) -> V:
         return self.values.get(id(node), UNKNOWN)
@@ -293,6 +297,15 @@ class _Interpreter:
         self.a = Analysis(formula)
         self.env: dict[str, V] = {}
         self.assigned_targets: set[str] = set()
+        self._parent_logic = False  # set just before evaluating an operand of &&, || or !
+        self._dispatch = {
+            ast.Binary: self.binary,
+            ast.Ternary: self.ternary,
+            ast.Call: self.call,
+            ast.MethodCall: self.method,
+            ast.Unary: self.unary,
+            ast.Member: self.member,
+        }
 
     # -- statements
     def run(self) -> Analysis:
@@ -326,33 +339,31 @@ class _Interpreter:
     def eval(self, e: ast.Expr, facts: Facts) -> V:
         t = type(e)
         if t is ast.Number:
+            self._parent_logic = False
             v = float(e.value)  # type: ignore[union-attr]
-            return num(v, v, lit=True, integral=v.is_integer())
+            return V(NUM, v, v, known=True, lit=True, integral=v.is_integer())
         if t is ast.Var:
+            self._parent_logic = False
             return self.var(e, facts)  # type: ignore[arg-type]
-        if t is ast.Paren:
+        if t is ast.Paren:  # keeps the parent flag: "(a) && b"
             v = self.eval(e.expr, facts)  # type: ignore[union-attr]
             self._remember(e, v)
             return v
-        if t is ast.Binary:
-            return self.binary(e, facts)  # type: ignore[arg-type]
-        if t is ast.Ternary:
-            return self.ternary(e, facts)  # type: ignore[arg-type]
-        if t is ast.Call:
-            return self.call(e, facts)  # type: ignore[arg-type]
-        if t is ast.MethodCall:
-            return self.method(e, facts)  # type: ignore[arg-type]
-        if t is ast.Unary:
-            return self.unary(e, facts)  # type: ignore[arg-type]
-        if t is ast.Member:
-            self.eval(e.receiver, facts)  # type: ignore[union-attr]
-            dom = TIMESTAMP_DOMAINS.get(e.name)  # type: ignore[union-attr]
-            if dom is not None:
-                return num(min(dom), max(dom), integral=True)
-            return num(-INF, INF, integral=True) if e.name == "year" else UNKNOWN  # type: ignore[union-attr]
-        if t is ast.String:
-            return V(STR, known=False)
-        return UNKNOWN
+        handler = self._dispatch.get(t)
+        if handler is None:
+            self._parent_logic = False
+            if t is ast.String:
+                return V(STR)
+            return UNKNOWN
+        return handler(e, facts)
+
+    def member(self, e: ast.Member, facts: Facts) -> V:
+        self._parent_logic = False
+        self.eval(e.receiver, facts)
+        dom = TIMESTAMP_DOMAINS.get(e.name)
+        if dom is not None:
+            return V(NUM, min(dom), max(dom), known=True, integral=True)
+        return V(NUM, -INF, INF, known=True, integral=True) if e.name == "year" else UNKNOWN
 
     def _remember(self, e: ast.Expr, v: V) -> None:
         self.a.values[id(e)] = v
@@ -381,17 +392,20 @@ class _Interpreter:
         return found if found is not None else UNKNOWN
 
     def unary(self, e: ast.Unary, facts: Facts) -> V:
+        if e.op == "!" and not self._parent_logic:
+            self.a.bool_roots.append(e)
+        self._parent_logic = e.op == "!"
         v = self.eval(e.operand, facts)
         if e.op == "!":
             if v.known and v.kind == NUM:
                 if v.lo > 0 or v.hi < 0:
-                    out = num(0, 0, lit=v.lit, knob=v.knob)
+                    out = V(NUM, 0, 0, known=True, lit=v.lit, knob=v.knob)
                 elif v.lo == v.hi == 0:
-                    out = num(1, 1, lit=v.lit, knob=v.knob)
+                    out = V(NUM, 1, 1, known=True, lit=v.lit, knob=v.knob)
                 else:
-                    out = num(0, 1, lit=v.lit, knob=v.knob)
+                    out = V(NUM, 0, 1, known=True, lit=v.lit, knob=v.knob)
             else:
-                out = num(0, 1, knob=v.knob)
+                out = V(NUM, 0, 1, known=True, knob=v.knob)
             if v.cond is not None:
                 out.cond = (v.cond[1], v.cond[0])
             self._remember(e, out)
@@ -408,13 +422,18 @@ class _Interpreter:
 
     def binary(self, e: ast.Binary, facts: Facts) -> V:
         op = e.op
+        if op in _BOOLEAN_OPS and not self._parent_logic:
+            self.a.bool_roots.append(e)
+        self._parent_logic = False
         if op == "&&" or op == "||":
+            self._parent_logic = True
             left = self.eval(e.left, facts)
             lt, lf = _cond_facts(left)
             # the right operand runs only when the left is true (&&) or false (||): A34
+            self._parent_logic = True
             right = self.eval(e.right, facts + (lt if op == "&&" else lf))
             rt, rf = _cond_facts(right)
-            out = num(0, 1, lit=left.lit and right.lit, knob=left.knob or right.knob)
+            out = V(NUM, 0, 1, known=True, lit=left.lit and right.lit, knob=left.knob or right.knob)
             lv, rv = _truth_value(left), _truth_value(right)
             if op == "&&":
                 decided = False if (lv is False or rv is False) else True if (lv and rv) else None
@@ -428,7 +447,7 @@ class _Interpreter:
         left = self.eval(e.left, facts)
         right = self.eval(e.right, facts)
         if op in _COMPARISONS:
-            out = num(0, 1, lit=left.lit and right.lit, knob=left.knob or right.knob)
+            out = V(NUM, 0, 1, known=True, lit=left.lit and right.lit, knob=left.knob or right.knob)
             decided = _decide(op, left, right)
             if decided is not None:
                 out.lo = out.hi = 1.0 if decided else 0.0
@@ -529,6 +548,8 @@ class _Interpreter:
         return out
 
     def ternary(self, e: ast.Ternary, facts: Facts) -> V:
+        self._parent_logic = False
+        self.a.ternaries.append(e)
         cond = self.eval(e.condition, facts)
         self.a.conditions.append((e.condition, True))
         self._remember(e.condition, cond)
@@ -540,10 +561,13 @@ class _Interpreter:
                 decided = True
             elif cond.lo == cond.hi == 0:
                 decided = False
-        self.env = _narrow(saved, e.condition, True, self)
-        t = self.eval(e.if_true, facts + ct)
-        self.env = _narrow(saved, e.condition, False, self)
-        f = self.eval(e.if_false, facts + cf)
+        if _may_narrow(e.condition):
+            self.env = _narrow(saved, e.condition, True, self)
+            t = self.eval(e.if_true, facts + ct if ct else facts)
+            self.env = _narrow(saved, e.condition, False, self)
+        else:
+            t = self.eval(e.if_true, facts + ct if ct else facts)
+        f = self.eval(e.if_false, facts + cf if cf else facts)
         self.env = saved
         if decided is True:
             return t
@@ -552,7 +576,8 @@ class _Interpreter:
         return join(t, f)
 
     def call(self, e: ast.Call, facts: Facts) -> V:
-        args = tuple(self.eval(a, facts) for a in e.args)
+        self._parent_logic = False
+        args = tuple([self.eval(a, facts) for a in e.args])
         self.a.calls.append((e, args))
         name = e.name
         if name == "time":
@@ -560,27 +585,47 @@ class _Interpreter:
                 self.a.time_strings.append(e.args[0])
             return V(TIME)
         if name == "rand":
-            return num(0, 1)
+            return V(NUM, 0, 1, known=True)
         if name == "stop":
             return V(NONE)
         if not args:
-            return num(0, 0) if name in ("len", "sum", "norm") else UNKNOWN
-        knob = any(a.knob for a in args)
-        lit = all(a.lit for a in args)
-        known = all(a.known and a.kind in (NUM, VEC) for a in args)
+            return V(NUM, 0, 0, known=True) if name in ("len", "sum", "norm") else UNKNOWN
+        knob = False
+        lit = known = all_pct_ok = all_state_ok = integral_all = True
+        any_pct = any_state = False
+        frac = src_inf = None
+        los: list[float] = []
+        his: list[float] = []
+        for a in args:
+            knob = knob or a.knob
+            lit = lit and a.lit
+            if not a.known or (a.kind != NUM and a.kind != VEC):
+                known = False
+            if a.percent:
+                any_pct = True
+            elif not (a.lit or a.knob):
+                all_pct_ok = False
+            if a.state:
+                any_state = True
+            elif not a.lit:
+                all_state_ok = False
+            integral_all = integral_all and a.integral
+            if frac is None:
+                frac = a.frac
+            if src_inf is None and a.hi == INF and a.src:
+                src_inf = a.src
+            los.append(a.lo)
+            his.append(a.hi)
         if not known:
             return V(NUM if name not in ("ceil", "floor", "round", "lg", "ln", "log") else ANY, knob=knob)
-        los = [a.lo for a in args]
-        his = [a.hi for a in args]
-        pct = any(a.percent for a in args) and all(a.percent or a.lit or a.knob for a in args)
-        frac = next((a.frac for a in args if a.frac is not None), None)
+        pct = any_pct and all_pct_ok
         if name in ("min", "max", "avg", "percentile", "val"):
             if name == "min":
                 lo, hi = min(los), min(his)
-                src = None if hi < INF else next((a.src for a in args if a.hi == INF and a.src), None)
+                src = None if hi < INF else src_inf
             elif name == "max":
                 lo, hi = max(los), max(his)
-                src = next((a.src for a in args if a.hi == INF and a.src), None)
+                src = src_inf
             elif name in ("percentile", "val"):
                 lo, hi = args[0].lo, args[0].hi
                 if name == "val":
@@ -589,9 +634,9 @@ class _Interpreter:
                 pct = args[0].percent
             else:
                 lo, hi = min(los), max(his)
-                src = next((a.src for a in args if a.hi == INF and a.src), None)
-            state = all(a.state or a.lit for a in args) and any(a.state for a in args)
-            integral = all(a.integral for a in args) and name != "avg"
+                src = src_inf
+            state = all_state_ok and any_state
+            integral = integral_all and name != "avg"
             return V(
                 NUM, lo, hi, known=True, lit=lit, knob=knob, percent=pct, frac=frac, src=src, state=state,
                 integral=integral,
@@ -611,8 +656,8 @@ class _Interpreter:
             return V(kind, lo, hi, known=True, lit=lit, knob=knob)
         if name == "len":
             if all(a.kind == NUM for a in args):
-                return num(len(args), len(args), lit=lit, knob=knob, integral=True)
-            return num(0, INF, knob=knob, integral=True)
+                return V(NUM, len(args), len(args), known=True, lit=lit, knob=knob, integral=True)
+            return V(NUM, 0, INF, known=True, knob=knob, integral=True)
         if name == "sum":
             if all(a.kind == NUM for a in args):
                 return V(NUM, sum(los), sum(his), known=True, lit=lit, knob=knob,
@@ -627,7 +672,8 @@ class _Interpreter:
         return UNKNOWN
 
     def method(self, e: ast.MethodCall, facts: Facts) -> V:
-        args = tuple(self.eval(a, facts) for a in e.args)
+        self._parent_logic = False
+        args = tuple([self.eval(a, facts) for a in e.args])
         receiver = e.receiver
         metric = receiver.name if isinstance(receiver, ast.Var) else None
         if metric is None or metric not in b.SERVICE_VARIABLES:
@@ -643,12 +689,12 @@ class _Interpreter:
             self.a.samples.append(use)
         elif method == "Count":
             self.a.samples.append(use)
-            return num(0, INF, src=f"{metric}.Count()", integral=True)
+            return V(NUM, 0, INF, known=True, src=f"{metric}.Count()", integral=True)
         else:
             self.a.samples.append(use)
             return V(DUR) if method == "GetSamplePeriod" else V(TIME) if method == "HistoryBeginTime" else UNKNOWN
         if method == "GetSamplePercent":
-            return num(0, 100, percent=True, pct_of=metric)
+            return V(NUM, 0, 100, known=True, percent=True, pct_of=metric)
         percent = canonical in PERCENT_METRICS
         if percent:
             return V(VEC, 0, 100, known=True, percent=True)
@@ -673,8 +719,9 @@ def _round_away(x: float) -> float:
 
 def _copy(v: V) -> V:
     out = V.__new__(V)
-    for slot in V.__slots__:
-        setattr(out, slot, getattr(v, slot))
+    out.kind, out.lo, out.hi, out.known, out.lit, out.knob = v.kind, v.lo, v.hi, v.known, v.lit, v.knob
+    out.percent, out.pct_of, out.frac, out.age, out.state = v.percent, v.pct_of, v.frac, v.age, v.state
+    out.src, out.cond, out.integral, out.pct_scale = v.src, v.cond, v.integral, v.pct_scale
     return out
 
 
@@ -765,9 +812,25 @@ def _decide(op: str, left: V, right: V) -> bool | None:
     return None
 
 
+def _may_narrow(cond: ast.Expr) -> bool:
+    """Whether a condition compares a variable with something (only then can it narrow an interval)."""
+    cond = ast.unparen(cond)
+    if isinstance(cond, ast.Unary):
+        return _may_narrow(cond.operand)
+    if not isinstance(cond, ast.Binary):
+        return False
+    if cond.op in ("&&", "||"):
+        return _may_narrow(cond.left) or _may_narrow(cond.right)
+    return cond.op in ("<", "<=", ">", ">=") and (
+        type(ast.unparen(cond.left)) is ast.Var or type(ast.unparen(cond.right)) is ast.Var
+    )
+
+
 def _narrow(env: dict[str, V], cond: ast.Expr, truth: bool, interp: _Interpreter) -> dict[str, V]:
     """Refine variable intervals in a branch: ``x > 20 ? … : x`` has x <= 20 in the false branch."""
     cond = ast.unparen(cond)
+    if not isinstance(cond, (ast.Binary, ast.Unary)):
+        return env
     pieces: list[ast.Expr] = []
     if isinstance(cond, ast.Binary) and cond.op in ("&&", "||"):
         # "a && b" true: both true; "a || b" false: both false
@@ -822,9 +885,9 @@ def _narrow(env: dict[str, V], cond: ast.Expr, truth: bool, interp: _Interpreter
 
 def _service_default(canonical: str) -> V | None:
     if canonical in STATE_VARIABLES:
-        return num(0, POOL_SIZE, state=True, integral=True)
+        return V(NUM, 0, POOL_SIZE, known=True, state=True, integral=True)
     if canonical == "$TaskSlotsPerNode":
-        return num(1, 256, integral=True)
+        return V(NUM, 1, 256, known=True, integral=True)
     return None
 
 

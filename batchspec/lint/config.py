@@ -94,6 +94,17 @@ class LintConfig:
         return out
 
     @functools.cached_property
+    def is_plain(self) -> bool:
+        """The default configuration: nothing to filter or re-level."""
+        return (
+            self.select is None
+            and not self.extend_select
+            and not self.ignore
+            and not self.per_file_ignores
+            and not self.severities
+        )
+
+    @functools.cached_property
     def _severity_map(self) -> dict[str, Severity]:
         return dict(self.severities)
 

@@ -48,24 +48,9 @@ class ConstantCondition(FormulaRule):
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
         a = ctx.analysis
-        roots: list[tuple[ast.Expr, bool]] = []
         ternary_conditions = {id(ast.unparen(c)) for c, _ in a.conditions}
-        for statement in ctx.formula.statements:
-            top = statement.value if isinstance(statement, ast.Assignment) else statement.expr
-            stack: list[tuple[ast.Expr, bool]] = [(top, False)]
-            while stack:
-                node, parent_is_logic = stack.pop()
-                inner = ast.unparen(node)
-                is_bool = _is_boolean(inner)
-                if id(inner) in ternary_conditions or (is_bool and not parent_is_logic):
-                    roots.append((inner, id(inner) in ternary_conditions))
-                logic_here = isinstance(inner, ast.Binary) and inner.op in _LOGIC or (
-                    isinstance(inner, ast.Unary) and inner.op == "!"
-                )
-                for child in ast.children(inner):
-                    if isinstance(child, ast.Var):
-                        continue
-                    stack.append((child, logic_here))  # type: ignore[arg-type]
+        roots: list[tuple[ast.Expr, bool]] = [(ast.unparen(c), True) for c, _ in a.conditions]
+        roots += [(e, id(e) in ternary_conditions) for e in a.bool_roots]
         seen: set[int] = set()
         for root, is_condition in roots:
             if id(root) in seen:

@@ -9,6 +9,9 @@ from batchspec.lint.context import FormulaContext
 from batchspec.lint.rule import Edit, Example, Finding, Fix, FormulaRule
 
 
+_ALIASES = frozenset(name for name, v in b.SERVICE_VARIABLES.items() if v.alias_of is not None)
+
+
 class LegacyAlias(FormulaRule):
     """A legacy name of a service variable, or an alias and its full name both assigned.
 
@@ -31,6 +34,9 @@ class LegacyAlias(FormulaRule):
     )
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        a = ctx.analysis
+        if not any(n in _ALIASES for n in a.var_writes) and not any(v.name in _ALIASES for v in a.all_vars):
+            return
         writes: dict[str, list[ast.Assignment]] = {}
         for st in ctx.formula.statements:
             if isinstance(st, ast.Assignment) and st.target.name in b.SERVICE_VARIABLES:

@@ -47,6 +47,10 @@ class ServiceVariableCase(FormulaRule):
     )
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        a = ctx.analysis
+        names = set(a.var_writes) | {v.name for v in a.all_vars}
+        if not any(intended_service_name(n) for n in names):
+            return
         seen: set[int] = set()
         targets = [st.target for st in ctx.formula.statements if isinstance(st, ast.Assignment)]
         for var in [*targets, *ctx.analysis.all_vars]:

@@ -28,6 +28,10 @@ class DollarNameClash(FormulaRule):
     )
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
+        a = ctx.analysis
+        names = set(a.var_writes) | set(a.var_reads)
+        if not any(n.startswith("$") and n[1:] in names for n in names):
+            return
         first: dict[str, ast.Var] = {}
         for st in ctx.formula.statements:
             for node in ast.walk(st):

@@ -27,10 +27,8 @@ class NestedTernary(FormulaRule):
     )
 
     def check(self, ctx: FormulaContext) -> Iterator[Finding]:
-        for st in ctx.formula.statements:
-            for node in ast.walk(st):
-                if not isinstance(node, ast.Ternary):
-                    continue
+        for node in ctx.analysis.ternaries:
+            if True:
                 for branch in (node.if_true, node.if_false):
                     if isinstance(branch, ast.Ternary):
                         text = ctx.source(branch.span)
