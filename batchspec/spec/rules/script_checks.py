@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import re
@@ -328,27 +329,82 @@ def prefetch_shellcheck(script: str, shell: str) -> None:
         return
     shell = shell if shell in ("bash", "sh", "dash", "ksh") else "bash"
     key = (binary, script, shell)
-    if key in _PENDING or len(_PENDING) > 8:
+    if key in _PENDING or len(_PENDING) > 8 or _cached(binary, script, shell) is not None:
         return
     proc = _start(binary, script, shell)
     if proc is not None:
         _PENDING[key] = proc
 
 
+def _cache_file(binary: str, script: str, shell: str) -> Path | None:
+    """Where shellcheck's findings for this exact script are kept (like ruff/mypy caches): pre-commit and CI
+    validate the same scripts again and again, and a shellcheck process costs more than everything else."""
+    if os.environ.get("BATCHSPEC_NO_CACHE"):
+        return None
+    try:
+        st = os.stat(binary)
+        root = os.environ.get("BATCHSPEC_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "batchspec"
+        )
+    except OSError:
+        return None
+    key = hashlib.sha256(f"{binary}\0{st.st_size}\0{st.st_mtime_ns}\0{shell}\0{script}".encode()).hexdigest()
+    return Path(root) / "shellcheck" / key[:2] / f"{key}.json"
+
+
+def _cached(binary: str, script: str, shell: str) -> tuple[tuple[int, int, int, int, str, int], ...] | None:
+    f = _cache_file(binary, script, shell)
+    if f is None:
+        return None
+    try:
+        return tuple(tuple(x) for x in json.loads(f.read_text(encoding="utf-8")))  # type: ignore[misc]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _store(binary: str, script: str, shell: str, result: tuple[tuple[int, int, int, int, str, int], ...]) -> None:
+    f = _cache_file(binary, script, shell)
+    if f is None:
+        return
+    try:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result), encoding="utf-8")
+        os.replace(tmp, f)
+    except OSError:
+        pass  # a read-only home or a full disk must not break validation
+
+
 @functools.lru_cache(maxsize=256)
 def _run_shellcheck(binary: str, script: str, shell: str) -> tuple[tuple[int, int, int, int, str, int], ...]:
+    hit = _cached(binary, script, shell)
+    if hit is not None:
+        pending = _PENDING.pop((binary, script, shell), None)
+        if pending is not None:
+            pending.kill()
+            pending.communicate()
+        return hit
+    result = _run_shellcheck_process(binary, script, shell)
+    if result is not None:
+        _store(binary, script, shell, result)
+    return result or ()
+
+
+def _run_shellcheck_process(
+    binary: str, script: str, shell: str
+) -> tuple[tuple[int, int, int, int, str, int], ...] | None:
     proc = _PENDING.pop((binary, script, shell), None) or _start(binary, script, shell)
     if proc is None:
-        return ()
+        return None
     try:
         stdout, _ = proc.communicate(script, timeout=20)
         data = json.loads(stdout or "{}")
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return ()
+        return None
     except (OSError, subprocess.SubprocessError, ValueError):
-        return ()
+        return None
     out = []
     for c in data.get("comments", []):
         out.append(
