@@ -289,8 +289,8 @@ _CHAR_HINTS = {
     ),
     "[": ('unexpected "["', "the language has no vector literals or indexing; use val(v, i)"),
     "]": ('unexpected "]"', "the language has no vector literals or indexing; use val(v, i)"),
-    "{": ('unexpected "{"', "the language has no blocks; statements are separated by \";\""),
-    "}": ('unexpected "}"', "the language has no blocks; statements are separated by \";\""),
+    "{": ('unexpected "{"', "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false"),
+    "}": ('unexpected "}"', "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false"),
     "#": ('unexpected "#"', 'comments start with "//"'),
 }
 
@@ -497,6 +497,22 @@ class _Session:
             return _Error(
                 make("FM001", span, 'there is no unary "+"', hint='drop the "+"'), offset
             )
+        if tok.type == "NAME" and "ASSIGN" in expected:
+            before = re.search(r"(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+$", text[:offset])
+            if before is not None:
+                joined = before.group(1) + str(tok)
+                from batchspec.formula.builtins import SERVICE_VARIABLES
+
+                hint = f'did you mean "{joined}"?' if joined in SERVICE_VARIABLES else "names cannot contain spaces"
+                return _Error(
+                    make(
+                        "FM001",
+                        span,
+                        f"unexpected {_describe_token(tok)} after \"{before.group(1)}\"; expected \"=\"",
+                        hint=hint,
+                    ),
+                    offset,
+                )
         if tok.type == "NAME" and offset > 0 and text[offset - 1].isdigit():
             start = offset
             while start > 0 and (text[start - 1].isdigit() or text[start - 1] == "."):
@@ -588,7 +604,14 @@ class _Session:
                 if "SEMI" not in expected or tok.type not in _EXPR_START:
                     return False
                 end = self.positions.end_of_code(tok.start_pos, self.comments)
-                if "\n" not in _text[end : tok.start_pos]:
+                # on one line, only "x = 1 y = 2" (an assignment, then the start of another) is a missing ";"
+                statement_so_far = _text[_text.rfind(";", 0, tok.start_pos) + 1 : tok.start_pos]
+                starts_assignment = (
+                    tok.type == "NAME"
+                    and re.match(r"[ \t]*=(?!=)", _text[tok.end_pos :]) is not None
+                    and re.match(r"\s*\$?[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)", statement_so_far) is not None
+                )
+                if "\n" not in _text[end : tok.start_pos] and not starts_assignment:
                     return False
                 pos = self.positions.pos(end)
                 semi = Token("SEMI", ";", end, pos.line, pos.col, pos.line, pos.col, end)
@@ -602,7 +625,9 @@ class _Session:
                         "FM002",
                         Span(self.path, pos, pos),
                         'missing ";" at the end of this statement',
-                        hint='statements are separated by ";"; a line break does not end a statement',
+                        hint='statements are separated by ";"; a line break does not end a statement'
+                        if "\n" in _text[end : tok.start_pos]
+                        else 'statements are separated by ";"',
                         related=(Related(_tok_span(self.path, tok), "the next statement starts here"),),
                     )
                 )

@@ -282,6 +282,9 @@ class _Checker:
             hint = "a doubleVec cannot be compared; " + _AGGREGATE_HINT
         elif lt is TIMESTAMP and rt is TIMEINTERVAL and op == "-":
             hint = "add a negative interval instead: t + (-1 * TimeInterval_Hour)"
+        elif lt is TIMESTAMP and rt is DOUBLE and op in "+-":
+            sign = "-" if op == "-" else ""
+            hint = f"a number is not a time interval; write e.g. t + ({sign}5 * TimeInterval_Minute)"
         elif lt is TIMEINTERVAL and rt is DOUBLE and op in "+-":
             hint = "multiply the number by a unit first, e.g. 5 * TimeInterval_Minute"
         elif NONE in (lt, rt):

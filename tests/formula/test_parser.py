@@ -185,3 +185,22 @@ def test_binary_junk_never_raises() -> None:
     formula, diagnostics = check_formula(junk, "junk.formula")
     assert formula is None and diagnostics
     assert all(d.span.start.line >= 1 and d.span.start.col >= 1 for d in diagnostics)
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "col", "hint"),
+    [
+        ("x = 1 y = 2;", "FM002", 6, 'statements are separated by ";"'),
+        ("$TargetDedicated Nodes = 1;", "FM001", 18, 'did you mean "$TargetDedicatedNodes"?'),
+        ("if (1) { $TargetDedicatedNodes = 1; }", "FM004", 8, "the language has no blocks or if statements; "
+         "choose values with condition ? value_if_true : value_if_false"),
+        ("x = time() - 5;", "FM109", 12, "a number is not a time interval; write e.g. t + (-5 * TimeInterval_Minute)"),
+        ("x = $ActiveTasks.GetSample(1)[0];", "FM004", 30, "the language has no vector literals or indexing; use val(v, i)"),
+        ("x = $ActiveTasks.GetSample(1).avg();", "FM104", 31,
+         "a doubleVec has no methods; pass it to a function such as avg(…), max(…), min(…) or sum(…)"),
+    ],
+)
+def test_common_mistakes_get_specific_hints(text: str, code: str, col: int, hint: str) -> None:
+    _f, diagnostics = check_formula(text)
+    first = diagnostics[0]
+    assert (first.code, first.span.start.col, first.hint) == (code, col, hint)
