@@ -133,8 +133,11 @@ class _Series:
             self.end = now
         else:
             self.values = series.values
-            self.period = _ticks_of(series.period)
-            self.end = _ticks_of(series.end)
+            cache = _TICKS_CACHE  # _ticks_of, with its cache lookup inlined (this runs for every metric read)
+            period = cache.get(series.period)
+            self.period = period if period is not None else _ticks_of(series.period)
+            end = cache.get(series.end)
+            self.end = end if end is not None else _ticks_of(series.end)
 
     @property
     def visible(self) -> list[Any]:
@@ -195,23 +198,36 @@ class _Series:
     def _window(self, method: str, a: Any, b: Any) -> tuple[list[Any], float]:
         return self._span(*self._bounds(method, a, b))
 
-    def _back(self, a: int, b: int | None) -> tuple[list[Any], float]:
-        """A window of constant look-backs (ticks before now): what _bounds computes, without dispatch."""
+    def _relative(self, start_rel: int, end_rel: int) -> tuple[list[Any], float]:
+        """_span for a window given relative to now (precomputed by the compiler from constant look-backs)."""
         now = self.now
-        x = now - a
-        y = now if b is None else now - b
-        start, end = (x, y) if x <= y else (y, x)
-        if end > now:
-            end = now
-        if start > end:
-            start = end
-        return self._span(start, end)
+        start = now + start_rel
+        end = now + end_rel
+        values = self.values
+        n = len(values)
+        e = self.end
+        p = self.period
+        k_min = -((end - e) // p)
+        k_max = -((start - e) // p)
+        if k_min < 0:
+            k_min = 0
+        if k_max > n:
+            k_max = n
+        window = values[n - k_max : n - k_min] if k_max > k_min else []
+        expected = (end - start) // p
+        available = len(window) - window.count(None)
+        if expected > 0:
+            percent = available * 100.0 / expected
+            return window, (percent if percent < 100.0 else 100.0)
+        return window, V.sample_percent(available, expected)
 
-    def percent_back(self, a: int, b: int | None) -> float:
-        return self._back(a, b)[1]
+    def percent_relative(self, start_rel: int, end_rel: int) -> float:
+        return self._relative(start_rel, end_rel)[1]
 
-    def window_back(self, a: int, b: int | None, wanted: float, pos: tuple[int, int]) -> list[float]:
-        window, percent = self._back(a, b)
+    def window_relative(
+        self, start_rel: int, end_rel: int, wanted: float, pos: tuple[int, int]
+    ) -> list[float]:
+        window, percent = self._relative(start_rel, end_rel)
         if percent < wanted:
             failure = V.insufficient(self.metric, wanted, percent)
             raise EvalFailure(failure.code, failure.message, *pos)
@@ -714,21 +730,19 @@ class _Compiler:
             # constant look-backs: the window offsets are known now
             shape = tuple(type(v) for v in back)
             if node.method == "GetSamplePercent" and shape in ((TimeInterval,), (TimeInterval, TimeInterval)):
-                return (
-                    f"{local}.percent_back({back[0].ticks}, {back[1].ticks if len(back) == 2 else None})",
-                    result,
-                )
+                rel = _relative_window(back[0].ticks, back[1].ticks if len(back) == 2 else None)
+                return f"{local}.percent_relative({rel[0]}, {rel[1]})", result
             if node.method == "GetSample" and shape in ((TimeInterval,), (TimeInterval, TimeInterval)):
-                b = back[1].ticks if len(back) == 2 else None
-                return f"{local}.window_back({back[0].ticks}, {b}, _default_percent, {pos})", result
+                rel = _relative_window(back[0].ticks, back[1].ticks if len(back) == 2 else None)
+                return f"{local}.window_relative({rel[0]}, {rel[1]}, _default_percent, {pos})", result
             if (
                 node.method == "GetSample"
                 and len(back) in (2, 3)
                 and all(type(v) is TimeInterval for v in back[:-1])
                 and types[-1] == "d"
             ):
-                b = back[1].ticks if len(back) == 3 else None
-                return f"{local}.window_back({back[0].ticks}, {b}, {codes[-1]}, {pos})", result
+                rel = _relative_window(back[0].ticks, back[1].ticks if len(back) == 3 else None)
+                return f"{local}.window_relative({rel[0]}, {rel[1]}, {codes[-1]}, {pos})", result
         if node.method == "GetSamplePercent" and len(types) in (1, 2) and all(t in times for t in types):
             return f"{local}.percent({codes[0]}, {codes[1] if len(codes) == 2 else None})", result
         if node.method == "GetSample" and types and types[0] in times:
@@ -851,6 +865,19 @@ class _Compiler:
             f"_applied({dedicated}), _applied({low_priority}),"
             f" {args[2]}, {{{variables.lstrip(', ')}}})",
         ]
+
+
+def _relative_window(a: int, b: int | None) -> tuple[int, int]:
+    """(start, end) of a window of look-backs ``a`` and ``b`` (ticks), relative to now: what _Series._bounds
+    computes at run time (either order; the end capped at now; empty when both are in the future)."""
+    x = -a
+    y = 0 if b is None else -b
+    start, end = (x, y) if x <= y else (y, x)
+    if end > 0:
+        end = 0
+    if start > end:
+        start = end
+    return start, end
 
 
 def _function_type(name: str, args: list[str | None]) -> str | None:
