@@ -96,7 +96,48 @@ def validate_document(path: str, text: str, config: Any = None) -> list[Diagnost
         diags = validate_spec_text(path, text, config)
     else:
         diags = validate_pool_text(path, text, config)
-    return _apply_config(diags, config, path)
+    return _apply_config(apply_suppressions(diags, {path: text}), config, path)
+
+
+_SUPPRESS = re.compile(r"#\s*batchspec:\s*ignore\[([A-Za-z0-9_,\s-]+)\]")
+_HASH_COMMENT_FILES = (".yaml", ".yml", ".sh", ".bash", ".j2")
+
+
+def apply_suppressions(diags: list[Diagnostic], texts: dict[str, str]) -> list[Diagnostic]:
+    """Drop diagnostics silenced by ``# batchspec: ignore[SP213]`` (code or name, comma-separated) on their line,
+    or alone on the line above, in YAML specs and start-task scripts. Formula files use the linter's own
+    ``// batchspec: ignore[...]`` (handled by lint_formula)."""
+    cache: dict[str, list[str] | None] = {}
+
+    def lines_of(p: str) -> list[str] | None:
+        if p not in cache:
+            text = texts.get(p)
+            if text is None and p.lower().endswith(_HASH_COMMENT_FILES):
+                try:
+                    from pathlib import Path
+
+                    text = Path(p).read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError):
+                    text = None
+            cache[p] = text.split("\n") if text is not None and p.lower().endswith(_HASH_COMMENT_FILES) else None
+        return cache[p]
+
+    def silenced(d: Diagnostic) -> bool:
+        lines = lines_of(d.span.path)
+        if not lines or not d.code.startswith(("SP", "TM")):
+            return False
+        n = d.span.start.line - 1
+        candidates = [lines[n]] if 0 <= n < len(lines) else []
+        if 1 <= n <= len(lines) and lines[n - 1].lstrip().startswith("#"):
+            candidates.append(lines[n - 1])
+        for line in candidates:
+            for m in _SUPPRESS.finditer(line):
+                keys = {k.strip() for k in m.group(1).split(",")}
+                if d.code in keys or d.name in keys:
+                    return True
+        return False
+
+    return [d for d in diags if not silenced(d)]
 
 
 def _apply_config(diags: list[Diagnostic], config: Any, path: str) -> list[Diagnostic]:

@@ -195,3 +195,26 @@ def test_shellcheck_findings_are_cached_on_disk(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(script_checks, "_start", lambda *a: pytest.fail("shellcheck ran despite the cache"))
     again = [d for d in validate_document("p.json", text) if d.code == "SP215"]
     assert again == first
+
+
+def test_inline_suppressions_in_specs_and_scripts(tmp_path: Path) -> None:
+    (tmp_path / "setup.sh").write_text(
+        "apt-get update\npip3 install requests  # batchspec: ignore[unpinned-pip-install]\n"
+        "# batchspec: ignore[SP210]\napt-get install curl\npip3 install httpx\n"
+    )
+    spec = (
+        "batchspec: 1\npool:\n  id: p\n  vmSize: Standard_D2s_v3\n"
+        "  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}\n"
+        "  taskSlotsPerNode: 64  # batchspec: ignore[SP203]\n  fixedScale: {targetDedicatedNodes: 1}\n"
+        "  startTask: {scriptFile: setup.sh}\n"
+    )
+    (tmp_path / "batchspec.yaml").write_text(spec)
+    import os
+
+    os.environ["BATCHSPEC_NO_SHELLCHECK"] = "1"
+    try:
+        diags = validate_document(str(tmp_path / "batchspec.yaml"), spec)
+    finally:
+        del os.environ["BATCHSPEC_NO_SHELLCHECK"]
+    found = sorted((d.code, Path(d.span.path).name, d.span.start.line) for d in diags)
+    assert found == [("SP213", "setup.sh", 5)], found
