@@ -193,6 +193,8 @@ class Engine:
                 job.setdefault("executionInfo", {})["endTime"] = iso()
                 self.save_job(job)
             elif job["state"] == "active":
+                if job.get("onAllTasksComplete") == "terminatejob" and not self.queues.get(job_key):
+                    self._check_all_complete(job_key)  # e.g. the last tasks were terminated, not run
                 limit = job.get("_deadline")
                 if limit and now >= limit:
                     self.terminate_job(job, "MaxWallClockTimeExpiry")
@@ -584,6 +586,14 @@ class Engine:
     def _check_all_complete(self, job_key: str) -> None:
         job = self.jobs.get(job_key)
         if job is None or job["state"] != "active" or job.get("onAllTasksComplete", "noaction") != "terminatejob":
+            return
+        # cheap exits first: this runs after every task completion (a full scan each time would be quadratic)
+        queue = self.queues.get(job_key)
+        if queue and self.tasks[job_key].get(queue[0], {}).get("state") == "active":
+            return
+        if any(self.tasks[job_key].get(k, {}).get("state") == "active" for k in self.blocked.get(job_key, ())):
+            return
+        if self._job_running(job_key):
             return
         tasks = self.tasks[job_key]
         if tasks and all(t["state"] == "completed" for t in tasks.values()):

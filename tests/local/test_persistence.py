@@ -43,3 +43,35 @@ def test_restart_keeps_state_credentials_and_ca(tmp_path):
 
         cached = BatchClient(second.batch_url, cred, connection_verify=second.ca_file, retry_total=0)
         assert cached.get_job("job1").id == "job1"
+
+
+def _groups_alive(pgids: set[int]) -> set[int]:
+    import os
+
+    alive = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[2]) in pgids:
+                alive.add(int(entry))
+    return alive
+
+
+def test_stop_kills_every_task_process_and_its_children(tmp_path):
+    with LocalBatchService(tmp_path / "state", allocation_delay=0.05) as svc:
+        _, arm, batch = make_clients(svc.connection)
+        c = svc.connection
+        arm.pool.create(c.resource_group, c.account_name, "p", {"properties": {
+            "vmSize": "a", "taskSlotsPerNode": 2, "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}})
+        batch.create_job({"id": "j", "poolInfo": {"poolId": "p"}})
+        pids = tmp_path / "pids"
+        batch.create_task_collection("j", {"value": [
+            {"id": "fork", "commandLine": f"/bin/sh -c 'sleep 300 & echo $$ >> {pids}; sleep 300'"},
+            {"id": "plain", "commandLine": f"/bin/sh -c 'echo $$ >> {pids}; exec sleep 300'"}]})
+        wait_for(lambda: pids.is_file() and len(pids.read_text().split()) == 2)
+        groups = {int(p) for p in pids.read_text().split()}  # each task leads its own process group
+        assert len(_groups_alive(groups)) >= 3
+    wait_for(lambda: not _groups_alive(groups), timeout=5)
