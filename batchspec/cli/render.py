@@ -69,6 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.plane == "data":
         from batchspec.spec.planes import management_to_data
 
+        if "identity" in pool_body or "tags" in pool_body:
+            print(
+                "batchspec: note: identity and tags exist only on the management plane; the data-plane body leaves them out",
+                file=sys.stderr,
+            )
         pool_body = management_to_data(project.pool_id, pool_body)
     if args.output:
         out = Path(args.output)

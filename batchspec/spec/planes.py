@@ -89,6 +89,7 @@ def management_to_data(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
     if "applicationPackages" in props:
         out["applicationPackageReferences"] = props.pop("applicationPackages")
     out.update(props)
+    # identity and tags have no data-plane form (reference §3.3); the CLI says so when it leaves them out
     return _lower_enums(out)
 
 
