@@ -243,3 +243,40 @@ def strip_spans(node, *, drop_parens: bool = False, drop_comments: bool = False)
             value = ()
         changes[f.name] = strip_spans(value, drop_parens=drop_parens, drop_comments=drop_comments)
     return dataclasses.replace(node, **changes)
+
+
+def dump(node: Node, indent: str = "") -> str:
+    """A readable, stable dump of a tree with its spans (``line:col-line:col``), one node per line."""
+    lines: list[str] = []
+    stack: list[tuple[object, str, str]] = [(node, indent, "")]
+    while stack:
+        current, pad, label = stack.pop()
+        prefix = f"{pad}{label}"
+        if isinstance(current, tuple):
+            lines.append(f"{prefix}[]" if not current else f"{prefix}[")
+            if current:
+                stack.append(("]", pad, ""))
+                for child in reversed(current):
+                    stack.append((child, pad + "  ", ""))
+            continue
+        if isinstance(current, str):
+            lines.append(f"{pad}{current}")
+            continue
+        s = current.span  # type: ignore[attr-defined]
+        where = f"{s.start.line}:{s.start.col}-{s.end.line}:{s.end.col}"
+        scalars = []
+        nested: list[tuple[str, object]] = []
+        for f in dataclasses.fields(current):  # type: ignore[arg-type]
+            if f.name == "span" or f.name.endswith("_span"):
+                continue
+            value = getattr(current, f.name)
+            if isinstance(value, (str, float, int)):
+                scalars.append(f"{f.name}={value!r}")
+            elif f.name == "empty_statements":
+                scalars.append(f"empty_statements={len(value)}")
+            else:
+                nested.append((f.name, value))
+        lines.append(f"{prefix}{type(current).__name__} {where} " + " ".join(scalars))
+        for name, value in reversed(nested):
+            stack.append((value, pad + "  ", f"{name}: "))
+    return "\n".join(line.rstrip() for line in lines) + "\n"

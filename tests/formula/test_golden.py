@@ -48,3 +48,19 @@ def test_error_cases(source: Path, golden: Callable[[Path, str], None]) -> None:
             assert code in found, f"line {number}: expected {code}, got {sorted(found)}"
     output = render(diagnostics, "text", files_checked=1, sources={path: text})
     golden(source.with_suffix(".out"), output)
+
+
+PARSE_CASES = sorted((GOLDEN / "parse").glob("*.formula"))
+
+
+@pytest.mark.parametrize("source", PARSE_CASES, ids=[p.stem for p in PARSE_CASES])
+def test_parse_tree_dump(source: Path, golden: Callable[[Path, str], None]) -> None:
+    """The tree (with spans) of a few representative formulas, as reviewable text."""
+    from batchspec.formula.ast import dump
+    from batchspec.formula.parser import parse, parse_with_lark
+
+    text = source.read_bytes().decode("utf-8")
+    fast = parse(text, source.name)
+    assert fast.diagnostics == [] and fast.formula is not None
+    assert parse_with_lark(text, source.name).formula == fast.formula
+    golden(source.with_suffix(".ast"), dump(fast.formula))
