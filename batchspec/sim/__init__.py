@@ -14,6 +14,7 @@ from batchspec.diagnostics.model import Diagnostic, Severity
 from batchspec.errors import BatchspecError
 
 if TYPE_CHECKING:
+    from batchspec.formula.typecheck import CheckOptions
     from batchspec.sim.compiled import CompiledFormula
 
 
@@ -37,12 +38,14 @@ class FormulaCheckError(BatchspecError):
         super().__init__(message, exit_code=2)
 
 
-def compile_text(text: str, path: str = "") -> CompiledFormula:
-    """Check ``text`` with the formula front end and compile it; ``FormulaCheckError`` if it has errors."""
+def compile_text(text: str, path: str = "", *, options: CheckOptions | None = None) -> CompiledFormula:
+    """Check ``text`` with the formula front end and compile it; ``FormulaCheckError`` if it has errors.
+
+    ``options`` are the type checker's (e.g. the A8 leniency ``allow_double_op_doublevec``)."""
     from batchspec.formula import check_formula
     from batchspec.sim.compiled import compile_formula
 
-    formula, diagnostics = check_formula(text, path)
+    formula, diagnostics = check_formula(text, path, options=options)
     if formula is None or any(d.severity >= Severity.ERROR for d in diagnostics):
         raise FormulaCheckError(diagnostics)
     return compile_formula(formula)

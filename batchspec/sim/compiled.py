@@ -35,6 +35,7 @@ from batchspec.formula.builtins import (
     DEALLOCATION_OPTIONS,
     DEFAULT_DEALLOCATION_OPTION,
     FUNCTIONS,
+    LENIENT_OPERATIONS,
     METHODS,
     OPERATIONS,
     SERVICE_VARIABLES,
@@ -82,7 +83,8 @@ def _result_type(op: str, left: str | None, right: str | None) -> str | None:
     """The static result type from builtins.OPERATIONS, or None (unknown, or the operation fails)."""
     if left is None or right is None:
         return None
-    result = OPERATIONS.get((_CODES[left], op, _CODES[right]))
+    key = (_CODES[left], op, _CODES[right])
+    result = OPERATIONS.get(key) or LENIENT_OPERATIONS.get(key)
     return _TYPES.get(result) if result is not None else None
 
 

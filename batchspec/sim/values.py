@@ -21,7 +21,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 from batchspec.formula import types as T
-from batchspec.formula.builtins import OPERATIONS, UNARY_OPERATIONS
+from batchspec.formula.builtins import LENIENT_OPERATIONS, OPERATIONS, UNARY_OPERATIONS
 
 TICKS_PER_SECOND = 10_000_000
 TICKS_PER_MS = 10_000
@@ -318,7 +318,11 @@ def binary(op: str, a: object, b: object) -> object:
 
     ``&&``/``||`` are handled by the callers, because they short-circuit (A34)."""
     ta, tb = type(a), type(b)
-    if (_RUNTIME_TYPES.get(ta), op, _RUNTIME_TYPES.get(tb)) not in OPERATIONS or op in ("&&", "||"):
+    key = (_RUNTIME_TYPES.get(ta), op, _RUNTIME_TYPES.get(tb))
+    if key in LENIENT_OPERATIONS:
+        # "double op doubleVec": only a checker with the A8 leniency lets it through; element-wise
+        return [_arith(op, a, x) for x in b]  # type: ignore[arg-type, attr-defined]
+    if key not in OPERATIONS or op in ("&&", "||"):
         raise OpFailure(f"unsupported operation: {type_name(a)} {op} {type_name(b)}")
     if op in COMPARISON_OPS:
         if ta is Timestamp or ta is TimeInterval:

@@ -193,3 +193,17 @@ def test_sample_order_is_configurable() -> None:
     assert evaluate(text, st).results == P + ";a=[3,4,5];b=[2,3,4,5];l=3"
     st.newest_first = True
     assert evaluate(text, st).results == P + ";a=[5,4,3];b=[5,4,3,2];l=5"
+
+
+def test_double_op_vector_with_the_checkers_leniency() -> None:
+    from batchspec.formula.typecheck import CheckOptions
+
+    text = "v = $ActiveTasks.GetSample(3); a = 2 * v; b = 10 - v; c = 6 / v;"
+    with pytest.raises(FormulaCheckError):
+        compile_text(text)
+    compiled = compile_text(text, options=CheckOptions(allow_double_op_doublevec=True))
+    st = state(ActiveTasks=[1, 2, 3])
+    r = compiled.evaluate(st)
+    assert r.results == P + ";a=[2,4,6];b=[9,8,7];c=[6,3,2];v=[1,2,3]"
+    assert interpret(compiled.formula, st) == r
+    assert message(compiled.evaluate(state(ActiveTasks=[1, 0, 3]))) == "Line 1, Col 61: division by zero"
