@@ -19,22 +19,47 @@ DEFAULT_STATE_DIR = ".batchspec-local"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("local", help="run the local Batch service (HTTPS, real SDK clients)",
-                                   description="Run the local Batch service that the Azure SDKs talk to.")
+    parser = subparsers.add_parser(
+        "local",
+        help="run the local Batch service (HTTPS, real SDK clients)",
+        description="Run the local Batch service that the Azure SDKs talk to.",
+    )
     sub = parser.add_subparsers(dest="local_command", metavar="SUBCOMMAND")
-    serve = sub.add_parser("serve", help="start the service in the foreground (Ctrl-C stops it)",
-                           description="Start the local Batch service on 127.0.0.1 and print its connection details.")
+    serve = sub.add_parser(
+        "serve",
+        help="start the service in the foreground (Ctrl-C stops it)",
+        description="Start the local Batch service on 127.0.0.1 and print its connection details.",
+    )
     serve.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
-    serve.add_argument("--state-dir", type=Path, default=Path(DEFAULT_STATE_DIR),
-                       help=f"where pools, jobs, tasks, node directories and the CA live (default: {DEFAULT_STATE_DIR})")
-    serve.add_argument("--time-scale", type=float, default=1.0,
-                       help="compress service time for autoscale (60: a 5-minute evaluation interval takes 5 s)")
-    serve.add_argument("--allocation-delay", type=float, default=1.0,
-                       help="seconds a new node takes before it is usable (default: 1)")
-    serve.add_argument("--format", choices=("json", "env"), default="json",
-                       help="how to print the connection details on stdout (default: json)")
-    serve.add_argument("--azurite", action="store_true",
-                       help="also start Azurite (blob storage) and add AZURE_STORAGE_CONNECTION_STRING to the details")
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(DEFAULT_STATE_DIR),
+        help=f"where pools, jobs, tasks, node directories and the CA live (default: {DEFAULT_STATE_DIR})",
+    )
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="compress service time for autoscale (60: a 5-minute evaluation interval takes 5 s)",
+    )
+    serve.add_argument(
+        "--allocation-delay",
+        type=float,
+        default=1.0,
+        help="seconds a new node takes before it is usable (default: 1)",
+    )
+    serve.add_argument(
+        "--format",
+        choices=("json", "env"),
+        default="json",
+        help="how to print the connection details on stdout (default: json)",
+    )
+    serve.add_argument(
+        "--azurite",
+        action="store_true",
+        help="also start Azurite (blob storage) and add AZURE_STORAGE_CONNECTION_STRING to the details",
+    )
     serve.add_argument("--verbose", action="store_true", help="log every request on stderr")
     serve.set_defaults(func=_serve)
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
@@ -52,15 +77,19 @@ def connection_details(conn, storage_connection_string: str | None = None) -> tu
     return data, env
 
 
-def write_connection_files(state_dir: Path, conn, storage_connection_string: str | None = None) -> tuple[Path, Path]:
+def write_connection_files(
+    state_dir: Path, conn, storage_connection_string: str | None = None
+) -> tuple[Path, Path]:
     """Write ``connection.json`` and ``connection.env`` (mode 0600: they hold the client secret)."""
     import json
 
     data, env = connection_details(conn, storage_connection_string)
     json_path = state_dir / "connection.json"
     env_path = state_dir / "connection.env"
-    for path, text in ((json_path, json.dumps(data, indent=2) + "\n"),
-                       (env_path, "".join(f"{k}={v}\n" for k, v in env.items()))):
+    for path, text in (
+        (json_path, json.dumps(data, indent=2) + "\n"),
+        (env_path, "".join(f"{k}={v}\n" for k, v in env.items())),
+    ):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the client secret
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
@@ -76,8 +105,13 @@ def _serve(args: argparse.Namespace) -> int:
         raise BatchspecError(f"--time-scale must be positive, got {args.time_scale}")
     if args.allocation_delay < 0:
         raise BatchspecError(f"--allocation-delay must not be negative, got {args.allocation_delay}")
-    svc = LocalBatchService(args.state_dir, port=args.port, time_scale=args.time_scale,
-                            allocation_delay=args.allocation_delay, verbose=args.verbose)
+    svc = LocalBatchService(
+        args.state_dir,
+        port=args.port,
+        time_scale=args.time_scale,
+        allocation_delay=args.allocation_delay,
+        verbose=args.verbose,
+    )
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc.start()
@@ -98,9 +132,13 @@ def _serve(args: argparse.Namespace) -> int:
             print(json.dumps(data, indent=2), flush=True)
         else:
             print("".join(f"export {k}='{v}'\n" for k, v in env.items()), end="", flush=True)
-        print(f"batchspec: local Batch service on {conn.management_url} (data plane {conn.batch_url})\n"
-              f"batchspec: connection details in {json_path} and {env_path}; CA certificate {conn.ca_file}\n"
-              "batchspec: press Ctrl-C to stop", file=sys.stderr, flush=True)
+        print(
+            f"batchspec: local Batch service on {conn.management_url} (data plane {conn.batch_url})\n"
+            f"batchspec: connection details in {json_path} and {env_path}; CA certificate {conn.ca_file}\n"
+            "batchspec: press Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             while not stop.wait(0.5):
                 pass

@@ -38,7 +38,10 @@ class Secrets:
             try:
                 raw = json.loads(path.read_text())
                 return Secrets(
-                    raw["tenant_id"], raw["client_id"], raw["client_secret"], raw["account_key"],
+                    raw["tenant_id"],
+                    raw["client_id"],
+                    raw["client_secret"],
+                    raw["account_key"],
                     base64.b64decode(raw["signing_key"]),
                 )
             except (ValueError, KeyError, TypeError):
@@ -51,8 +54,11 @@ class Secrets:
             signing_key=secrets.token_bytes(32),
         )
         data = {
-            "tenant_id": made.tenant_id, "client_id": made.client_id, "client_secret": made.client_secret,
-            "account_key": made.account_key, "signing_key": base64.b64encode(made.signing_key).decode(),
+            "tenant_id": made.tenant_id,
+            "client_id": made.client_id,
+            "client_secret": made.client_secret,
+            "account_key": made.account_key,
+            "signing_key": base64.b64encode(made.signing_key).decode(),
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -128,7 +134,9 @@ class TokenIssuer:
             except ValueError:
                 pass
         if form.get("grant_type") != "client_credentials":
-            return 400, _aad_error("unsupported_grant_type", 70003, "The app requested an unsupported grant type.")
+            return 400, _aad_error(
+                "unsupported_grant_type", 70003, "The app requested an unsupported grant type."
+            )
         if tenant not in (self.secrets.tenant_id, "organizations", "common"):
             return 400, _aad_error("invalid_request", 90002, f"Tenant '{tenant}' not found.")
         if client_id != self.secrets.client_id:
@@ -137,17 +145,23 @@ class TokenIssuer:
             )
         if not client_secret or not hmac.compare_digest(client_secret, self.secrets.client_secret):
             return 401, _aad_error(
-                "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the "
-                "request is the client secret value, not the client secret ID."
+                "invalid_client",
+                7000215,
+                "Invalid client secret provided. Ensure the secret being sent in the "
+                "request is the client secret value, not the client secret ID.",
             )
         audience = audience_of_scope(form.get("scope", ""))
         if audience is None:
             return 400, _aad_error(
-                "invalid_scope", 1002012, f"The provided value for scope {form.get('scope', '')!r} is not valid."
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {form.get('scope', '')!r} is not valid.",
             )
         token, _ = self.issue(audience)
         return 200, {
-            "token_type": "Bearer", "expires_in": TOKEN_LIFETIME, "ext_expires_in": TOKEN_LIFETIME,
+            "token_type": "Bearer",
+            "expires_in": TOKEN_LIFETIME,
+            "ext_expires_in": TOKEN_LIFETIME,
             "access_token": token,
         }
 
@@ -163,8 +177,17 @@ def _aad_error(error: str, code: int, text: str) -> dict:
 
 # --- shared key (data plane) ----------------------------------------------------------------------------------
 _SIGNED_HEADERS = (
-    "content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
-    "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range",
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
 )
 
 

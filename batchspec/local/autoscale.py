@@ -21,9 +21,22 @@ SAMPLE_PERIOD = dt.timedelta(seconds=30)
 SAMPLE_LATENCY = dt.timedelta(seconds=30)
 HISTORY_LIMIT = 2 * 24 * 60 * 2  # two days of 30-s samples
 METRICS = (
-    "$CPUPercent", "$WallClockSeconds", "$MemoryBytes", "$DiskBytes", "$DiskReadBytes", "$DiskWriteBytes",
-    "$DiskReadOps", "$DiskWriteOps", "$NetworkInBytes", "$NetworkOutBytes", "$SampleNodeCount",
-    "$ActiveTasks", "$RunningTasks", "$PendingTasks", "$SucceededTasks", "$FailedTasks",
+    "$CPUPercent",
+    "$WallClockSeconds",
+    "$MemoryBytes",
+    "$DiskBytes",
+    "$DiskReadBytes",
+    "$DiskWriteBytes",
+    "$DiskReadOps",
+    "$DiskWriteOps",
+    "$NetworkInBytes",
+    "$NetworkOutBytes",
+    "$SampleNodeCount",
+    "$ActiveTasks",
+    "$RunningTasks",
+    "$PendingTasks",
+    "$SucceededTasks",
+    "$FailedTasks",
     "$TaskSlotsPerNode",
 )
 
@@ -74,7 +87,9 @@ class MetricHistory:
         }
 
 
-def eval_state(now: dt.datetime, pool: PoolState, history: MetricHistory, seed: int | None = None) -> EvalState:
+def eval_state(
+    now: dt.datetime, pool: PoolState, history: MetricHistory, seed: int | None = None
+) -> EvalState:
     return EvalState(time=now, pool=pool, metrics=history.series(now), seed=seed)
 
 
@@ -101,7 +116,9 @@ def _compile(text: str):
         first = next((d for d in exc.diagnostics if d.severity >= Severity.ERROR), None)
         if first is None:
             raise FormulaError(str(exc)) from None
-        raise FormulaError(f"Line {first.span.start.line}, Col {first.span.start.col}: {first.message}") from None
+        raise FormulaError(
+            f"Line {first.span.start.line}, Col {first.span.start.col}: {first.message}"
+        ) from None
     with _cache_lock:
         if len(_cache) > 256:
             _cache.clear()
@@ -127,7 +144,11 @@ def evaluate(text: str, state: EvalState) -> EvalResult:
     try:
         compiled = _compile(text)
     except FormulaError as exc:
-        return EvalResult("", state.pool.target_dedicated_nodes, state.pool.target_low_priority_nodes,
-                          state.pool.node_deallocation_option,
-                          error=EvalError("InvalidAutoScaleFormula", str(exc)))
+        return EvalResult(
+            "",
+            state.pool.target_dedicated_nodes,
+            state.pool.target_low_priority_nodes,
+            state.pool.node_deallocation_option,
+            error=EvalError("InvalidAutoScaleFormula", str(exc)),
+        )
     return compiled.evaluate(state)  # type: ignore[attr-defined]

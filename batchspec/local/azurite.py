@@ -42,8 +42,10 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (f"DefaultEndpointsProtocol=http;AccountName={self.account_name};AccountKey={self.account_key};"
-                f"BlobEndpoint={self.blob_endpoint};")
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.account_name};AccountKey={self.account_key};"
+            f"BlobEndpoint={self.blob_endpoint};"
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -107,15 +109,38 @@ def start_azurite(workdir: Path, timeout: float = 30.0) -> Azurite:
     last_error = ""
     for _ in range(3):  # a free port can be taken between probing and binding: try again
         port = _free_port()
-        args = [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-                "--loose", "--skipApiVersionCheck", "--silent"]
+        args = [
+            str(binary),
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--loose",
+            "--skipApiVersionCheck",
+            "--silent",
+        ]
         if binary.name == "azurite":  # the full emulator also opens queue and table ports
-            args += ["--queueHost", "127.0.0.1", "--queuePort", str(_free_port()),
-                     "--tableHost", "127.0.0.1", "--tablePort", str(_free_port())]
+            args += [
+                "--queueHost",
+                "127.0.0.1",
+                "--queuePort",
+                str(_free_port()),
+                "--tableHost",
+                "127.0.0.1",
+                "--tablePort",
+                str(_free_port()),
+            ]
         log = open(workdir / "azurite.log", "wb")  # noqa: SIM115 (closed below / owned by the child)
         try:
-            proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=str(workdir))
+            proc = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=str(workdir),
+            )
         except OSError as exc:
             log.close()
             raise BatchspecError(f"cannot start Azurite ({binary}): {exc.strerror or exc}") from None

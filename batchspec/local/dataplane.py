@@ -12,7 +12,16 @@ from pathlib import Path
 from batchspec.local import autoscale, odata
 from batchspec.local.engine import _key
 from batchspec.local.model import (
-    ID_RE, ApiError, Request, Response, iso, new_etag, parse_duration, public, request_id, rfc1123,
+    ID_RE,
+    ApiError,
+    Request,
+    Response,
+    iso,
+    new_etag,
+    parse_duration,
+    public,
+    request_id,
+    rfc1123,
 )
 from batchspec.local.transfer import unsafe_path
 
@@ -59,7 +68,8 @@ def _identity_to_mgmt(identity: dict | None) -> dict | None:
             auto["scope"] = {"pool": "Pool", "task": "Task"}.get(str(auto["scope"]).lower(), auto["scope"])
         if "elevationLevel" in auto:
             auto["elevationLevel"] = {"admin": "Admin", "nonadmin": "NonAdmin"}.get(
-                str(auto["elevationLevel"]).lower(), auto["elevationLevel"])
+                str(auto["elevationLevel"]).lower(), auto["elevationLevel"]
+            )
     return out
 
 
@@ -99,25 +109,41 @@ def _vm_to_mgmt(vm: dict) -> dict:
     return out
 
 
-_PASS = ("displayName", "vmSize", "taskSlotsPerNode", "metadata", "networkConfiguration", "mountConfiguration",
-         "upgradePolicy")
+_PASS = (
+    "displayName",
+    "vmSize",
+    "taskSlotsPerNode",
+    "metadata",
+    "networkConfiguration",
+    "mountConfiguration",
+    "upgradePolicy",
+)
 
 
 def data_to_mgmt_props(body: dict) -> dict:
     """A data-plane pool body (create/patch) in management-plane property names."""
-    for k in ("virtualMachineConfiguration", "taskSchedulingPolicy", "startTask", "networkConfiguration",
-              "upgradePolicy"):
+    for k in (
+        "virtualMachineConfiguration",
+        "taskSchedulingPolicy",
+        "startTask",
+        "networkConfiguration",
+        "upgradePolicy",
+    ):
         if body.get(k) is not None and not isinstance(body[k], dict):
             raise _invalid(k, f"{k} must be an object")
     props: dict = {k: copy.deepcopy(body[k]) for k in _PASS if k in body}
     if "virtualMachineConfiguration" in body:
-        props["deploymentConfiguration"] = {"virtualMachineConfiguration": _vm_to_mgmt(body["virtualMachineConfiguration"])}
+        props["deploymentConfiguration"] = {
+            "virtualMachineConfiguration": _vm_to_mgmt(body["virtualMachineConfiguration"])
+        }
     if "enableInterNodeCommunication" in body:
         props["interNodeCommunication"] = "Enabled" if body["enableInterNodeCommunication"] else "Disabled"
     if "taskSchedulingPolicy" in body:
         tsp = copy.deepcopy(body["taskSchedulingPolicy"]) or {}
         fill = str(tsp.get("nodeFillType", "spread")).lower()
-        tsp["nodeFillType"] = "Pack" if fill == "pack" else "Spread" if fill == "spread" else tsp.get("nodeFillType")
+        tsp["nodeFillType"] = (
+            "Pack" if fill == "pack" else "Spread" if fill == "spread" else tsp.get("nodeFillType")
+        )
         props["taskSchedulingPolicy"] = tsp
     if "startTask" in body:
         props["startTask"] = _start_task_to_mgmt(body["startTask"] or {})
@@ -131,8 +157,10 @@ def data_to_mgmt_props(body: dict) -> dict:
             auto["evaluationInterval"] = body["autoScaleEvaluationInterval"]
         props["scaleSettings"] = {"autoScale": auto}
     elif "targetDedicatedNodes" in body or "targetLowPriorityNodes" in body or "enableAutoScale" in body:
-        fixed = {"targetDedicatedNodes": body.get("targetDedicatedNodes", 0),
-                 "targetLowPriorityNodes": body.get("targetLowPriorityNodes", 0)}
+        fixed = {
+            "targetDedicatedNodes": body.get("targetDedicatedNodes", 0),
+            "targetLowPriorityNodes": body.get("targetLowPriorityNodes", 0),
+        }
         if body.get("resizeTimeout"):
             fixed["resizeTimeout"] = body["resizeTimeout"]
         props["scaleSettings"] = {"fixedScale": fixed}
@@ -149,14 +177,22 @@ class DataPlane:
     def handle(self, req: Request) -> Response:
         seg = req.segments
         if len(seg) < 2 or seg[1] != self.svc.account_name:
-            raise ApiError(404, "AccountNotFound", f"The account '{seg[1] if len(seg) > 1 else ''}' does not exist "
-                           "on this service.")
+            raise ApiError(
+                404,
+                "AccountNotFound",
+                f"The account '{seg[1] if len(seg) > 1 else ''}' does not exist on this service.",
+            )
         if req.param("api-version") != "2025-06-01":
-            raise ApiError(400, "InvalidQueryParameterValue",
-                           "Value for one of the query parameters specified in the request URI is invalid.",
-                           [("QueryParameterName", "api-version"),
-                            ("QueryParameterValue", str(req.param("api-version"))),
-                            ("Reason", "The only supported api-version is 2025-06-01")])
+            raise ApiError(
+                400,
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid.",
+                [
+                    ("QueryParameterName", "api-version"),
+                    ("QueryParameterValue", str(req.param("api-version"))),
+                    ("Reason", "The only supported api-version is 2025-06-01"),
+                ],
+            )
         rest = seg[2:]
         m = req.method
         if not rest:
@@ -166,7 +202,9 @@ class DataPlane:
             return self._pools(req, rest[1:], m)
         if top == "jobs":
             return self._jobs(req, rest[1:], m)
-        raise ApiError(404, "ResourceNotFound", f"The resource '{rest[0]}' is not supported by the local service.")
+        raise ApiError(
+            404, "ResourceNotFound", f"The resource '{rest[0]}' is not supported by the local service."
+        )
 
     def _pools(self, req, rest, m) -> Response:
         if not rest:
@@ -180,8 +218,11 @@ class DataPlane:
             if m in ("GET", "HEAD"):
                 with self.engine.lock:
                     pool = self._pool(rest[0])
-                    return Response(200, None if m == "HEAD" else _select(req, self.pool_view(pool)),
-                                    self._etag_headers(pool["etag"], pool["lastModified"]))
+                    return Response(
+                        200,
+                        None if m == "HEAD" else _select(req, self.pool_view(pool)),
+                        self._etag_headers(pool["etag"], pool["lastModified"]),
+                    )
             if m == "PATCH":
                 return self._patch_pool(req, rest[0])
             if m == "DELETE":
@@ -190,8 +231,11 @@ class DataPlane:
             action = rest[1].lower()
             if m == "POST":
                 handler = {
-                    "resize": self._resize, "stopresize": self._stop_resize, "enableautoscale": self._enable_as,
-                    "disableautoscale": self._disable_as, "evaluateautoscale": self._evaluate_as,
+                    "resize": self._resize,
+                    "stopresize": self._stop_resize,
+                    "enableautoscale": self._enable_as,
+                    "disableautoscale": self._disable_as,
+                    "evaluateautoscale": self._evaluate_as,
                     "updateproperties": self._update_properties,
                 }.get(action)
                 if handler is not None:
@@ -208,8 +252,11 @@ class DataPlane:
                 if node is None or node["_pool"] != _key(pool["name"]):
                     raise ApiError(404, "NodeNotFound", "The specified node does not exist.")
                 return Response(200, _select(req, self.engine.node_view(node)))
-        raise ApiError(404 if m in ("GET", "HEAD") else 405, "UnsupportedOperation" if m not in ("GET", "HEAD")
-                       else "ResourceNotFound", f"{m} {req.raw_path} is not supported by the local service.")
+        raise ApiError(
+            404 if m in ("GET", "HEAD") else 405,
+            "UnsupportedOperation" if m not in ("GET", "HEAD") else "ResourceNotFound",
+            f"{m} {req.raw_path} is not supported by the local service.",
+        )
 
     def _jobs(self, req, rest, m) -> Response:
         if not rest:
@@ -223,8 +270,11 @@ class DataPlane:
             if m == "GET":
                 with self.engine.lock:
                     job = self._job(rest[0])
-                    return Response(200, _select(req, self.job_view(job)),
-                                    self._etag_headers(job["eTag"], job["lastModified"]))
+                    return Response(
+                        200,
+                        _select(req, self.job_view(job)),
+                        self._etag_headers(job["eTag"], job["lastModified"]),
+                    )
             if m in ("PATCH", "PUT"):
                 return self._update_job(req, rest[0], replace=m == "PUT")
             if m == "DELETE":
@@ -253,8 +303,11 @@ class DataPlane:
                 if m == "GET":
                     with self.engine.lock:
                         task = self._task(job_id, task_id)
-                        return Response(200, _select(req, self.task_view(task)),
-                                        self._etag_headers(task["eTag"], task["lastModified"]))
+                        return Response(
+                            200,
+                            _select(req, self.task_view(task)),
+                            self._etag_headers(task["eTag"], task["lastModified"]),
+                        )
                 if m == "PUT":
                     return self._update_task(req, job_id, task_id)
                 if m == "DELETE":
@@ -268,8 +321,11 @@ class DataPlane:
                     return self._list_files(req, job_id, task_id)
                 if len(rest) > 4 and m in ("GET", "HEAD"):
                     return self._get_file(req, job_id, task_id, "/".join(rest[4:]), head=m == "HEAD")
-        raise ApiError(404 if m in ("GET", "HEAD") else 405, "UnsupportedOperation" if m not in ("GET", "HEAD")
-                       else "ResourceNotFound", f"{m} {req.raw_path} is not supported by the local service.")
+        raise ApiError(
+            404 if m in ("GET", "HEAD") else 405,
+            "UnsupportedOperation" if m not in ("GET", "HEAD") else "ResourceNotFound",
+            f"{m} {req.raw_path} is not supported by the local service.",
+        )
 
     # --- helpers -------------------------------------------------------------------------------------------------
     @staticmethod
@@ -280,7 +336,9 @@ class DataPlane:
 
     def _created(self, path: str, etag: str) -> Response:
         url = f"{self.url}/{path}"
-        return Response(201, None, {"ETag": etag, "Last-Modified": rfc1123(), "Location": url, "DataServiceId": url})
+        return Response(
+            201, None, {"ETag": etag, "Last-Modified": rfc1123(), "Location": url, "DataServiceId": url}
+        )
 
     def _pool(self, pool_id: str) -> dict:
         pool = self.engine.pools.get(pool_id.lower())
@@ -305,8 +363,12 @@ class DataPlane:
         """The JSON object in the request; checked against the REST ``definition`` when one is given."""
         body = req.json(data_plane=True)
         if not isinstance(body, dict):
-            raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.",
-                           [("Reason", "the body must be a JSON object")])
+            raise ApiError(
+                400,
+                "InvalidRequestBody",
+                "The specified Request Body is not syntactically valid.",
+                [("Reason", "the body must be a JSON object")],
+            )
         if definition is not None:
             from batchspec.local.wire import check_body
 
@@ -314,8 +376,12 @@ class DataPlane:
             if problem is not None:
                 path, message = problem
                 if message.startswith("Could not find member"):
-                    raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically "
-                                   "valid.", [("PropertyName", path), ("Reason", message)])
+                    raise ApiError(
+                        400,
+                        "InvalidRequestBody",
+                        "The specified Request Body is not syntactically valid.",
+                        [("PropertyName", path), ("Reason", message)],
+                    )
                 raise _invalid(path, message)
         return body
 
@@ -325,25 +391,36 @@ class DataPlane:
             try:
                 pred = odata.compile_filter(filt)
             except odata.FilterError as exc:
-                raise ApiError(400, "InvalidQueryParameterValue",
-                               "Value for one of the query parameters specified in the request URI is invalid.",
-                               [("QueryParameterName", "$filter"), ("QueryParameterValue", filt),
-                                ("Reason", str(exc))]) from None
+                raise ApiError(
+                    400,
+                    "InvalidQueryParameterValue",
+                    "Value for one of the query parameters specified in the request URI is invalid.",
+                    [("QueryParameterName", "$filter"), ("QueryParameterValue", filt), ("Reason", str(exc))],
+                ) from None
             items = [i for i in items if pred(i)]
         try:
             skip = int(req.param("$skiptoken") or 0)
             size = int(req.param("maxresults") or self.svc.page_size)
         except ValueError:
-            raise ApiError(400, "InvalidQueryParameterValue",
-                           "Value for one of the query parameters specified in the request URI is invalid.",
-                           [("QueryParameterName", "maxresults")]) from None
+            raise ApiError(
+                400,
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid.",
+                [("QueryParameterName", "maxresults")],
+            ) from None
         if not 1 <= size <= 1000:
-            raise ApiError(400, "InvalidQueryParameterValue",
-                           "Value for one of the query parameters specified in the request URI is invalid.",
-                           [("QueryParameterName", "maxresults"), ("QueryParameterValue", str(size)),
-                            ("Reason", "maxresults must be from 1 to 1000")])
+            raise ApiError(
+                400,
+                "InvalidQueryParameterValue",
+                "Value for one of the query parameters specified in the request URI is invalid.",
+                [
+                    ("QueryParameterName", "maxresults"),
+                    ("QueryParameterValue", str(size)),
+                    ("Reason", "maxresults must be from 1 to 1000"),
+                ],
+            )
         size = min(size, self.svc.page_size) if req.param("maxresults") is None else size
-        page = [_select(req, i) for i in items[skip: skip + size]]
+        page = [_select(req, i) for i in items[skip : skip + size]]
         body: dict = {"odata.metadata": f"{self.url}/$metadata#{entity}", "value": page}
         if skip + size < len(items):
             from urllib.parse import urlencode
@@ -361,9 +438,14 @@ class DataPlane:
         key = _key(pool["name"])
         ded, low = self.engine.current_counts(key)
         out: dict = {
-            "id": pool["name"], "url": f"{self.url}/pools/{pool['name']}", "eTag": pool["etag"],
-            "lastModified": pool["lastModified"], "creationTime": pool["creationTime"], "state": pool["state"],
-            "stateTransitionTime": pool["stateTransitionTime"], "allocationState": pool["allocationState"],
+            "id": pool["name"],
+            "url": f"{self.url}/pools/{pool['name']}",
+            "eTag": pool["etag"],
+            "lastModified": pool["lastModified"],
+            "creationTime": pool["creationTime"],
+            "state": pool["state"],
+            "stateTransitionTime": pool["stateTransitionTime"],
+            "allocationState": pool["allocationState"],
             "allocationStateTransitionTime": pool["allocationStateTransitionTime"],
             "vmSize": props.get("vmSize", ""),
         }
@@ -374,9 +456,13 @@ class DataPlane:
             out["virtualMachineConfiguration"] = _vm_to_data(vm)
         scale = props.get("scaleSettings") or {}
         auto = scale.get("autoScale")
-        out.update(currentDedicatedNodes=ded, currentLowPriorityNodes=low,
-                   targetDedicatedNodes=pool["targetDedicated"], targetLowPriorityNodes=pool["targetLowPriority"],
-                   enableAutoScale=auto is not None)
+        out.update(
+            currentDedicatedNodes=ded,
+            currentLowPriorityNodes=low,
+            targetDedicatedNodes=pool["targetDedicated"],
+            targetLowPriorityNodes=pool["targetLowPriority"],
+            enableAutoScale=auto is not None,
+        )
         if auto is not None:
             out["autoScaleFormula"] = auto["formula"]
             out["autoScaleEvaluationInterval"] = auto.get("evaluationInterval", "PT15M")
@@ -387,7 +473,9 @@ class DataPlane:
                     e = run["error"]
                     drun["error"] = {"code": e["code"], "message": e["message"]}
                     if e.get("details"):
-                        drun["error"]["values"] = [{"name": d["code"], "value": d["message"]} for d in e["details"]]
+                        drun["error"]["values"] = [
+                            {"name": d["code"], "value": d["message"]} for d in e["details"]
+                        ]
                 out["autoScaleRun"] = drun
         else:
             out["resizeTimeout"] = (scale.get("fixedScale") or {}).get("resizeTimeout", "PT15M")
@@ -411,8 +499,12 @@ class DataPlane:
         pool_id = body.get("id")
         _check_id(pool_id, "id")
         if not body.get("vmSize"):
-            raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the request "
-                           "body.", [("PropertyName", "vmSize")])
+            raise ApiError(
+                400,
+                "MissingRequiredProperty",
+                "A required property was not specified in the request body.",
+                [("PropertyName", "vmSize")],
+            )
         props = data_to_mgmt_props(body)
         self.svc.mgmt._validate(props)
         eng = self.engine
@@ -420,10 +512,21 @@ class DataPlane:
             if pool_id.lower() in eng.pools:
                 raise ApiError(409, "PoolExists", "The specified pool already exists.")
             now = iso()
-            pool = {"name": pool_id, "properties": props, "identity": None, "tags": None, "etag": new_etag(),
-                    "creationTime": now, "lastModified": now, "state": "active", "stateTransitionTime": now,
-                    "allocationState": "steady", "allocationStateTransitionTime": now,
-                    "targetDedicated": 0, "targetLowPriority": 0}
+            pool = {
+                "name": pool_id,
+                "properties": props,
+                "identity": None,
+                "tags": None,
+                "etag": new_etag(),
+                "creationTime": now,
+                "lastModified": now,
+                "state": "active",
+                "stateTransitionTime": now,
+                "allocationState": "steady",
+                "allocationStateTransitionTime": now,
+                "targetDedicated": 0,
+                "targetLowPriority": 0,
+            }
             eng.pools[pool_id.lower()] = pool
             eng.history.setdefault(pool_id.lower(), autoscale.MetricHistory())
             self.svc.mgmt._apply_scale(pool, None)
@@ -434,9 +537,12 @@ class DataPlane:
         body = self._body(req, "BatchPoolUpdateOptions", partial=True)
         for k in ("targetDedicatedNodes", "targetLowPriorityNodes", "enableAutoScale", "autoScaleFormula"):
             if k in body:
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.", [("PropertyName", k),
-                                                            ("Reason", "use resize or enableautoscale to change it")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [("PropertyName", k), ("Reason", "use resize or enableautoscale to change it")],
+                )
         props = data_to_mgmt_props(body)
         self.svc.mgmt._validate(props)
         eng = self.engine
@@ -456,8 +562,9 @@ class DataPlane:
 
     def _update_properties(self, req: Request, pool_id: str) -> Response:
         body = self._body(req, "BatchPoolReplaceOptions", partial=True)
-        props = data_to_mgmt_props({k: body[k] for k in ("startTask", "metadata", "applicationPackageReferences")
-                                    if k in body})
+        props = data_to_mgmt_props(
+            {k: body[k] for k in ("startTask", "metadata", "applicationPackageReferences") if k in body}
+        )
         self.svc.mgmt._validate(props)
         eng = self.engine
         with eng.lock:
@@ -478,15 +585,20 @@ class DataPlane:
         try:
             mgmt._refuse_if_nodes(pool, changed)
         except ApiError as err:
-            raise ApiError(409, "PropertyCannotBeUpdated", err.message,
-                           [("PropertyName", changed[0]), ("Reason", err.values[0][1])]) from None
+            raise ApiError(
+                409,
+                "PropertyCannotBeUpdated",
+                err.message,
+                [("PropertyName", changed[0]), ("Reason", err.values[0][1])],
+            ) from None
 
     @staticmethod
     def _check_if_match(req: Request, etag: str) -> None:
         given = req.headers.get("if-match")
         if given and given.strip() != "*" and given.strip().strip('"') != etag:
-            raise ApiError(412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not "
-                           "met.")
+            raise ApiError(
+                412, "ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met."
+            )
 
     def _delete_pool(self, pool_id: str) -> Response:
         eng = self.engine
@@ -506,23 +618,38 @@ class DataPlane:
             pool = self._pool(pool_id)
             scale = pool["properties"].get("scaleSettings") or {}
             if "autoScale" in scale:
-                raise ApiError(409, "AutoScalingEnabled", "The specified pool has autoscale enabled; disable "
-                               "autoscale before resizing it.")
+                raise ApiError(
+                    409,
+                    "AutoScalingEnabled",
+                    "The specified pool has autoscale enabled; disable autoscale before resizing it.",
+                )
             if pool["allocationState"] != "steady":
-                raise ApiError(409, "PoolNotSteady", "The specified pool is not in a steady allocation state.")
+                raise ApiError(
+                    409, "PoolNotSteady", "The specified pool is not in a steady allocation state."
+                )
             fixed: dict = {}
             for k in ("targetDedicatedNodes", "targetLowPriorityNodes"):
-                v = body.get(k, pool["targetDedicated" if k == "targetDedicatedNodes" else "targetLowPriority"])
+                v = body.get(
+                    k, pool["targetDedicated" if k == "targetDedicatedNodes" else "targetLowPriority"]
+                )
                 if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                    raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in "
-                                   "the request body is invalid.", [("PropertyName", k)])
+                    raise ApiError(
+                        400,
+                        "InvalidPropertyValue",
+                        "The value provided for one of the properties in the request body is invalid.",
+                        [("PropertyName", k)],
+                    )
                 fixed[k] = v
             if body.get("resizeTimeout"):
                 fixed["resizeTimeout"] = body["resizeTimeout"]
             option = str(body.get("nodeDeallocationOption") or "requeue").lower()
             if option not in ("requeue", "terminate", "taskcompletion", "retaineddata"):
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.", [("PropertyName", "nodeDeallocationOption")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [("PropertyName", "nodeDeallocationOption")],
+                )
             pool["properties"]["scaleSettings"] = {"fixedScale": fixed}
             pool["targetDedicated"] = fixed["targetDedicatedNodes"]
             pool["targetLowPriority"] = fixed["targetLowPriorityNodes"]
@@ -548,14 +675,23 @@ class DataPlane:
             pool = self._pool(pool_id)
             auto = dict((pool["properties"].get("scaleSettings") or {}).get("autoScale") or {})
             if formula is None and not auto:
-                raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the "
-                               "request body.", [("PropertyName", "autoScaleFormula")])
+                raise ApiError(
+                    400,
+                    "MissingRequiredProperty",
+                    "A required property was not specified in the request body.",
+                    [("PropertyName", "autoScaleFormula")],
+                )
             if pool["allocationState"] == "resizing" and not auto:
-                raise ApiError(409, "PoolIsResizing", "Autoscale cannot be enabled while the pool is resizing.")
+                raise ApiError(
+                    409, "PoolIsResizing", "Autoscale cannot be enabled while the pool is resizing."
+                )
             last = pool.get("_last_enable", 0)
             if time.time() - last < 30 / eng.clock.time_scale:
-                raise ApiError(409, "AutoScaleTooManyRequestsToEnable",
-                               "Autoscale was enabled on this pool less than 30 seconds ago.")
+                raise ApiError(
+                    409,
+                    "AutoScaleTooManyRequestsToEnable",
+                    "Autoscale was enabled on this pool less than 30 seconds ago.",
+                )
             if formula is not None:
                 auto["formula"] = formula
             if interval is not None:
@@ -564,8 +700,9 @@ class DataPlane:
             try:
                 self.svc.mgmt._validate(props)
             except ApiError as err:
-                raise ApiError(400, err.code, err.message, [("PropertyName", (err.target or "").split(".")[-1])]
-                               ) from None
+                raise ApiError(
+                    400, err.code, err.message, [("PropertyName", (err.target or "").split(".")[-1])]
+                ) from None
             if "autoScale" not in (pool["properties"].get("scaleSettings") or {}):
                 eng.history.setdefault(_key(pool["name"]), autoscale.MetricHistory()).clear()
             pool["properties"]["scaleSettings"] = props["scaleSettings"]
@@ -590,13 +727,21 @@ class DataPlane:
             if "autoScale" not in (pool["properties"].get("scaleSettings") or {}):
                 raise ApiError(409, "AutoScaleNotEnabled", "Autoscale is not enabled on the specified pool.")
             if not isinstance(formula, str):
-                raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the "
-                               "request body.", [("PropertyName", "autoScaleFormula")])
+                raise ApiError(
+                    400,
+                    "MissingRequiredProperty",
+                    "A required property was not specified in the request body.",
+                    [("PropertyName", "autoScaleFormula")],
+                )
             try:
                 autoscale.check(formula)
             except autoscale.FormulaError as exc:
-                raise ApiError(400, "InvalidAutoScaleFormula", "The specified autoscale formula is invalid.",
-                               [("Message", str(exc))]) from None
+                raise ApiError(
+                    400,
+                    "InvalidAutoScaleFormula",
+                    "The specified autoscale formula is invalid.",
+                    [("Message", str(exc))],
+                ) from None
             result = eng.evaluate(_key(pool["name"]), pool, formula)
         run: dict = {"timestamp": iso(), "results": result.results}
         if result.error is not None:
@@ -615,15 +760,28 @@ class DataPlane:
         _check_id(job_id, "id")
         for unsupported in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask", "networkConfiguration"):
             if body.get(unsupported):
-                raise ApiError(400, "FeatureNotSupported", f"The local service does not run {unsupported}.",
-                               [("PropertyName", unsupported)])
+                raise ApiError(
+                    400,
+                    "FeatureNotSupported",
+                    f"The local service does not run {unsupported}.",
+                    [("PropertyName", unsupported)],
+                )
         pool_info = body.get("poolInfo")
         if not isinstance(pool_info, dict) or not isinstance(pool_info.get("poolId"), str):
             if isinstance(pool_info, dict) and pool_info.get("autoPoolSpecification"):
-                raise ApiError(400, "FeatureNotSupported", "The local service does not support auto pools; create "
-                               "the pool first and set poolInfo.poolId.", [("PropertyName", "autoPoolSpecification")])
-            raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the request "
-                           "body.", [("PropertyName", "poolInfo")])
+                raise ApiError(
+                    400,
+                    "FeatureNotSupported",
+                    "The local service does not support auto pools; create "
+                    "the pool first and set poolInfo.poolId.",
+                    [("PropertyName", "autoPoolSpecification")],
+                )
+            raise ApiError(
+                400,
+                "MissingRequiredProperty",
+                "A required property was not specified in the request body.",
+                [("PropertyName", "poolInfo")],
+            )
         job = _validate_job_fields(body)
         eng = self.engine
         with eng.lock:
@@ -631,10 +789,19 @@ class DataPlane:
                 raise ApiError(409, "JobExists", "The specified job already exists.")
             now = iso()
             record = {
-                "id": job_id, "url": f"{self.url}/jobs/{job_id}", "eTag": new_etag(), "lastModified": now,
-                "creationTime": now, "state": "active", "stateTransitionTime": now,
-                "priority": 0, "maxParallelTasks": -1, "allowTaskPreemption": False,
-                "usesTaskDependencies": False, "onAllTasksComplete": "noaction", "onTaskFailure": "noaction",
+                "id": job_id,
+                "url": f"{self.url}/jobs/{job_id}",
+                "eTag": new_etag(),
+                "lastModified": now,
+                "creationTime": now,
+                "state": "active",
+                "stateTransitionTime": now,
+                "priority": 0,
+                "maxParallelTasks": -1,
+                "allowTaskPreemption": False,
+                "usesTaskDependencies": False,
+                "onAllTasksComplete": "noaction",
+                "onTaskFailure": "noaction",
                 "constraints": {"maxWallClockTime": FOREVER, "maxTaskRetryCount": 0},
                 "poolInfo": {"poolId": pool_info["poolId"]},
             }
@@ -663,22 +830,47 @@ class DataPlane:
             job = self._job(job_id)
             self._check_if_match(req, job["eTag"])
             if job["state"] in ("completed", "terminating", "deleting"):
-                raise ApiError(409, "JobCompleted" if job["state"] != "deleting" else "JobBeingDeleted",
-                               f"The specified job is {job['state']}.")
+                raise ApiError(
+                    409,
+                    "JobCompleted" if job["state"] != "deleting" else "JobBeingDeleted",
+                    f"The specified job is {job['state']}.",
+                )
             if replace:
                 if "poolInfo" not in body:
-                    raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the "
-                                   "request body.", [("PropertyName", "poolInfo")])
-                job.update({"priority": 0, "maxParallelTasks": -1, "allowTaskPreemption": False,
-                            "onAllTasksComplete": "noaction", "metadata": [],
-                            "constraints": {"maxWallClockTime": FOREVER, "maxTaskRetryCount": 0}})
+                    raise ApiError(
+                        400,
+                        "MissingRequiredProperty",
+                        "A required property was not specified in the request body.",
+                        [("PropertyName", "poolInfo")],
+                    )
+                job.update(
+                    {
+                        "priority": 0,
+                        "maxParallelTasks": -1,
+                        "allowTaskPreemption": False,
+                        "onAllTasksComplete": "noaction",
+                        "metadata": [],
+                        "constraints": {"maxWallClockTime": FOREVER, "maxTaskRetryCount": 0},
+                    }
+                )
             if "usesTaskDependencies" in fields:
-                raise ApiError(400, "InvalidPropertyValue", "usesTaskDependencies cannot be changed.",
-                               [("PropertyName", "usesTaskDependencies")])
-            if "onAllTasksComplete" in fields and job.get("onAllTasksComplete") == "terminatejob" and \
-                    fields["onAllTasksComplete"] == "noaction":
-                raise ApiError(400, "InvalidPropertyValue", "onAllTasksComplete cannot be changed from terminatejob "
-                               "to noaction.", [("PropertyName", "onAllTasksComplete")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "usesTaskDependencies cannot be changed.",
+                    [("PropertyName", "usesTaskDependencies")],
+                )
+            if (
+                "onAllTasksComplete" in fields
+                and job.get("onAllTasksComplete") == "terminatejob"
+                and fields["onAllTasksComplete"] == "noaction"
+            ):
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "onAllTasksComplete cannot be changed from terminatejob to noaction.",
+                    [("PropertyName", "onAllTasksComplete")],
+                )
             job.update(fields)
             if "poolInfo" in body:
                 job["poolInfo"] = {"poolId": body["poolInfo"].get("poolId")}
@@ -718,14 +910,19 @@ class DataPlane:
         body = self._body(req, "BatchJobDisableOptions")
         how = str(body.get("disableTasks", "")).lower()
         if how not in ("requeue", "terminate", "wait"):
-            raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request "
-                           "body is invalid.", [("PropertyName", "disableTasks")])
+            raise ApiError(
+                400,
+                "InvalidPropertyValue",
+                "The value provided for one of the properties in the request body is invalid.",
+                [("PropertyName", "disableTasks")],
+            )
         eng = self.engine
         with eng.lock:
             job = self._job(job_id)
             if job["state"] != "active":
-                raise ApiError(409, "InvalidJobState", f"The job is {job['state']}; only an active job can be "
-                               "disabled.")
+                raise ApiError(
+                    409, "InvalidJobState", f"The job is {job['state']}; only an active job can be disabled."
+                )
             if how != "wait":
                 for running in eng.running.values():
                     for (jk, tk), cancel in running.items():
@@ -741,8 +938,9 @@ class DataPlane:
         with eng.lock:
             job = self._job(job_id)
             if job["state"] != "disabled":
-                raise ApiError(409, "InvalidJobState", f"The job is {job['state']}; only a disabled job can be "
-                               "enabled.")
+                raise ApiError(
+                    409, "InvalidJobState", f"The job is {job['state']}; only a disabled job can be enabled."
+                )
             eng._set_job_state(job, "active")
             eng.save_job(job)
             eng.wake()
@@ -755,73 +953,148 @@ class DataPlane:
     def _new_task(self, job: dict, body: object, now: str) -> dict:
         """Validate one task body and build its record; raises ApiError (a client error for that task)."""
         if not isinstance(body, dict):
-            raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.",
-                           [("Reason", "a task must be a JSON object")])
+            raise ApiError(
+                400,
+                "InvalidRequestBody",
+                "The specified Request Body is not syntactically valid.",
+                [("Reason", "a task must be a JSON object")],
+            )
         task_id = body.get("id")
         _check_id(task_id, "id")
         if not isinstance(body.get("commandLine"), str) or not body["commandLine"].strip():
-            raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the request "
-                           "body.", [("PropertyName", "commandLine")])
+            raise ApiError(
+                400,
+                "MissingRequiredProperty",
+                "A required property was not specified in the request body.",
+                [("PropertyName", "commandLine")],
+            )
         for unsupported in ("multiInstanceSettings", "containerSettings"):
             if body.get(unsupported):
-                raise ApiError(400, "FeatureNotSupported", f"The local service does not support {unsupported}.",
-                               [("PropertyName", unsupported)])
+                raise ApiError(
+                    400,
+                    "FeatureNotSupported",
+                    f"The local service does not support {unsupported}.",
+                    [("PropertyName", unsupported)],
+                )
         check_task_shapes(body)
         for i, rf in enumerate(body.get("resourceFiles") or []):
             if not isinstance(rf, dict):
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.", [("PropertyName", f"resourceFiles[{i}]")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [("PropertyName", f"resourceFiles[{i}]")],
+                )
             sources = [k for k in ("httpUrl", "storageContainerUrl", "autoStorageContainerName") if rf.get(k)]
             if len(sources) != 1:
-                raise ApiError(400, "InvalidPropertyValue", "Exactly one of httpUrl, storageContainerUrl and "
-                               "autoStorageContainerName must be specified.",
-                               [("PropertyName", f"resourceFiles[{i}]")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "Exactly one of httpUrl, storageContainerUrl and "
+                    "autoStorageContainerName must be specified.",
+                    [("PropertyName", f"resourceFiles[{i}]")],
+                )
             if rf.get("filePath") is not None and unsafe_path(rf["filePath"]):
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.",
-                               [("PropertyName", "filePath"), ("PropertyValue", str(rf["filePath"])),
-                                ("Reason", "The file path must be relative and must not refer outside the task "
-                                           "working directory (for example with '..').")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [
+                        ("PropertyName", "filePath"),
+                        ("PropertyValue", str(rf["filePath"])),
+                        (
+                            "Reason",
+                            "The file path must be relative and must not refer outside the task "
+                            "working directory (for example with '..').",
+                        ),
+                    ],
+                )
         for i, of in enumerate(body.get("outputFiles") or []):
             pattern = of.get("filePattern") if isinstance(of, dict) else None
-            container = ((of or {}).get("destination") or {}).get("container") if isinstance(of, dict) else None
-            if not isinstance(pattern, str) or not isinstance(container, dict) or not container.get("containerUrl"):
-                raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the "
-                               "request body.", [("PropertyName", f"outputFiles[{i}]")])
+            container = (
+                ((of or {}).get("destination") or {}).get("container") if isinstance(of, dict) else None
+            )
+            if (
+                not isinstance(pattern, str)
+                or not isinstance(container, dict)
+                or not container.get("containerUrl")
+            ):
+                raise ApiError(
+                    400,
+                    "MissingRequiredProperty",
+                    "A required property was not specified in the request body.",
+                    [("PropertyName", f"outputFiles[{i}]")],
+                )
             check = pattern[3:] if pattern.startswith("../") and "/" not in pattern[3:] else pattern
             if unsafe_path(check):
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.",
-                               [("PropertyName", "filePattern"), ("PropertyValue", pattern),
-                                ("Reason", "The file pattern must not refer outside the task directory.")])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [
+                        ("PropertyName", "filePattern"),
+                        ("PropertyValue", pattern),
+                        ("Reason", "The file pattern must not refer outside the task directory."),
+                    ],
+                )
         constraints = dict(body.get("constraints") or {})
         for k in ("maxWallClockTime", "retentionTime"):
             if k in constraints and parse_duration(constraints[k]) is None:
-                raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the "
-                               "request body is invalid.", [("PropertyName", k), ("PropertyValue", str(constraints[k]))])
+                raise ApiError(
+                    400,
+                    "InvalidPropertyValue",
+                    "The value provided for one of the properties in the request body is invalid.",
+                    [("PropertyName", k), ("PropertyValue", str(constraints[k]))],
+                )
         constraints.setdefault("maxWallClockTime", FOREVER)
         constraints.setdefault("retentionTime", "P7D")
-        constraints.setdefault("maxTaskRetryCount", (job.get("constraints") or {}).get("maxTaskRetryCount", 0))
+        constraints.setdefault(
+            "maxTaskRetryCount", (job.get("constraints") or {}).get("maxTaskRetryCount", 0)
+        )
         slots = body.get("requiredSlots", 1)
         if not isinstance(slots, int) or isinstance(slots, bool) or slots < 1:
-            raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request "
-                           "body is invalid.", [("PropertyName", "requiredSlots")])
+            raise ApiError(
+                400,
+                "InvalidPropertyValue",
+                "The value provided for one of the properties in the request body is invalid.",
+                [("PropertyName", "requiredSlots")],
+            )
         if body.get("dependsOn") and not job.get("usesTaskDependencies"):
-            raise ApiError(400, "TaskDependenciesNotSpecifiedOnJob", "The task depends on other tasks but the job "
-                           "does not have usesTaskDependencies set.", [("PropertyName", "dependsOn")])
+            raise ApiError(
+                400,
+                "TaskDependenciesNotSpecifiedOnJob",
+                "The task depends on other tasks but the job does not have usesTaskDependencies set.",
+                [("PropertyName", "dependsOn")],
+            )
         deps = body.get("dependsOn") or {}
         if len(json.dumps(deps.get("taskIds") or [])) > 64000:
             raise ApiError(400, "TaskDependencyListTooLong", "The task dependency list is too long.")
         task = {
-            "id": task_id, "url": f"{self.url}/jobs/{job['id']}/tasks/{task_id}", "eTag": new_etag(),
-            "creationTime": now, "lastModified": now, "state": "active", "stateTransitionTime": now,
+            "id": task_id,
+            "url": f"{self.url}/jobs/{job['id']}/tasks/{task_id}",
+            "eTag": new_etag(),
+            "creationTime": now,
+            "lastModified": now,
+            "state": "active",
+            "stateTransitionTime": now,
             "commandLine": body["commandLine"],
-            "userIdentity": body.get("userIdentity") or {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}},
-            "constraints": constraints, "requiredSlots": slots,
+            "userIdentity": body.get("userIdentity")
+            or {"autoUser": {"scope": "pool", "elevationLevel": "nonadmin"}},
+            "constraints": constraints,
+            "requiredSlots": slots,
             "executionInfo": {"retryCount": 0, "requeueCount": 0},
         }
-        for k in ("displayName", "resourceFiles", "outputFiles", "environmentSettings", "dependsOn", "exitConditions",
-                  "applicationPackageReferences", "affinityInfo", "authenticationTokenSettings"):
+        for k in (
+            "displayName",
+            "resourceFiles",
+            "outputFiles",
+            "environmentSettings",
+            "dependsOn",
+            "exitConditions",
+            "applicationPackageReferences",
+            "affinityInfo",
+            "authenticationTokenSettings",
+        ):
             if body.get(k) is not None:
                 task[k] = body[k]
         return task
@@ -831,8 +1104,11 @@ class DataPlane:
         if job["state"] in ("completed", "terminating"):
             raise ApiError(409, "JobCompleted", "The specified job is already in a completed state.")
         if job["state"] == "deleting":
-            raise ApiError(409, "JobBeingDeleted", "The specified job has been marked for deletion and is being "
-                           "garbage collected.")
+            raise ApiError(
+                409,
+                "JobBeingDeleted",
+                "The specified job has been marked for deletion and is being garbage collected.",
+            )
         return job
 
     def _create_task(self, req: Request, job_id: str) -> Response:
@@ -849,18 +1125,35 @@ class DataPlane:
 
     def _add_collection(self, req: Request, job_id: str) -> Response:
         if len(req.body) >= MAX_COLLECTION_BYTES:
-            raise ApiError(413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum "
-                           "permissible limit.", [("MaxLimit", str(MAX_COLLECTION_BYTES))])
+            raise ApiError(
+                413,
+                "RequestBodyTooLarge",
+                "The request body is too large and exceeds the maximum permissible limit.",
+                [("MaxLimit", str(MAX_COLLECTION_BYTES))],
+            )
         body = self._body(req)
         values = body.get("value")
         if not isinstance(values, list):
-            raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the request "
-                           "body.", [("PropertyName", "value")])
+            raise ApiError(
+                400,
+                "MissingRequiredProperty",
+                "A required property was not specified in the request body.",
+                [("PropertyName", "value")],
+            )
         if len(values) > MAX_COLLECTION_TASKS:
-            raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request "
-                           "body is invalid.", [("PropertyName", "value"),
-                                                ("Reason", f"A task collection may contain at most "
-                                                           f"{MAX_COLLECTION_TASKS} tasks; got {len(values)}.")])
+            raise ApiError(
+                400,
+                "InvalidPropertyValue",
+                "The value provided for one of the properties in the request body is invalid.",
+                [
+                    ("PropertyName", "value"),
+                    (
+                        "Reason",
+                        f"A task collection may contain at most "
+                        f"{MAX_COLLECTION_TASKS} tasks; got {len(values)}.",
+                    ),
+                ],
+            )
         faults = self.svc.faults
         eng = self.engine
         results: list[dict] = []
@@ -876,22 +1169,48 @@ class DataPlane:
                 try:
                     task = self._new_task(job, raw, now)
                 except ApiError as err:
-                    results.append({"status": "clienterror", "taskId": str(tid or ""),
-                                    "error": _task_error(err)})
+                    results.append(
+                        {"status": "clienterror", "taskId": str(tid or ""), "error": _task_error(err)}
+                    )
                     continue
                 tkey = _key(task["id"])
                 if tkey in existing or tkey in seen:
-                    results.append({"status": "clienterror", "taskId": task["id"], "error": _task_error(
-                        ApiError(409, "TaskExists", "The specified task already exists."))})
+                    results.append(
+                        {
+                            "status": "clienterror",
+                            "taskId": task["id"],
+                            "error": _task_error(
+                                ApiError(409, "TaskExists", "The specified task already exists.")
+                            ),
+                        }
+                    )
                     continue
                 if faults.partial and faults.task_server_error():
-                    results.append({"status": "servererror", "taskId": task["id"], "error": _task_error(
-                        ApiError(500, "ServerBusy", "The server is busy (injected by BATCHSPEC_LOCAL_FAULTS)."))})
+                    results.append(
+                        {
+                            "status": "servererror",
+                            "taskId": task["id"],
+                            "error": _task_error(
+                                ApiError(
+                                    500,
+                                    "ServerBusy",
+                                    "The server is busy (injected by BATCHSPEC_LOCAL_FAULTS).",
+                                )
+                            ),
+                        }
+                    )
                     continue
                 seen.add(tkey)
                 new.append(task)
-                results.append({"status": "success", "taskId": task["id"], "eTag": task["eTag"],
-                                "lastModified": now, "location": task["url"]})
+                results.append(
+                    {
+                        "status": "success",
+                        "taskId": task["id"],
+                        "eTag": task["eTag"],
+                        "lastModified": now,
+                        "location": task["url"],
+                    }
+                )
             if new:
                 eng.add_tasks(key, new)
         return Response(200, {"value": results})
@@ -943,8 +1262,15 @@ class DataPlane:
             elif task["state"] == "active":
                 eng._set_task_state(task, "completed")
                 info = task.setdefault("executionInfo", {})
-                info.update(result="failure", endTime=iso(), failureInfo={
-                    "category": "usererror", "code": "TaskEnded", "message": "The task was terminated"})
+                info.update(
+                    result="failure",
+                    endTime=iso(),
+                    failureInfo={
+                        "category": "usererror",
+                        "code": "TaskEnded",
+                        "message": "The task was terminated",
+                    },
+                )
                 eng.save_task(jk, task)
                 eng._check_all_complete(jk)
         return Response(204, None)
@@ -955,8 +1281,9 @@ class DataPlane:
             job = self._job(job_id)
             task = self._task(job_id, task_id)
             if task["state"] != "completed" or task.get("executionInfo", {}).get("result") != "failure":
-                raise ApiError(409, "TaskNotCompletedOrFailed", "Only a completed task that failed can be "
-                               "reactivated.")
+                raise ApiError(
+                    409, "TaskNotCompletedOrFailed", "Only a completed task that failed can be reactivated."
+                )
             jk = _key(job["id"])
             eng._set_task_state(task, "active")
             task["executionInfo"] = {"retryCount": 0, "requeueCount": 0}
@@ -992,14 +1319,23 @@ class DataPlane:
         when = iso(dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc))
         entry: dict = {"name": rel, "url": f"{task['url']}/files/{rel}", "isDirectory": is_dir}
         if not is_dir:
-            entry["properties"] = {"creationTime": when, "lastModified": when, "contentLength": str(st.st_size),
-                                   "contentType": "application/octet-stream", "fileMode": f"{st.st_mode & 0o777:o}"}
+            entry["properties"] = {
+                "creationTime": when,
+                "lastModified": when,
+                "contentLength": str(st.st_size),
+                "contentType": "application/octet-stream",
+                "fileMode": f"{st.st_mode & 0o777:o}",
+            }
         return entry
 
     def _get_file(self, req: Request, job_id: str, task_id: str, file_path: str, head: bool) -> Response:
         if unsafe_path(file_path):
-            raise ApiError(400, "InvalidPropertyValue", "The file path is not valid.",
-                           [("PropertyName", "filePath"), ("PropertyValue", file_path)])
+            raise ApiError(
+                400,
+                "InvalidPropertyValue",
+                "The file path is not valid.",
+                [("PropertyName", "filePath"), ("PropertyValue", file_path)],
+            )
         with self.engine.lock:
             task, root = self._task_dir(job_id, task_id)
         target = (root / file_path).resolve() if root is not None else None
@@ -1008,9 +1344,12 @@ class DataPlane:
         st = target.stat()
         mtime = dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc)
         headers = {
-            "Content-Type": "application/octet-stream", "ocp-creation-time": rfc1123(mtime),
-            "ocp-batch-file-isdirectory": "False", "ocp-batch-file-url": f"{task['url']}/files/{file_path}",
-            "ocp-batch-file-mode": f"{st.st_mode & 0o777:o}", "Last-Modified": rfc1123(mtime),
+            "Content-Type": "application/octet-stream",
+            "ocp-creation-time": rfc1123(mtime),
+            "ocp-batch-file-isdirectory": "False",
+            "ocp-batch-file-url": f"{task['url']}/files/{file_path}",
+            "ocp-batch-file-mode": f"{st.st_mode & 0o777:o}",
+            "Last-Modified": rfc1123(mtime),
         }
         if head:
             headers.pop("Content-Type")
@@ -1030,8 +1369,12 @@ class DataPlane:
 
 
 def _invalid(prop: str, reason: str) -> ApiError:
-    return ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request body "
-                    "is invalid.", [("PropertyName", prop), ("Reason", reason)])
+    return ApiError(
+        400,
+        "InvalidPropertyValue",
+        "The value provided for one of the properties in the request body is invalid.",
+        [("PropertyName", prop), ("Reason", reason)],
+    )
 
 
 def _is_int(v: object) -> bool:
@@ -1042,8 +1385,13 @@ def check_name_values(value: object, prop: str) -> None:
     """environmentSettings / metadata: a list of {"name": str, "value": str}."""
     if value is None:
         return
-    if not isinstance(value, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str) and i["name"]
-                                              and isinstance(i.get("value", ""), (str, type(None))) for i in value):
+    if not isinstance(value, list) or not all(
+        isinstance(i, dict)
+        and isinstance(i.get("name"), str)
+        and i["name"]
+        and isinstance(i.get("value", ""), (str, type(None)))
+        for i in value
+    ):
         raise _invalid(prop, f"{prop} must be a list of objects with a string name and value")
 
 
@@ -1067,16 +1415,28 @@ def check_task_shapes(body: dict) -> None:
         raise _invalid("taskIds", "dependsOn.taskIds must be a list of task ids")
     ranges = deps.get("taskIdRanges", [])
     if not isinstance(ranges, list) or not all(
-            isinstance(r, dict) and _is_int(r.get("start")) and _is_int(r.get("end")) and 0 <= r["start"] <= r["end"]
-            and r["end"] - r["start"] <= 100_000 for r in ranges):
-        raise _invalid("taskIdRanges", "dependsOn.taskIdRanges must be a list of {start, end} with 0 <= start <= end")
+        isinstance(r, dict)
+        and _is_int(r.get("start"))
+        and _is_int(r.get("end"))
+        and 0 <= r["start"] <= r["end"]
+        and r["end"] - r["start"] <= 100_000
+        for r in ranges
+    ):
+        raise _invalid(
+            "taskIdRanges", "dependsOn.taskIdRanges must be a list of {start, end} with 0 <= start <= end"
+        )
     ec = body.get("exitConditions") or {}
     for prop, keys in (("exitCodes", ("code",)), ("exitCodeRanges", ("start", "end"))):
         items = ec.get(prop, [])
         if not isinstance(items, list) or not all(
-                isinstance(i, dict) and all(_is_int(i.get(k)) for k in keys)
-                and isinstance(i.get("exitOptions", {}), dict) for i in items):
-            raise _invalid(prop, f"exitConditions.{prop} must be a list of objects with integer {' and '.join(keys)}")
+            isinstance(i, dict)
+            and all(_is_int(i.get(k)) for k in keys)
+            and isinstance(i.get("exitOptions", {}), dict)
+            for i in items
+        ):
+            raise _invalid(
+                prop, f"exitConditions.{prop} must be a list of objects with integer {' and '.join(keys)}"
+            )
     for prop in ("preProcessingError", "fileUploadError", "default"):
         if prop in ec and not isinstance(ec[prop], dict):
             raise _invalid(prop, f"exitConditions.{prop} must be an object")
@@ -1091,21 +1451,35 @@ def _task_error(err: ApiError) -> dict:
 
 def _check_id(value: object, prop: str) -> None:
     if not isinstance(value, str) or not value:
-        raise ApiError(400, "MissingRequiredProperty", "A required property was not specified in the request body.",
-                       [("PropertyName", prop)])
+        raise ApiError(
+            400,
+            "MissingRequiredProperty",
+            "A required property was not specified in the request body.",
+            [("PropertyName", prop)],
+        )
     if not ID_RE.match(value):
-        raise ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request body "
-                       "is invalid.", [("PropertyName", prop), ("PropertyValue", value),
-                                       ("Reason", "An id may contain at most 64 letters, digits, hyphens and "
-                                                  "underscores.")])
+        raise ApiError(
+            400,
+            "InvalidPropertyValue",
+            "The value provided for one of the properties in the request body is invalid.",
+            [
+                ("PropertyName", prop),
+                ("PropertyValue", value),
+                ("Reason", "An id may contain at most 64 letters, digits, hyphens and underscores."),
+            ],
+        )
 
 
 def _validate_job_fields(body: dict, updating: bool = False) -> dict:
     out: dict = {}
 
     def bad(name: str, reason: str) -> ApiError:
-        return ApiError(400, "InvalidPropertyValue", "The value provided for one of the properties in the request "
-                        "body is invalid.", [("PropertyName", name), ("Reason", reason)])
+        return ApiError(
+            400,
+            "InvalidPropertyValue",
+            "The value provided for one of the properties in the request body is invalid.",
+            [("PropertyName", name), ("Reason", reason)],
+        )
 
     if "priority" in body:
         p = body["priority"]
@@ -1117,8 +1491,10 @@ def _validate_job_fields(body: dict, updating: bool = False) -> dict:
         if not isinstance(v, int) or isinstance(v, bool) or (v != -1 and v < 1):
             raise bad("maxParallelTasks", "maxParallelTasks must be -1 or greater than 0")
         out["maxParallelTasks"] = v
-    for k, allowed in (("onAllTasksComplete", ("noaction", "terminatejob")),
-                       ("onTaskFailure", ("noaction", "performexitoptionsjobaction"))):
+    for k, allowed in (
+        ("onAllTasksComplete", ("noaction", "terminatejob")),
+        ("onTaskFailure", ("noaction", "performexitoptionsjobaction")),
+    ):
         if k in body:
             if str(body[k]).lower() not in allowed:
                 raise bad(k, f"{k} must be one of {', '.join(allowed)}")
@@ -1138,8 +1514,9 @@ def _validate_job_fields(body: dict, updating: bool = False) -> dict:
         check_name_values(body["metadata"], "metadata")
         out["metadata"] = body["metadata"] or []
     check_name_values(body.get("commonEnvironmentSettings"), "commonEnvironmentSettings")
-    if "poolInfo" in body and (not isinstance(body["poolInfo"], dict)
-                               or not isinstance(body["poolInfo"].get("poolId"), str)):
+    if "poolInfo" in body and (
+        not isinstance(body["poolInfo"], dict) or not isinstance(body["poolInfo"].get("poolId"), str)
+    ):
         raise bad("poolInfo", "poolInfo.poolId must be a pool id")
     if isinstance(out.get("constraints"), dict):
         retries = out["constraints"].get("maxTaskRetryCount")

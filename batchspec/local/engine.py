@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 
 from batchspec.local import autoscale, executor
-from batchspec.local.model import iso, new_etag, parse_duration, public, utcnow
+from batchspec.local.model import iso, new_etag, parse_duration, public
 from batchspec.local.store import Store
 from batchspec.sim.state import PoolState
 
@@ -55,7 +55,9 @@ class Engine:
         self.nodes: dict[str, dict] = {}
         self.queues: dict[str, deque[str]] = {}  # job key -> ready task keys, FIFO
         self.blocked: dict[str, list[str]] = {}  # job key -> task keys waiting on dependencies
-        self.running: dict[str, dict[tuple[str, str], threading.Event]] = {}  # node id -> running (job,task) -> cancel
+        self.running: dict[
+            str, dict[tuple[str, str], threading.Event]
+        ] = {}  # node id -> running (job,task) -> cancel
         self.history: dict[str, autoscale.MetricHistory] = {}
         self.metrics_time: dict[str, float] = {}
         self._stop = threading.Event()
@@ -218,8 +220,10 @@ class Engine:
             pool["allocationStateTransitionTime"] = iso()
 
     def _resize_tick(self, pool_key: str, pool: dict, now: float) -> None:
-        want = {True: min(pool["targetDedicated"], MAX_NODES_PER_POOL),
-                False: min(pool["targetLowPriority"], MAX_NODES_PER_POOL)}
+        want = {
+            True: min(pool["targetDedicated"], MAX_NODES_PER_POOL),
+            False: min(pool["targetLowPriority"], MAX_NODES_PER_POOL),
+        }
         nodes = [n for n in self.pool_nodes(pool_key) if n["state"] != "leavingpool"]
         changed = False
         if pool["allocationState"] == "stopping":
@@ -287,8 +291,11 @@ class Engine:
         option = (pool.get("_deallocation") or "requeue").lower()
         order = sorted(
             nodes,
-            key=lambda n: (n["state"] not in ("creating", "starttaskfailed", "unusable"),
-                           len(self.running.get(n["id"], {})), -n["_seq"]),
+            key=lambda n: (
+                n["state"] not in ("creating", "starttaskfailed", "unusable"),
+                len(self.running.get(n["id"], {})),
+                -n["_seq"],
+            ),
         )
         for node in order[:count]:
             self._set_node_state(node, "leavingpool")
@@ -337,18 +344,20 @@ class Engine:
     def node_env(self, node: dict, pool: dict) -> dict[str, str]:
         root = Path(node["_dir"])
         env = {k: os.environ[k] for k in executor.PASSTHROUGH_ENV if k in os.environ}
-        env.update({
-            "AZ_BATCH_ACCOUNT_NAME": self.account_name,
-            "AZ_BATCH_ACCOUNT_URL": self.account_url,
-            "AZ_BATCH_POOL_ID": pool["name"],
-            "AZ_BATCH_NODE_ID": node["id"],
-            "AZ_BATCH_NODE_IS_DEDICATED": "true" if node["isDedicated"] else "false",
-            "AZ_BATCH_NODE_ROOT_DIR": str(root),
-            "AZ_BATCH_NODE_SHARED_DIR": str(root / "shared"),
-            "AZ_BATCH_NODE_STARTUP_DIR": str(root / "startup"),
-            "AZ_BATCH_NODE_MOUNTS_DIR": str(root / "fsmounts"),
-            "AZ_BATCH_TASK_SHARED_DIR": str(root / "shared"),
-        })
+        env.update(
+            {
+                "AZ_BATCH_ACCOUNT_NAME": self.account_name,
+                "AZ_BATCH_ACCOUNT_URL": self.account_url,
+                "AZ_BATCH_POOL_ID": pool["name"],
+                "AZ_BATCH_NODE_ID": node["id"],
+                "AZ_BATCH_NODE_IS_DEDICATED": "true" if node["isDedicated"] else "false",
+                "AZ_BATCH_NODE_ROOT_DIR": str(root),
+                "AZ_BATCH_NODE_SHARED_DIR": str(root / "shared"),
+                "AZ_BATCH_NODE_STARTUP_DIR": str(root / "startup"),
+                "AZ_BATCH_NODE_MOUNTS_DIR": str(root / "fsmounts"),
+                "AZ_BATCH_TASK_SHARED_DIR": str(root / "shared"),
+            }
+        )
         return env
 
     def _run_start_task(self, node_id: str, start_task: dict) -> None:
@@ -364,12 +373,14 @@ class Engine:
         task_dir = root / "startup"
         wd = task_dir / "wd"
         wd.mkdir(parents=True, exist_ok=True)
-        env.update({
-            "AZ_BATCH_TASK_DIR": str(task_dir),
-            "AZ_BATCH_TASK_WORKING_DIR": str(wd),
-            "AZ_BATCH_NODE_STARTUP_WORKING_DIR": str(wd),
-            "AZ_BATCH_TASK_USER_IDENTITY": _identity_label(start_task.get("userIdentity")),
-        })
+        env.update(
+            {
+                "AZ_BATCH_TASK_DIR": str(task_dir),
+                "AZ_BATCH_TASK_WORKING_DIR": str(wd),
+                "AZ_BATCH_NODE_STARTUP_WORKING_DIR": str(wd),
+                "AZ_BATCH_TASK_USER_IDENTITY": _identity_label(start_task.get("userIdentity")),
+            }
+        )
         for item in start_task.get("environmentSettings") or []:
             if isinstance(item, dict) and item.get("name"):
                 env[str(item["name"])] = str(item.get("value") or "")
@@ -392,8 +403,13 @@ class Engine:
                 result = None
                 if argv is not None:
                     result = executor.run(
-                        argv, cwd=wd, env=env, stdout_path=task_dir / "stdout.txt",
-                        stderr_path=task_dir / "stderr.txt", timeout=None, output_cap=self.output_cap,
+                        argv,
+                        cwd=wd,
+                        env=env,
+                        stdout_path=task_dir / "stdout.txt",
+                        stderr_path=task_dir / "stderr.txt",
+                        timeout=None,
+                        output_cap=self.output_cap,
                         cancel=self._stop_event_for(cancel),
                     )
                     failure = _failure_of(result)
@@ -441,15 +457,22 @@ class Engine:
         ded, low = self.current_counts(pool_key)
         usable = sum(1 for n in self.pool_nodes(pool_key) if n["state"] in ("idle", "running"))
         return PoolState(
-            target_dedicated_nodes=pool["targetDedicated"], target_low_priority_nodes=pool["targetLowPriority"],
-            current_dedicated_nodes=ded, current_low_priority_nodes=low, preempted_node_count=0,
-            usable_node_count=usable, task_slots_per_node=int(pool["properties"].get("taskSlotsPerNode", 1)),
+            target_dedicated_nodes=pool["targetDedicated"],
+            target_low_priority_nodes=pool["targetLowPriority"],
+            current_dedicated_nodes=ded,
+            current_low_priority_nodes=low,
+            preempted_node_count=0,
+            usable_node_count=usable,
+            task_slots_per_node=int(pool["properties"].get("taskSlotsPerNode", 1)),
             node_deallocation_option=(pool.get("_deallocation") or "requeue").lower(),
         )
 
     def evaluate(self, pool_key: str, pool: dict, formula: str):
-        state = autoscale.eval_state(self.clock.now(), self.pool_state(pool_key, pool),
-                                     self.history.setdefault(pool_key, autoscale.MetricHistory()))
+        state = autoscale.eval_state(
+            self.clock.now(),
+            self.pool_state(pool_key, pool),
+            self.history.setdefault(pool_key, autoscale.MetricHistory()),
+        )
         return autoscale.evaluate(formula, state)
 
     def run_autoscale(self, pool_key: str, pool: dict) -> None:
@@ -511,13 +534,19 @@ class Engine:
         slots = max(1, len(nodes) * int(pool["properties"].get("taskSlotsPerNode", 1)))
         used = sum(n["runningTaskSlotsCount"] for n in nodes)
         values = {name: 0.0 for name in autoscale.METRICS}
-        values.update({
-            "$ActiveTasks": float(active), "$RunningTasks": float(running), "$PendingTasks": float(active + running),
-            "$SucceededTasks": float(succeeded), "$FailedTasks": float(failed),
-            "$CPUPercent": 100.0 * used / slots if nodes else 0.0, "$SampleNodeCount": float(len(nodes)),
-            "$TaskSlotsPerNode": float(pool["properties"].get("taskSlotsPerNode", 1)),
-            "$WallClockSeconds": 30.0 * len(nodes),
-        })
+        values.update(
+            {
+                "$ActiveTasks": float(active),
+                "$RunningTasks": float(running),
+                "$PendingTasks": float(active + running),
+                "$SucceededTasks": float(succeeded),
+                "$FailedTasks": float(failed),
+                "$CPUPercent": 100.0 * used / slots if nodes else 0.0,
+                "$SampleNodeCount": float(len(nodes)),
+                "$TaskSlotsPerNode": float(pool["properties"].get("taskSlotsPerNode", 1)),
+                "$WallClockSeconds": 30.0 * len(nodes),
+            }
+        )
         return autoscale.Sample(self.clock.now(), values)
 
     def _finish_pool_delete(self, pool_key: str, pool: dict) -> bool:
@@ -570,7 +599,6 @@ class Engine:
         self.cond.notify_all()
 
     def delete_job(self, job: dict) -> None:
-        job_key = _key(job["id"])
         self.terminate_job(job, job.get("executionInfo", {}).get("terminateReason") or "UserTerminate")
         self._set_job_state(job, "deleting")
         self.save_job(job)
@@ -585,13 +613,19 @@ class Engine:
 
     def _check_all_complete(self, job_key: str) -> None:
         job = self.jobs.get(job_key)
-        if job is None or job["state"] != "active" or job.get("onAllTasksComplete", "noaction") != "terminatejob":
+        if (
+            job is None
+            or job["state"] != "active"
+            or job.get("onAllTasksComplete", "noaction") != "terminatejob"
+        ):
             return
         # cheap exits first: this runs after every task completion (a full scan each time would be quadratic)
         queue = self.queues.get(job_key)
         if queue and self.tasks[job_key].get(queue[0], {}).get("state") == "active":
             return
-        if any(self.tasks[job_key].get(k, {}).get("state") == "active" for k in self.blocked.get(job_key, ())):
+        if any(
+            self.tasks[job_key].get(k, {}).get("state") == "active" for k in self.blocked.get(job_key, ())
+        ):
             return
         if self._job_running(job_key):
             return
@@ -617,7 +651,7 @@ class Engine:
         self.cond.notify_all()
 
     def _deps_state(self, job_key: str, task: dict) -> str:
-        """"ready", "wait" or "blocked" (a dependency failed)."""
+        """ "ready", "wait" or "blocked" (a dependency failed)."""
         deps = task.get("dependsOn") or {}
         ids = [str(i) for i in deps.get("taskIds") or []]
         for rng in deps.get("taskIdRanges") or []:
@@ -627,7 +661,9 @@ class Engine:
             dep = table.get(_key(dep_id))
             if dep is None or dep["state"] != "completed":
                 return "wait"
-            if dep.get("executionInfo", {}).get("result") != "success" and not dep.get("_satisfies_dependents"):
+            if dep.get("executionInfo", {}).get("result") != "success" and not dep.get(
+                "_satisfies_dependents"
+            ):
                 return "blocked"
         return "ready"
 
@@ -651,17 +687,24 @@ class Engine:
             if pool["state"] != "active":
                 continue
             jobs = [
-                (k, j) for k, j in self.jobs.items()
-                if j["state"] == "active" and j.get("poolInfo", {}).get("poolId", "").lower() == pool_key
+                (k, j)
+                for k, j in self.jobs.items()
+                if j["state"] == "active"
+                and j.get("poolInfo", {}).get("poolId", "").lower() == pool_key
                 and self.queues.get(k)
             ]
             if not jobs:
                 continue
             jobs.sort(key=lambda kj: (-int(kj[1].get("priority", 0)), kj[1]["creationTime"]))
             slots_per_node = int(pool["properties"].get("taskSlotsPerNode", 1))
-            fill = ((pool["properties"].get("taskSchedulingPolicy") or {}).get("nodeFillType") or "Spread").lower()
-            nodes = [n for n in self.pool_nodes(pool_key)
-                     if n["state"] in ("idle", "running") and n["schedulingState"] == "enabled"]
+            fill = (
+                (pool["properties"].get("taskSchedulingPolicy") or {}).get("nodeFillType") or "Spread"
+            ).lower()
+            nodes = [
+                n
+                for n in self.pool_nodes(pool_key)
+                if n["state"] in ("idle", "running") and n["schedulingState"] == "enabled"
+            ]
             if not nodes:
                 continue
             for job_key, job in jobs:
@@ -679,7 +722,9 @@ class Engine:
                     if not free:
                         break
                     if fill == "pack":
-                        node = min(free, key=lambda n: (slots_per_node - n["runningTaskSlotsCount"], n["_seq"]))
+                        node = min(
+                            free, key=lambda n: (slots_per_node - n["runningTaskSlotsCount"], n["_seq"])
+                        )
                     else:
                         node = min(free, key=lambda n: (n["runningTaskSlotsCount"], n["_seq"]))
                     queue.popleft()
@@ -704,7 +749,10 @@ class Engine:
         for k in ("endTime", "exitCode", "failureInfo", "result"):
             info.pop(k, None)
         task["nodeInfo"] = {
-            "affinityId": node["affinityId"], "nodeUrl": node["url"], "poolId": pool["name"], "nodeId": node["id"],
+            "affinityId": node["affinityId"],
+            "nodeUrl": node["url"],
+            "poolId": pool["name"],
+            "nodeId": node["id"],
             "taskRootDirectory": f"workitems/{job['id']}/job-1/{task['id']}",
             "taskRootDirectoryUrl": f"{node['url']}/files/workitems/{job['id']}/job-1/{task['id']}",
         }
@@ -712,23 +760,38 @@ class Engine:
         task.pop("_cancel_reason", None)
         self.save_task(job_key, task)
         env = self.node_env(node, pool)
-        env.update({
-            "AZ_BATCH_JOB_ID": job["id"],
-            "AZ_BATCH_TASK_ID": task["id"],
-            "AZ_BATCH_TASK_DIR": str(task_dir),
-            "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"),
-            "AZ_BATCH_TASK_USER_IDENTITY": _identity_label(task.get("userIdentity")),
-            "AZ_BATCH_TASK_RETRY_COUNT": str(info.get("retryCount", 0)),
-        })
+        env.update(
+            {
+                "AZ_BATCH_JOB_ID": job["id"],
+                "AZ_BATCH_TASK_ID": task["id"],
+                "AZ_BATCH_TASK_DIR": str(task_dir),
+                "AZ_BATCH_TASK_WORKING_DIR": str(task_dir / "wd"),
+                "AZ_BATCH_TASK_USER_IDENTITY": _identity_label(task.get("userIdentity")),
+                "AZ_BATCH_TASK_RETRY_COUNT": str(info.get("retryCount", 0)),
+            }
+        )
         for item in (job.get("commonEnvironmentSettings") or []) + (task.get("environmentSettings") or []):
             if isinstance(item, dict) and item.get("name"):
                 env[str(item["name"])] = str(item.get("value") or "")
         limit = parse_duration((task.get("constraints") or {}).get("maxWallClockTime") or "")
         job_url = f"{self.account_url}/jobs/{job['id']}"
-        self._spawn(self._run_task, job_key, task_key, node["id"], dict(task), env, task_dir, limit, cancel, slots,
-                    job_url)
+        self._spawn(
+            self._run_task,
+            job_key,
+            task_key,
+            node["id"],
+            dict(task),
+            env,
+            task_dir,
+            limit,
+            cancel,
+            slots,
+            job_url,
+        )
 
-    def _run_task(self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots, job_url) -> None:
+    def _run_task(
+        self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots, job_url
+    ) -> None:
         try:
             self._run_task_inner(job_key, task_key, node_id, task, env, task_dir, limit, cancel, slots)
         except Exception as exc:  # never leave a task "running" with its slot taken because of a service bug
@@ -737,11 +800,23 @@ class Engine:
 
             print("batchspec-local: task runner error (please report):", file=sys.stderr)
             traceback.print_exc()
-            self._finish_task(job_key, task_key, node_id, None, {
-                "category": "servererror", "code": "InternalError",
-                "message": f"The local service failed to run the task: {type(exc).__name__}: {exc}"}, None, slots)
+            self._finish_task(
+                job_key,
+                task_key,
+                node_id,
+                None,
+                {
+                    "category": "servererror",
+                    "code": "InternalError",
+                    "message": f"The local service failed to run the task: {type(exc).__name__}: {exc}",
+                },
+                None,
+                slots,
+            )
 
-    def _run_task_inner(self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots) -> None:
+    def _run_task_inner(
+        self, job_key, task_key, node_id, task, env, task_dir: Path, limit, cancel, slots
+    ) -> None:
         from batchspec.local import transfer
 
         wd = task_dir / "wd"
@@ -762,8 +837,13 @@ class Engine:
                 failure = {"category": "usererror", "code": "CommandLineInvalid", "message": str(exc)}
             if argv is not None:
                 result = executor.run(
-                    argv, cwd=wd, env=env, stdout_path=task_dir / "stdout.txt", stderr_path=task_dir / "stderr.txt",
-                    timeout=limit.total_seconds() if limit else None, output_cap=self.output_cap,
+                    argv,
+                    cwd=wd,
+                    env=env,
+                    stdout_path=task_dir / "stdout.txt",
+                    stderr_path=task_dir / "stderr.txt",
+                    timeout=limit.total_seconds() if limit else None,
+                    output_cap=self.output_cap,
                     cancel=self._stop_event_for(cancel),
                 )
                 failure = _failure_of(result)
@@ -775,7 +855,9 @@ class Engine:
         upload_errors: list[str] = []
         if current is not None and reason is None:
             succeeded = failure is None
-            upload_errors = transfer.upload_output_files(task.get("outputFiles") or [], task_dir, wd, succeeded)
+            upload_errors = transfer.upload_output_files(
+                task.get("outputFiles") or [], task_dir, wd, succeeded
+            )
             if upload_errors and failure is None:
                 failure = {"category": "usererror", "code": "FileUploadFailed", "message": upload_errors[0]}
         self._finish_task(job_key, task_key, node_id, result, failure, reason, slots)
@@ -811,8 +893,11 @@ class Engine:
             if result is not None and result.exit_code is not None:
                 info["exitCode"] = result.exit_code
             if reason is not None:
-                failure = {"category": "usererror", "code": "TaskEnded",
-                           "message": "The task was terminated before it completed"}
+                failure = {
+                    "category": "usererror",
+                    "code": "TaskEnded",
+                    "message": "The task was terminated before it completed",
+                }
             if failure is not None:
                 info["result"] = "failure"
                 info["failureInfo"] = failure
@@ -838,11 +923,17 @@ class Engine:
             self._release_blocked(job_key)
             if job is not None and job["state"] == "active":
                 job_action = action.get("jobAction", "none").lower()
-                if failure is not None and job.get("onTaskFailure") == "performexitoptionsjobaction" \
-                        and job_action == "terminate":
+                if (
+                    failure is not None
+                    and job.get("onTaskFailure") == "performexitoptionsjobaction"
+                    and job_action == "terminate"
+                ):
                     self.terminate_job(job, "TaskFailed")
-                elif failure is not None and job.get("onTaskFailure") == "performexitoptionsjobaction" \
-                        and job_action == "disable":
+                elif (
+                    failure is not None
+                    and job.get("onTaskFailure") == "performexitoptionsjobaction"
+                    and job_action == "disable"
+                ):
                     self._set_job_state(job, "disabled")
                     self.save_job(job)
                 else:
@@ -872,9 +963,15 @@ class Engine:
             task = self.tasks.get(job_key, {}).get(task_key)
             job = self.jobs.get(job_key)
             if task and job:
-                recent.append({"taskUrl": f"{self.account_url}/jobs/{job['id']}/tasks/{task['id']}",
-                               "jobId": job["id"], "taskId": task["id"], "taskState": task["state"],
-                               "executionInfo": task.get("executionInfo", {})})
+                recent.append(
+                    {
+                        "taskUrl": f"{self.account_url}/jobs/{job['id']}/tasks/{task['id']}",
+                        "jobId": job["id"],
+                        "taskId": task["id"],
+                        "taskState": task["state"],
+                        "executionInfo": task.get("executionInfo", {}),
+                    }
+                )
         if recent:
             out["recentTasks"] = recent
         return out
@@ -882,21 +979,33 @@ class Engine:
 
 def _failure_of(result: executor.RunResult) -> dict | None:
     if result.launch_error is not None:
-        return {"category": "usererror", "code": "CommandProgramNotFound",
-                "message": f"The specified command program is not found: {result.launch_error}"}
+        return {
+            "category": "usererror",
+            "code": "CommandProgramNotFound",
+            "message": f"The specified command program is not found: {result.launch_error}",
+        }
     if result.timed_out:
-        return {"category": "usererror", "code": "TaskEnded",
-                "message": "The task exceeded its maximum wall clock time and was terminated",
-                "details": [{"name": "Reason", "value": "MaxWallClockTimeExpiry"}]}
+        return {
+            "category": "usererror",
+            "code": "TaskEnded",
+            "message": "The task exceeded its maximum wall clock time and was terminated",
+            "details": [{"name": "Reason", "value": "MaxWallClockTimeExpiry"}],
+        }
     if result.output_exceeded:
-        return {"category": "usererror", "code": "TaskOutputTooLarge",
-                "message": "The task wrote more to stdout/stderr than the local service allows and was terminated"}
+        return {
+            "category": "usererror",
+            "code": "TaskOutputTooLarge",
+            "message": "The task wrote more to stdout/stderr than the local service allows and was terminated",
+        }
     if result.cancelled:
         return {"category": "usererror", "code": "TaskEnded", "message": "The task was terminated"}
     if result.exit_code != 0:
-        return {"category": "usererror", "code": "FailureExitCode",
-                "message": "The task exited with an exit code representing a failure",
-                "details": [{"name": "Message", "value": f"The task exited with exit code {result.exit_code}"}]}
+        return {
+            "category": "usererror",
+            "code": "FailureExitCode",
+            "message": "The task exited with an exit code representing a failure",
+            "details": [{"name": "Message", "value": f"The task exited with exit code {result.exit_code}"}],
+        }
     return None
 
 
@@ -911,7 +1020,7 @@ def _exit_options(task: dict, exit_code: int | None, failure: dict | None) -> di
                 return item.get("exitOptions") or {}
     if failure is not None and exit_code is None and conditions.get("preProcessingError"):
         return conditions["preProcessingError"]
-    if failure is not None and exit_code not in (None, 0) or failure is not None:
+    if (failure is not None and exit_code not in (None, 0)) or failure is not None:
         default = conditions.get("default")
         if default:
             return default

@@ -19,7 +19,18 @@ from pathlib import Path
 
 # Variables handed through from the service's environment; everything else is Batch's own AZ_BATCH_* set plus the
 # task's environmentSettings (the service's own configuration, e.g. BATCHSPEC_LOCAL_FAULTS, does not leak in).
-PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "HOME", "USER", "LOGNAME", "SYSTEMROOT")
+PASSTHROUGH_ENV = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SYSTEMROOT",
+)
 
 
 @dataclass
@@ -65,11 +76,19 @@ def run(
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         try:
             proc = subprocess.Popen(
-                argv, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True, close_fds=True,
+                argv,
+                cwd=str(cwd),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                close_fds=True,
             )
         except (OSError, ValueError) as exc:
-            msg = f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+            msg = (
+                f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+            )
             err.write(f"{msg}\n".encode())
             return RunResult(None, start, time.time(), launch_error=msg)
         if on_start is not None:

@@ -14,20 +14,48 @@ import time
 import uuid
 
 from batchspec.local import autoscale
-from batchspec.local.model import POOL_NAME_RE, ApiError, Request, Response, iso, new_etag, parse_duration, request_id
+from batchspec.local.model import (
+    POOL_NAME_RE,
+    ApiError,
+    Request,
+    Response,
+    iso,
+    new_etag,
+    parse_duration,
+    request_id,
+)
 
 IN_PLACE = ("metadata", "scaleSettings", "startTask", "applicationPackages")
 ZERO_NODES = (
-    "displayName", "vmSize", "deploymentConfiguration", "interNodeCommunication", "networkConfiguration",
-    "taskSlotsPerNode", "taskSchedulingPolicy", "userAccounts", "mountConfiguration", "upgradePolicy",
+    "displayName",
+    "vmSize",
+    "deploymentConfiguration",
+    "interNodeCommunication",
+    "networkConfiguration",
+    "taskSlotsPerNode",
+    "taskSchedulingPolicy",
+    "userAccounts",
+    "mountConfiguration",
+    "upgradePolicy",
 )
 READ_ONLY = (
-    "lastModified", "creationTime", "provisioningState", "provisioningStateTransitionTime", "allocationState",
-    "allocationStateTransitionTime", "currentDedicatedNodes", "currentLowPriorityNodes", "autoScaleRun",
+    "lastModified",
+    "creationTime",
+    "provisioningState",
+    "provisioningStateTransitionTime",
+    "allocationState",
+    "allocationStateTransitionTime",
+    "currentDedicatedNodes",
+    "currentLowPriorityNodes",
+    "autoScaleRun",
     "resizeOperationStatus",
 )
 WRITABLE = IN_PLACE + ZERO_NODES
-DEFAULTS = {"taskSlotsPerNode": 1, "interNodeCommunication": "Disabled", "taskSchedulingPolicy": {"nodeFillType": "Spread"}}
+DEFAULTS = {
+    "taskSlotsPerNode": 1,
+    "interNodeCommunication": "Disabled",
+    "taskSchedulingPolicy": {"nodeFillType": "Spread"},
+}
 POOL_TYPE = "Microsoft.Batch/batchAccounts/pools"
 
 
@@ -46,16 +74,30 @@ class ManagementPlane:
         seg = req.segments
         low = [s.lower() for s in seg]
         if req.param("api-version") != "2025-06-01":
-            raise ApiError(400, "InvalidApiVersionParameter",
-                           f"The api-version '{req.param('api-version')}' is invalid. The supported versions are "
-                           "'2025-06-01'.")
+            raise ApiError(
+                400,
+                "InvalidApiVersionParameter",
+                f"The api-version '{req.param('api-version')}' is invalid. The supported versions are "
+                "'2025-06-01'.",
+            )
         # /subscriptions/{sub}/providers/Microsoft.Batch/locations/{loc}/poolOperationResults/{id}
-        if len(seg) == 8 and low[2:5] == ["providers", "microsoft.batch", "locations"] \
-                and low[6] == "pooloperationresults":
+        if (
+            len(seg) == 8
+            and low[2:5] == ["providers", "microsoft.batch", "locations"]
+            and low[6] == "pooloperationresults"
+        ):
             return self._operation_result(seg[7])
-        if len(seg) < 8 or low[2] != "resourcegroups" or low[4:7] != ["providers", "microsoft.batch", "batchaccounts"]:
-            raise ApiError(404, "InvalidResourceType", "The resource type could not be found in the namespace "
-                           "'Microsoft.Batch' for api version '2025-06-01'.")
+        if (
+            len(seg) < 8
+            or low[2] != "resourcegroups"
+            or low[4:7] != ["providers", "microsoft.batch", "batchaccounts"]
+        ):
+            raise ApiError(
+                404,
+                "InvalidResourceType",
+                "The resource type could not be found in the namespace "
+                "'Microsoft.Batch' for api version '2025-06-01'.",
+            )
         sub, rg, account = seg[1], seg[3], seg[7]
         svc = self.svc
         if sub.lower() != svc.subscription_id.lower():
@@ -63,25 +105,37 @@ class ManagementPlane:
         if rg.lower() != svc.resource_group.lower():
             raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{rg}' could not be found.")
         if account.lower() != svc.account_name.lower():
-            raise ApiError(404, "ResourceNotFound",
-                           f"The Resource 'Microsoft.Batch/batchAccounts/{account}' under resource group '{rg}' "
-                           "was not found.")
+            raise ApiError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.Batch/batchAccounts/{account}' under resource group '{rg}' "
+                "was not found.",
+            )
         rest = low[8:]
         if not rest:
             if req.method == "GET":
                 return Response(200, self._account())
-            raise ApiError(405, "MethodNotAllowed", f"The method {req.method} is not allowed on a batch account")
+            raise ApiError(
+                405, "MethodNotAllowed", f"The method {req.method} is not allowed on a batch account"
+            )
         if rest[0] != "pools":
-            raise ApiError(404, "NotFound", f"The resource type '{seg[8]}' is not supported by the local service")
+            raise ApiError(
+                404, "NotFound", f"The resource type '{seg[8]}' is not supported by the local service"
+            )
         if len(rest) == 1:
             if req.method == "GET":
                 return self._list(req)
-            raise ApiError(405, "MethodNotAllowed", f"The method {req.method} is not allowed on the pools collection")
+            raise ApiError(
+                405, "MethodNotAllowed", f"The method {req.method} is not allowed on the pools collection"
+            )
         name = seg[9]
         if not POOL_NAME_RE.match(name):
-            raise ApiError(400, "InvalidParameter" if len(name) <= 64 else "InvalidParameter",
-                           f"The pool name '{name}' is invalid: 1-64 letters, digits, hyphens and underscores.",
-                           target="poolName")
+            raise ApiError(
+                400,
+                "InvalidParameter",
+                f"The pool name '{name}' is invalid: 1-64 letters, digits, hyphens and underscores.",
+                target="poolName",
+            )
         if len(rest) == 2:
             if req.method == "PUT":
                 return self._put(req, name)
@@ -102,14 +156,16 @@ class ManagementPlane:
     # --- views ---------------------------------------------------------------------------------------------------
     def arm_id(self, name: str) -> str:
         s = self.svc
-        return (f"/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}/providers/Microsoft.Batch/"
-                f"batchAccounts/{s.account_name}/pools/{name}")
+        return (
+            f"/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}/providers/Microsoft.Batch/"
+            f"batchAccounts/{s.account_name}/pools/{name}"
+        )
 
     def _account(self) -> dict:
         s = self.svc
         return {
             "id": f"/subscriptions/{s.subscription_id}/resourceGroups/{s.resource_group}/providers/Microsoft.Batch/"
-                  f"batchAccounts/{s.account_name}",
+            f"batchAccounts/{s.account_name}",
             "name": s.account_name,
             "type": "Microsoft.Batch/batchAccounts",
             "location": "local",
@@ -142,25 +198,34 @@ class ManagementPlane:
             auto.setdefault("evaluationInterval", "PT15M")
         key = pool["name"].lower()
         ded, low = self.engine.current_counts(key)
-        props.update({
-            "provisioningState": "Deleting" if pool["state"] == "deleting" else "Succeeded",
-            "provisioningStateTransitionTime": pool["stateTransitionTime"],
-            "allocationState": _pascal(pool["allocationState"]),
-            "allocationStateTransitionTime": pool["allocationStateTransitionTime"],
-            "creationTime": pool["creationTime"],
-            "lastModified": pool["lastModified"],
-            "currentDedicatedNodes": ded,
-            "currentLowPriorityNodes": low,
-        })
+        props.update(
+            {
+                "provisioningState": "Deleting" if pool["state"] == "deleting" else "Succeeded",
+                "provisioningStateTransitionTime": pool["stateTransitionTime"],
+                "allocationState": _pascal(pool["allocationState"]),
+                "allocationStateTransitionTime": pool["allocationStateTransitionTime"],
+                "creationTime": pool["creationTime"],
+                "lastModified": pool["lastModified"],
+                "currentDedicatedNodes": ded,
+                "currentLowPriorityNodes": low,
+            }
+        )
         if pool.get("autoScaleRun") and auto is not None:
             props["autoScaleRun"] = copy.deepcopy(pool["autoScaleRun"])
         if pool.get("resizeErrors"):
             props["resizeOperationStatus"] = {
-                "targetDedicatedNodes": pool["targetDedicated"], "targetLowPriorityNodes": pool["targetLowPriority"],
-                "startTime": pool["allocationStateTransitionTime"], "errors": pool["resizeErrors"],
+                "targetDedicatedNodes": pool["targetDedicated"],
+                "targetLowPriorityNodes": pool["targetLowPriority"],
+                "startTime": pool["allocationStateTransitionTime"],
+                "errors": pool["resizeErrors"],
             }
-        out = {"id": self.arm_id(pool["name"]), "name": pool["name"], "type": POOL_TYPE,
-               "etag": f'W/"{pool["etag"]}"', "properties": props}
+        out = {
+            "id": self.arm_id(pool["name"]),
+            "name": pool["name"],
+            "type": POOL_TYPE,
+            "etag": f'W/"{pool["etag"]}"',
+            "properties": props,
+        }
         if pool.get("identity") is not None:
             out["identity"] = copy.deepcopy(pool["identity"])
         if pool.get("tags"):
@@ -185,11 +250,13 @@ class ManagementPlane:
         except ValueError:
             raise ApiError(400, "InvalidQueryParameterValue", "maxresults must be an integer") from None
         size = max(1, min(size, 1000))
-        page = pools[skip: skip + size]
+        page = pools[skip : skip + size]
         body: dict = {"value": page}
         if skip + size < len(pools):
-            body["nextLink"] = (f"{req.base_url}{req.raw_path}?api-version=2025-06-01&maxresults={size}"
-                                f"&$skiptoken={skip + size}")
+            body["nextLink"] = (
+                f"{req.base_url}{req.raw_path}?api-version=2025-06-01&maxresults={size}"
+                f"&$skiptoken={skip + size}"
+            )
         return Response(200, body)
 
     # --- preconditions -------------------------------------------------------------------------------------------
@@ -200,15 +267,20 @@ class ManagementPlane:
         current = f'W/"{pool["etag"]}"' if pool else None
         if if_none is not None:
             if if_none.strip() == "*" and pool is not None:
-                raise ApiError(412, "ConditionNotMet", "The pool already exists and If-None-Match: * was given.")
+                raise ApiError(
+                    412, "ConditionNotMet", "The pool already exists and If-None-Match: * was given."
+                )
             if pool is not None and _etag_eq(if_none, current):
                 raise ApiError(412, "ConditionNotMet", "The pool's ETag matches If-None-Match.")
         if if_match is not None:
             if pool is None:
                 raise ApiError(412, "ConditionNotMet", "The pool does not exist (If-Match was given).")
             if if_match.strip() != "*" and not _etag_eq(if_match, current):
-                raise ApiError(412, "ConditionNotMet",
-                               "The ETag given in If-Match does not match the pool's current ETag.")
+                raise ApiError(
+                    412,
+                    "ConditionNotMet",
+                    "The ETag given in If-Match does not match the pool's current ETag.",
+                )
 
     # --- body validation -----------------------------------------------------------------------------------------
     def _read_body(self, req: Request, *, partial: bool) -> tuple[dict, dict | None, dict | None, bool, bool]:
@@ -220,8 +292,14 @@ class ManagementPlane:
         problem = check_body("mgmt", "Pool", body, partial=partial)
         if problem is not None:
             path, message = problem
-            raise ApiError(400, "InvalidRequestBody", message if message.startswith("Could not find") else
-                           f"The request body is invalid at '{path}': {message}", target=path)
+            raise ApiError(
+                400,
+                "InvalidRequestBody",
+                message
+                if message.startswith("Could not find")
+                else f"The request body is invalid at '{path}': {message}",
+                target=path,
+            )
         props = body.get("properties", {} if partial else None)
         if props is None:
             props = {}
@@ -229,16 +307,23 @@ class ManagementPlane:
             raise ApiError(400, "InvalidRequestBody", "'properties' must be an object", target="properties")
         for k in props:
             if k not in WRITABLE and k not in READ_ONLY:
-                raise ApiError(400, "InvalidRequestBody",
-                               f"Could not find member '{k}' on object of type 'PoolProperties'.",
-                               target=f"properties.{k}")
+                raise ApiError(
+                    400,
+                    "InvalidRequestBody",
+                    f"Could not find member '{k}' on object of type 'PoolProperties'.",
+                    target=f"properties.{k}",
+                )
         props = {k: v for k, v in props.items() if k in WRITABLE and v is not None}
         self._validate(props)
         identity = body.get("identity")
         if identity is not None:
             if not isinstance(identity, dict) or identity.get("type") not in ("None", "UserAssigned"):
-                raise ApiError(400, "InvalidRequestBody", "identity.type must be 'None' or 'UserAssigned'",
-                               target="identity.type")
+                raise ApiError(
+                    400,
+                    "InvalidRequestBody",
+                    "identity.type must be 'None' or 'UserAssigned'",
+                    target="identity.type",
+                )
             identity = copy.deepcopy(identity)
             for ident in (identity.get("userAssignedIdentities") or {}).values():
                 if isinstance(ident, dict):
@@ -265,80 +350,119 @@ class ManagementPlane:
             if k in props and not isinstance(props[k], dict):
                 raise bad(k, f"{k} must be an object")
         vm = (props.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration")
-        if vm is not None and (not isinstance(vm, dict) or not isinstance(vm.get("imageReference", {}), dict)):
-            raise bad("deploymentConfiguration.virtualMachineConfiguration",
-                      "virtualMachineConfiguration and its imageReference must be objects")
+        if vm is not None and (
+            not isinstance(vm, dict) or not isinstance(vm.get("imageReference", {}), dict)
+        ):
+            raise bad(
+                "deploymentConfiguration.virtualMachineConfiguration",
+                "virtualMachineConfiguration and its imageReference must be objects",
+            )
         for k in ("userAccounts", "mountConfiguration", "applicationPackages"):
             if k in props and not isinstance(props[k], list):
                 raise bad(k, f"{k} must be a list")
-        if "displayName" in props and (not isinstance(props["displayName"], str) or len(props["displayName"]) > 1024):
+        if "displayName" in props and (
+            not isinstance(props["displayName"], str) or len(props["displayName"]) > 1024
+        ):
             raise bad("displayName", "displayName must be a string of at most 1024 characters")
         if "vmSize" in props and (not isinstance(props["vmSize"], str) or not props["vmSize"]):
             raise bad("vmSize", "vmSize must be a non-empty string")
         if "taskSlotsPerNode" in props:
             v = props["taskSlotsPerNode"]
             if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 256:
-                raise bad("taskSlotsPerNode", "taskSlotsPerNode must be an integer from 1 to 256",
-                          "InvalidPropertyValue")
+                raise bad(
+                    "taskSlotsPerNode",
+                    "taskSlotsPerNode must be an integer from 1 to 256",
+                    "InvalidPropertyValue",
+                )
         if "taskSchedulingPolicy" in props:
             tsp = props["taskSchedulingPolicy"]
             if not isinstance(tsp, dict) or tsp.get("nodeFillType") not in ("Spread", "Pack"):
                 raise bad("taskSchedulingPolicy.nodeFillType", "nodeFillType must be 'Spread' or 'Pack'")
-        if "interNodeCommunication" in props and props["interNodeCommunication"] not in ("Enabled", "Disabled"):
+        if "interNodeCommunication" in props and props["interNodeCommunication"] not in (
+            "Enabled",
+            "Disabled",
+        ):
             raise bad("interNodeCommunication", "interNodeCommunication must be 'Enabled' or 'Disabled'")
         if "startTask" in props:
             st = props["startTask"]
             if not isinstance(st, dict):
                 raise bad("startTask", "startTask must be an object")
             if st and not isinstance(st.get("commandLine"), str):
-                raise bad("startTask.commandLine", "startTask.commandLine is required when a start task is given",
-                          "MissingRequiredProperty")
+                raise bad(
+                    "startTask.commandLine",
+                    "startTask.commandLine is required when a start task is given",
+                    "MissingRequiredProperty",
+                )
             from batchspec.local.dataplane import check_name_values
             from batchspec.local.transfer import unsafe_path
 
             try:
                 check_name_values(st.get("environmentSettings"), "environmentSettings")
             except ApiError as err:
-                raise bad("startTask.environmentSettings", err.values[-1][1], "InvalidPropertyValue") from None
+                raise bad(
+                    "startTask.environmentSettings", err.values[-1][1], "InvalidPropertyValue"
+                ) from None
             retries = st.get("maxTaskRetryCount", 0)
             if not isinstance(retries, int) or isinstance(retries, bool) or retries < -1:
-                raise bad("startTask.maxTaskRetryCount", "maxTaskRetryCount must be an integer >= -1",
-                          "InvalidPropertyValue")
+                raise bad(
+                    "startTask.maxTaskRetryCount",
+                    "maxTaskRetryCount must be an integer >= -1",
+                    "InvalidPropertyValue",
+                )
             if not isinstance(st.get("waitForSuccess", True), bool):
-                raise bad("startTask.waitForSuccess", "waitForSuccess must be true or false", "InvalidPropertyValue")
+                raise bad(
+                    "startTask.waitForSuccess", "waitForSuccess must be true or false", "InvalidPropertyValue"
+                )
             rfs = st.get("resourceFiles") or []
             if not isinstance(rfs, list) or not all(isinstance(rf, dict) for rf in rfs):
-                raise bad("startTask.resourceFiles", "resourceFiles must be a list of objects", "InvalidPropertyValue")
+                raise bad(
+                    "startTask.resourceFiles",
+                    "resourceFiles must be a list of objects",
+                    "InvalidPropertyValue",
+                )
 
             for i, rf in enumerate(st.get("resourceFiles") or []):
                 if isinstance(rf, dict) and rf.get("filePath") and unsafe_path(rf["filePath"]):
-                    raise bad(f"startTask.resourceFiles[{i}].filePath",
-                              "The file path must be relative and must not escape the working directory",
-                              "InvalidPropertyValue")
+                    raise bad(
+                        f"startTask.resourceFiles[{i}].filePath",
+                        "The file path must be relative and must not escape the working directory",
+                        "InvalidPropertyValue",
+                    )
         if "scaleSettings" in props:
             ss = props["scaleSettings"]
             if not isinstance(ss, dict):
                 raise bad("scaleSettings", "scaleSettings must be an object")
             if "fixedScale" in ss and "autoScale" in ss:
-                raise bad("scaleSettings", "Only one of fixedScale and autoScale may be given",
-                          "InvalidPropertyValue")
+                raise bad(
+                    "scaleSettings",
+                    "Only one of fixedScale and autoScale may be given",
+                    "InvalidPropertyValue",
+                )
             auto = ss.get("autoScale")
             if auto is not None:
                 if not isinstance(auto, dict) or not isinstance(auto.get("formula"), str):
-                    raise bad("scaleSettings.autoScale.formula", "autoScale.formula is required",
-                              "MissingRequiredProperty")
+                    raise bad(
+                        "scaleSettings.autoScale.formula",
+                        "autoScale.formula is required",
+                        "MissingRequiredProperty",
+                    )
                 interval = auto.get("evaluationInterval")
                 if interval is not None:
                     td = parse_duration(interval)
                     if td is None or not dt.timedelta(minutes=5) <= td <= dt.timedelta(hours=168):
-                        raise bad("scaleSettings.autoScale.evaluationInterval",
-                                  "The evaluation interval must be between 5 minutes and 168 hours",
-                                  "InvalidPropertyValue")
+                        raise bad(
+                            "scaleSettings.autoScale.evaluationInterval",
+                            "The evaluation interval must be between 5 minutes and 168 hours",
+                            "InvalidPropertyValue",
+                        )
                 try:
                     autoscale.check(auto["formula"])
                 except autoscale.FormulaError as exc:
-                    raise bad("scaleSettings.autoScale.formula", f"The autoscale formula is invalid: {exc}",
-                              "InvalidAutoScaleFormula") from None
+                    raise bad(
+                        "scaleSettings.autoScale.formula",
+                        f"The autoscale formula is invalid: {exc}",
+                        "InvalidAutoScaleFormula",
+                    ) from None
             fixed = ss.get("fixedScale")
             if fixed is not None:
                 if not isinstance(fixed, dict):
@@ -346,25 +470,35 @@ class ManagementPlane:
                 for k in ("targetDedicatedNodes", "targetLowPriorityNodes"):
                     v = fixed.get(k, 0)
                     if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                        raise bad(f"scaleSettings.fixedScale.{k}", f"{k} must be a non-negative integer",
-                                  "InvalidPropertyValue")
+                        raise bad(
+                            f"scaleSettings.fixedScale.{k}",
+                            f"{k} must be a non-negative integer",
+                            "InvalidPropertyValue",
+                        )
                 rt = fixed.get("resizeTimeout")
                 if rt is not None:
                     td = parse_duration(rt)
                     if td is None or td < dt.timedelta(minutes=5):
-                        raise bad("scaleSettings.fixedScale.resizeTimeout",
-                                  "The resize timeout must be at least 5 minutes", "InvalidPropertyValue")
+                        raise bad(
+                            "scaleSettings.fixedScale.resizeTimeout",
+                            "The resize timeout must be at least 5 minutes",
+                            "InvalidPropertyValue",
+                        )
                 opt = fixed.get("nodeDeallocationOption")
                 if opt is not None and opt not in ("Requeue", "Terminate", "TaskCompletion", "RetainedData"):
-                    raise bad("scaleSettings.fixedScale.nodeDeallocationOption",
-                              "nodeDeallocationOption must be Requeue, Terminate, TaskCompletion or RetainedData")
+                    raise bad(
+                        "scaleSettings.fixedScale.nodeDeallocationOption",
+                        "nodeDeallocationOption must be Requeue, Terminate, TaskCompletion or RetainedData",
+                    )
 
     # --- writes --------------------------------------------------------------------------------------------------
     def _changed_zero_node_props(self, pool: dict, new_props: dict, keys) -> list[str]:
         old = pool["properties"]
         changed = []
         for k in keys:
-            if k in ZERO_NODES and _normal(new_props.get(k, DEFAULTS.get(k))) != _normal(old.get(k, DEFAULTS.get(k))):
+            if k in ZERO_NODES and _normal(new_props.get(k, DEFAULTS.get(k))) != _normal(
+                old.get(k, DEFAULTS.get(k))
+            ):
                 changed.append(k)
         return changed
 
@@ -375,10 +509,21 @@ class ManagementPlane:
         if ded + low == 0:
             return
         reason = "A property that cannot be updated was specified as part of the request."
-        raise ApiError(400, "PropertyCannotBeUpdated", reason, target="BatchAccount",
-                       values=[("Reason", f"{reason} '{changed[0]}' can only be changed while the pool has zero "
-                                          f"nodes; it has {ded + low}."),
-                               ("PropertyName", changed[0]), ("PropertyPath", f"properties.{changed[0]}")])
+        raise ApiError(
+            400,
+            "PropertyCannotBeUpdated",
+            reason,
+            target="BatchAccount",
+            values=[
+                (
+                    "Reason",
+                    f"{reason} '{changed[0]}' can only be changed while the pool has zero "
+                    f"nodes; it has {ded + low}.",
+                ),
+                ("PropertyName", changed[0]),
+                ("PropertyPath", f"properties.{changed[0]}"),
+            ],
+        )
 
     def _apply_scale(self, pool: dict, old_scale: dict | None) -> None:
         scale = pool["properties"].get("scaleSettings") or {}
@@ -394,7 +539,9 @@ class ManagementPlane:
             pool["targetLowPriority"] = int(fixed.get("targetLowPriorityNodes", 0))
             pool["_deallocation"] = (fixed.get("nodeDeallocationOption") or "Requeue").lower()
             pool.pop("autoScaleRun", None)
-        if (pool["targetDedicated"], pool["targetLowPriority"]) != self.engine.current_counts(pool["name"].lower()):
+        if (pool["targetDedicated"], pool["targetLowPriority"]) != self.engine.current_counts(
+            pool["name"].lower()
+        ):
             self.engine.set_allocation_state(pool, "resizing")
         self.engine.wake()
 
@@ -405,18 +552,34 @@ class ManagementPlane:
             pool = eng.pools.get(name.lower())
             self._check_conditions(req, pool)
             if pool is not None and pool["state"] == "deleting":
-                raise ApiError(409, "PoolBeingDeleted", "The specified pool has been marked for deletion and is "
-                               "being reclaimed.")
+                raise ApiError(
+                    409,
+                    "PoolBeingDeleted",
+                    "The specified pool has been marked for deletion and is being reclaimed.",
+                )
             if "vmSize" not in props:
-                raise ApiError(400, "InvalidRequestBody", "The value of property 'vmSize' is required.",
-                               target="properties.vmSize")
+                raise ApiError(
+                    400,
+                    "InvalidRequestBody",
+                    "The value of property 'vmSize' is required.",
+                    target="properties.vmSize",
+                )
             now = iso()
             if pool is None:
                 pool = {
-                    "name": name, "properties": props, "identity": identity, "tags": tags, "etag": new_etag(),
-                    "creationTime": now, "lastModified": now, "state": "active", "stateTransitionTime": now,
-                    "allocationState": "steady", "allocationStateTransitionTime": now,
-                    "targetDedicated": 0, "targetLowPriority": 0,
+                    "name": name,
+                    "properties": props,
+                    "identity": identity,
+                    "tags": tags,
+                    "etag": new_etag(),
+                    "creationTime": now,
+                    "lastModified": now,
+                    "state": "active",
+                    "stateTransitionTime": now,
+                    "allocationState": "steady",
+                    "allocationStateTransitionTime": now,
+                    "targetDedicated": 0,
+                    "targetLowPriority": 0,
                 }
                 eng.pools[name.lower()] = pool
                 eng.history.setdefault(name.lower(), autoscale.MetricHistory())
@@ -439,8 +602,11 @@ class ManagementPlane:
             self._check_conditions(req, pool)
             assert pool is not None
             if pool["state"] == "deleting":
-                raise ApiError(409, "PoolBeingDeleted", "The specified pool has been marked for deletion and is "
-                               "being reclaimed.")
+                raise ApiError(
+                    409,
+                    "PoolBeingDeleted",
+                    "The specified pool has been marked for deletion and is being reclaimed.",
+                )
             self._refuse_if_nodes(pool, self._changed_zero_node_props(pool, props, props.keys()))
             old_scale = copy.deepcopy(pool["properties"].get("scaleSettings"))
             for k, v in props.items():
@@ -449,8 +615,11 @@ class ManagementPlane:
                 else:
                     pool["properties"][k] = v
             if has_identity:
-                if identity and identity.get("type") == "UserAssigned" and (pool.get("identity") or {}).get(
-                        "type") == "UserAssigned":
+                if (
+                    identity
+                    and identity.get("type") == "UserAssigned"
+                    and (pool.get("identity") or {}).get("type") == "UserAssigned"
+                ):
                     merged = dict(pool["identity"].get("userAssignedIdentities") or {})
                     for ident_id, value in (identity.get("userAssignedIdentities") or {}).items():
                         if value is None:
@@ -488,7 +657,7 @@ class ManagementPlane:
     def _operation_headers(self, req: Request, op: str) -> dict[str, str]:
         return {
             "Location": f"{req.base_url}/subscriptions/{self.svc.subscription_id}/providers/Microsoft.Batch/"
-                        f"locations/local/poolOperationResults/{op}?api-version=2025-06-01",
+            f"locations/local/poolOperationResults/{op}?api-version=2025-06-01",
             "Retry-After": "0",
         }
 
@@ -510,9 +679,12 @@ class ManagementPlane:
             pool = self._pool(name)
             scale = pool["properties"].get("scaleSettings") or {}
             if "autoScale" in scale:
-                pool["properties"]["scaleSettings"] = {"fixedScale": {
-                    "targetDedicatedNodes": pool["targetDedicated"],
-                    "targetLowPriorityNodes": pool["targetLowPriority"]}}
+                pool["properties"]["scaleSettings"] = {
+                    "fixedScale": {
+                        "targetDedicatedNodes": pool["targetDedicated"],
+                        "targetLowPriorityNodes": pool["targetLowPriority"],
+                    }
+                }
                 pool.pop("autoScaleRun", None)
                 pool["etag"] = new_etag()
                 pool["lastModified"] = iso()

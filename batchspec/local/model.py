@@ -20,7 +20,9 @@ class ApiError(Exception):
     status: int
     code: str
     message: str
-    values: list[tuple[str, str]] = field(default_factory=list)  # data plane values / ARM details (code, message)
+    values: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # data plane values / ARM details (code, message)
     target: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -88,7 +90,11 @@ def format_duration(td: dt.timedelta) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
     out = "P" + (f"{days}D" if days else "") + "T"
-    out += (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{seconds}S" if seconds else "")
+    out += (
+        (f"{hours}H" if hours else "")
+        + (f"{minutes}M" if minutes else "")
+        + (f"{seconds}S" if seconds else "")
+    )
     return "PT0S" if out == "PT" else out
 
 
@@ -121,14 +127,21 @@ class Request:
         import json
 
         if not self.body:
-            raise ApiError(400, "InvalidRequestBody" if not data_plane else "MissingRequiredProperty",
-                           "The request body is missing")
+            raise ApiError(
+                400,
+                "InvalidRequestBody" if not data_plane else "MissingRequiredProperty",
+                "The request body is missing",
+            )
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as exc:
             if data_plane:
-                raise ApiError(400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.",
-                               [("Reason", f"{type(exc).__name__}: {exc}")]) from None
+                raise ApiError(
+                    400,
+                    "InvalidRequestBody",
+                    "The specified Request Body is not syntactically valid.",
+                    [("Reason", f"{type(exc).__name__}: {exc}")],
+                ) from None
             raise ApiError(400, "InvalidRequestBody", f"The request body is not valid JSON: {exc}") from None
 
 

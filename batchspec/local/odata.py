@@ -26,7 +26,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise FilterError(f"unexpected text at position {pos + 1}: {text[pos:pos + 10]!r}")
+            raise FilterError(f"unexpected text at position {pos + 1}: {text[pos : pos + 10]!r}")
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()
@@ -49,7 +49,8 @@ def _norm(v):
 
 
 _OPS = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b,
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
     "gt": lambda a, b: a is not None and b is not None and a > b,
     "ge": lambda a, b: a is not None and b is not None and a >= b,
     "lt": lambda a, b: a is not None and b is not None and a < b,
@@ -113,8 +114,10 @@ def compile_filter(text: str) -> Callable[[dict], bool]:
             if not peek("rp"):
                 raise FilterError("missing ')'")
             take()
-            return lambda item: isinstance(_get(item, path), str) and str(_get(item, path)).lower().startswith(
-                str(prefix).lower())
+            return lambda item: (
+                isinstance(_get(item, path), str)
+                and str(_get(item, path)).lower().startswith(str(prefix).lower())
+            )
         if not peek("word"):
             raise FilterError(f"expected an operator after {v!r}")
         _, op = take()

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from batchspec.errors import BatchspecError
-from batchspec.local import auth, faults as faults_mod, tls
+from batchspec.local import auth, tls
+from batchspec.local import faults as faults_mod
 from batchspec.local.model import MAX_BODY, ApiError, Request, Response, iso, request_id
 
 ACCOUNT_NAME = "batchspeclocal"
@@ -136,7 +137,9 @@ class LocalBatchService:
         self.page_size = page_size
         self.output_cap = output_cap
         self.verbose = verbose
-        self.faults = faults_mod.parse_faults(faults if faults is not None else os.environ.get(faults_mod.ENV_VAR))
+        self.faults = faults_mod.parse_faults(
+            faults if faults is not None else os.environ.get(faults_mod.ENV_VAR)
+        )
         self.account_name = ACCOUNT_NAME
         self.subscription_id = SUBSCRIPTION_ID
         self.resource_group = RESOURCE_GROUP
@@ -156,7 +159,9 @@ class LocalBatchService:
             self.tls_files = tls.ensure_tls_files(self.state_dir / "tls")
             self.secrets = auth.Secrets.load_or_create(self.state_dir / "secrets.json")
         except OSError as exc:
-            raise BatchspecError(f"cannot use state directory {self.state_dir}: {exc.strerror or exc}") from None
+            raise BatchspecError(
+                f"cannot use state directory {self.state_dir}: {exc.strerror or exc}"
+            ) from None
         self.issuer = auth.TokenIssuer(self.secrets)
         context = tls.server_context(self.tls_files)
         try:
@@ -167,14 +172,22 @@ class LocalBatchService:
         self.base_url = f"https://127.0.0.1:{self.port}"
         self.batch_url = f"{self.base_url}/accounts/{self.account_name}"
         self.engine = Engine(
-            self.state_dir, account_name=self.account_name, account_url=self.batch_url, time_scale=self.time_scale,
-            allocation_delay=self.allocation_delay, output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
+            self.state_dir,
+            account_name=self.account_name,
+            account_url=self.batch_url,
+            time_scale=self.time_scale,
+            allocation_delay=self.allocation_delay,
+            output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
         )
         self.mgmt = ManagementPlane(self)
         self.data = DataPlane(self)
         self.engine.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="batchspec-local-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="batchspec-local-http",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -196,11 +209,17 @@ class LocalBatchService:
     @property
     def connection(self) -> LocalConnection:
         return LocalConnection(
-            management_url=self.base_url, batch_url=self.batch_url, ca_file=str(self.tls_files.ca_file),
-            tenant_id=self.secrets.tenant_id, client_id=self.secrets.client_id,
-            client_secret=self.secrets.client_secret, authority_host=self.base_url,
-            subscription_id=self.subscription_id, resource_group=self.resource_group,
-            account_name=self.account_name, account_key=self.secrets.account_key,
+            management_url=self.base_url,
+            batch_url=self.batch_url,
+            ca_file=str(self.tls_files.ca_file),
+            tenant_id=self.secrets.tenant_id,
+            client_id=self.secrets.client_id,
+            client_secret=self.secrets.client_secret,
+            authority_host=self.base_url,
+            subscription_id=self.subscription_id,
+            resource_group=self.resource_group,
+            account_name=self.account_name,
+            account_key=self.secrets.account_key,
         )
 
     def log(self, message: str) -> None:
@@ -213,8 +232,11 @@ class LocalBatchService:
         split = urlsplit(h.path)
         raw_path = split.path
         segments = [unquote(s) for s in raw_path.split("/") if s]
-        plane = "mgmt" if segments and segments[0].lower() == "subscriptions" else (
-            "data" if segments and segments[0].lower() == "accounts" else "token")
+        plane = (
+            "mgmt"
+            if segments and segments[0].lower() == "subscriptions"
+            else ("data" if segments and segments[0].lower() == "accounts" else "token")
+        )
         headers = {k.lower(): v for k, v in h.headers.items()}
         length_text = headers.get("content-length", "0") or "0"
         try:
@@ -229,13 +251,32 @@ class LocalBatchService:
                 if not chunk:
                     break
                 remaining -= len(chunk)
-            self._send(h, plane, self._error_response(plane, ApiError(
-                413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible "
-                "limit.", [("MaxLimit", str(MAX_BODY))])), close=True)
+            self._send(
+                h,
+                plane,
+                self._error_response(
+                    plane,
+                    ApiError(
+                        413,
+                        "RequestBodyTooLarge",
+                        "The request body is too large and exceeds the maximum permissible limit.",
+                        [("MaxLimit", str(MAX_BODY))],
+                    ),
+                ),
+                close=True,
+            )
             return
         body = h.rfile.read(length) if length else b""
-        req = Request(h.command, raw_path, segments, dict(parse_qsl(split.query, keep_blank_values=True)),
-                      headers, body, self.base_url, split.query)
+        req = Request(
+            h.command,
+            raw_path,
+            segments,
+            dict(parse_qsl(split.query, keep_blank_values=True)),
+            headers,
+            body,
+            self.base_url,
+            split.query,
+        )
         if plane == "token":
             self._send(h, plane, self._token(req))
             return
@@ -247,14 +288,19 @@ class LocalBatchService:
             if fault == "reset":
                 h.close_connection = True
                 try:
-                    h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    h.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     h.connection.close()
                 except OSError:
                     pass
                 return
             if fault is not None:
-                err = ApiError(int(fault), _FAULT_CODES.get(int(fault), "InternalError"),
-                               _FAULT_MESSAGES.get(int(fault), "Injected fault (BATCHSPEC_LOCAL_FAULTS)."))
+                err = ApiError(
+                    int(fault),
+                    _FAULT_CODES.get(int(fault), "InternalError"),
+                    _FAULT_MESSAGES.get(int(fault), "Injected fault (BATCHSPEC_LOCAL_FAULTS)."),
+                )
                 if int(fault) in (429, 503):
                     err.headers["Retry-After"] = f"{f.retry_after:g}"
                 self._send(h, plane, self._error_response(plane, err))
@@ -268,8 +314,12 @@ class LocalBatchService:
             import traceback
 
             traceback.print_exc()
-            resp = self._error_response(plane, ApiError(500, "InternalServerError",
-                                                        f"The local service failed: {type(exc).__name__}: {exc}"))
+            resp = self._error_response(
+                plane,
+                ApiError(
+                    500, "InternalServerError", f"The local service failed: {type(exc).__name__}: {exc}"
+                ),
+            )
         self._send(h, plane, resp)
 
     def _error_response(self, plane: str, err: ApiError) -> Response:
@@ -285,7 +335,11 @@ class LocalBatchService:
         rid = request_id()
         if isinstance(resp.body, (dict, list)):
             data = json.dumps(resp.body).encode()
-            ctype = "application/json;odata=minimalmetadata" if plane == "data" else "application/json; charset=utf-8"
+            ctype = (
+                "application/json;odata=minimalmetadata"
+                if plane == "data"
+                else "application/json; charset=utf-8"
+            )
         elif isinstance(resp.body, bytes):
             data = resp.body
             ctype = resp.headers.pop("Content-Type", "application/octet-stream")
@@ -293,10 +347,16 @@ class LocalBatchService:
             data = b""
             ctype = None
         if self.recorder is not None:
-            self.recorder.append({"plane": plane, "method": h.command, "path": urlsplit(h.path).path,
-                                  "query": urlsplit(h.path).query,
-                                  "status": resp.status, "body": resp.body if isinstance(resp.body, (dict, list))
-                                  else None})
+            self.recorder.append(
+                {
+                    "plane": plane,
+                    "method": h.command,
+                    "path": urlsplit(h.path).path,
+                    "query": urlsplit(h.path).query,
+                    "status": resp.status,
+                    "body": resp.body if isinstance(resp.body, (dict, list)) else None,
+                }
+            )
         try:
             h.send_response(resp.status)
             if ctype:
@@ -306,7 +366,9 @@ class LocalBatchService:
             h.send_header("request-id" if plane == "data" else "x-ms-request-id", rid)
             client_rid = h.headers.get("client-request-id") or h.headers.get("x-ms-client-request-id")
             if client_rid:
-                h.send_header("client-request-id" if plane == "data" else "x-ms-client-request-id", client_rid)
+                h.send_header(
+                    "client-request-id" if plane == "data" else "x-ms-client-request-id", client_rid
+                )
             for k, v in resp.headers.items():
                 h.send_header(k, v)
             if close:
@@ -323,59 +385,110 @@ class LocalBatchService:
         seg = req.segments
         if len(seg) >= 2 and req.method == "GET" and seg[-1] == "openid-configuration":
             return Response(200, self.issuer.openid_configuration(self.base_url, seg[0]))
-        if len(seg) == 4 and req.method == "POST" and [s.lower() for s in seg[1:]] == ["oauth2", "v2.0", "token"]:
+        if (
+            len(seg) == 4
+            and req.method == "POST"
+            and [s.lower() for s in seg[1:]] == ["oauth2", "v2.0", "token"]
+        ):
             status, body = self.issuer.token_response(seg[0], req.body, req.headers.get("authorization"))
             return Response(status, body, {"Cache-Control": "no-store"})
         if len(seg) >= 1 and seg[-1].lower() == "instance" and req.method == "GET":
             # instance discovery, in case a client did not disable it
-            return Response(200, {"tenant_discovery_endpoint":
-                                  f"{self.base_url}/{seg[0]}/v2.0/.well-known/openid-configuration",
-                                  "api-version": "1.1", "metadata": []})
-        return Response(404, {"error": "not_found", "error_description": f"No route for {req.method} {req.raw_path}"})
+            return Response(
+                200,
+                {
+                    "tenant_discovery_endpoint": f"{self.base_url}/{seg[0]}/v2.0/.well-known/openid-configuration",
+                    "api-version": "1.1",
+                    "metadata": [],
+                },
+            )
+        return Response(
+            404, {"error": "not_found", "error_description": f"No route for {req.method} {req.raw_path}"}
+        )
 
     def _authenticate(self, req: Request, plane: str) -> None:
         value = req.headers.get("authorization", "")
         if plane == "mgmt":
             audience = auth.MANAGEMENT_AUDIENCE
-            challenge = {"WWW-Authenticate": f'Bearer authorization_uri="{self.base_url}/{self.secrets.tenant_id}", '
-                                             'error="invalid_token"'}
+            challenge = {
+                "WWW-Authenticate": f'Bearer authorization_uri="{self.base_url}/{self.secrets.tenant_id}", '
+                'error="invalid_token"'
+            }
             if not value.lower().startswith("bearer "):
-                raise ApiError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is "
-                               "missing.", headers=challenge)
+                raise ApiError(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                    headers=challenge,
+                )
             problem = self.issuer.verify(value[7:].strip(), audience)
             if problem:
-                raise ApiError(401, "InvalidAuthenticationToken", f"The access token is invalid: {problem}.",
-                               headers=challenge)
+                raise ApiError(
+                    401,
+                    "InvalidAuthenticationToken",
+                    f"The access token is invalid: {problem}.",
+                    headers=challenge,
+                )
             return
         if value.lower().startswith("bearer "):
             problem = self.issuer.verify(value[7:].strip(), auth.BATCH_AUDIENCE)
             if problem:
-                raise ApiError(401, "AuthenticationFailed", f"Server failed to authenticate the request: {problem}.")
+                raise ApiError(
+                    401, "AuthenticationFailed", f"Server failed to authenticate the request: {problem}."
+                )
             return
         if value.startswith("SharedKey "):
             account = value[10:].split(":", 1)[0]
             if account != self.account_name:
-                raise ApiError(403, "AuthenticationFailed",
-                               f"Server failed to authenticate the request: unknown account '{account}'.")
+                raise ApiError(
+                    403,
+                    "AuthenticationFailed",
+                    f"Server failed to authenticate the request: unknown account '{account}'.",
+                )
             expected = auth.shared_key_signature(
-                req.method, req.headers, req.raw_path, req.raw_query, self.account_name,
+                req.method,
+                req.headers,
+                req.raw_path,
+                req.raw_query,
+                self.account_name,
                 self.secrets.account_key,
             )
             import hmac
 
             if not hmac.compare_digest(expected, value):
-                raise ApiError(403, "AuthenticationFailed", "Server failed to authenticate the request. Make sure "
-                               "the value of Authorization header is formed correctly including the signature.",
-                               [("AuthenticationErrorDetail", "The MAC signature found in the HTTP request is not "
-                                 "the same as any computed signature.")])
+                raise ApiError(
+                    403,
+                    "AuthenticationFailed",
+                    "Server failed to authenticate the request. Make sure "
+                    "the value of Authorization header is formed correctly including the signature.",
+                    [
+                        (
+                            "AuthenticationErrorDetail",
+                            "The MAC signature found in the HTTP request is not "
+                            "the same as any computed signature.",
+                        )
+                    ],
+                )
             return
-        raise ApiError(401, "AuthenticationFailed", "Server failed to authenticate the request: the Authorization "
-                       "header is missing or not Bearer/SharedKey.")
+        raise ApiError(
+            401,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request: the Authorization "
+            "header is missing or not Bearer/SharedKey.",
+        )
 
 
-_FAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServerBusy", 502: "BadGateway",
-                504: "GatewayTimeout", 408: "OperationTimedOut"}
-_FAULT_MESSAGES = {429: "The request was throttled (injected by BATCHSPEC_LOCAL_FAULTS).",
-                   503: "The server is currently unable to receive requests. Please retry your request "
-                        "(injected by BATCHSPEC_LOCAL_FAULTS)."}
+_FAULT_CODES = {
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServerBusy",
+    502: "BadGateway",
+    504: "GatewayTimeout",
+    408: "OperationTimedOut",
+}
+_FAULT_MESSAGES = {
+    429: "The request was throttled (injected by BATCHSPEC_LOCAL_FAULTS).",
+    503: "The server is currently unable to receive requests. Please retry your request "
+    "(injected by BATCHSPEC_LOCAL_FAULTS).",
+}
 _ = iso

@@ -57,7 +57,9 @@ class Store:
 
     def load(self, kind: str) -> Iterator[tuple[str, dict]]:
         with self._lock:
-            rows = self._db.execute("SELECT key, body FROM resources WHERE kind=? ORDER BY rowid", (kind,)).fetchall()
+            rows = self._db.execute(
+                "SELECT key, body FROM resources WHERE kind=? ORDER BY rowid", (kind,)
+            ).fetchall()
         for key, body in rows:
             yield key, json.loads(body)
 

@@ -41,7 +41,9 @@ def ensure_tls_files(directory: Path) -> TlsFiles:
     """Return the CA and server certificate under ``directory``, creating them if missing or expiring."""
     directory.mkdir(parents=True, exist_ok=True)
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
-    if all(p.is_file() for p in (files.ca_file, files.cert_file, files.key_file)) and _still_valid(files.cert_file):
+    if all(p.is_file() for p in (files.ca_file, files.cert_file, files.key_file)) and _still_valid(
+        files.cert_file
+    ):
         return files
 
     from cryptography import x509
@@ -64,8 +66,15 @@ def ensure_tls_files(directory: Path) -> TlsFiles:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )

@@ -67,16 +67,20 @@ def download_resource_files(resource_files: list[dict], wd: Path) -> None:
                     "use storageContainerUrl with a SAS URL"
                 )
             else:
-                raise TransferError("a resource file needs httpUrl, storageContainerUrl or autoStorageContainerName")
+                raise TransferError(
+                    "a resource file needs httpUrl, storageContainerUrl or autoStorageContainerName"
+                )
         except TransferError:
             raise
         except Exception as exc:  # network, storage and file-system errors all fail the task, not the service
             source = rf.get("httpUrl") or rf.get("storageContainerUrl") or "?"
-            raise TransferError(f"downloading {_redact(source)} failed: {type(exc).__name__}: {exc}") from None
+            raise TransferError(
+                f"downloading {_redact(source)} failed: {type(exc).__name__}: {exc}"
+            ) from None
 
 
 def _http_download(url: str, target: Path) -> None:
-    with urllib.request.urlopen(url, timeout=30) as resp, open(target, "wb") as fh:  # noqa: S310 (user-given URL)
+    with urllib.request.urlopen(url, timeout=30) as resp, open(target, "wb") as fh:
         copied = 0
         while chunk := resp.read(1 << 16):
             copied += len(chunk)
@@ -103,7 +107,7 @@ def upload_output_files(output_files: list[dict], task_dir: Path, wd: Path, succ
     errors: list[str] = []
     for of in output_files:
         condition = ((of.get("uploadOptions") or {}).get("uploadCondition") or "tasksuccess").lower()
-        if condition == "tasksuccess" and not succeeded or condition == "taskfailure" and succeeded:
+        if (condition == "tasksuccess" and not succeeded) or (condition == "taskfailure" and succeeded):
             continue
         pattern = of.get("filePattern") or ""
         dest = (of.get("destination") or {}).get("container") or {}
@@ -122,8 +126,10 @@ def upload_output_files(output_files: list[dict], task_dir: Path, wd: Path, succ
                 with open(path, "rb") as fh:
                     container.upload_blob(name, fh, overwrite=True)
         except Exception as exc:
-            errors.append(f"uploading {pattern!r} to {_redact(dest.get('containerUrl', '?'))} failed: "
-                          f"{type(exc).__name__}: {exc}")
+            errors.append(
+                f"uploading {pattern!r} to {_redact(dest.get('containerUrl', '?'))} failed: "
+                f"{type(exc).__name__}: {exc}"
+            )
     return errors
 
 
@@ -144,6 +150,8 @@ def _match(pattern: str, task_dir: Path, wd: Path) -> list[tuple[Path, str]]:
             rel = path.relative_to(base).as_posix()
             if base == task_dir and "/" in rel:
                 continue
-            if fnmatch.fnmatchcase(rel, norm) or (recursive and fnmatch.fnmatchcase(rel, norm.replace("**/", ""))):
+            if fnmatch.fnmatchcase(rel, norm) or (
+                recursive and fnmatch.fnmatchcase(rel, norm.replace("**/", ""))
+            ):
                 out.append((path, rel))
     return sorted(out, key=lambda x: x[1])

@@ -28,8 +28,11 @@ def _root() -> Path:
 @cache
 def _docs() -> dict[str, dict]:
     root = _root()
-    return {rel: json.loads((root / rel).read_text(encoding="utf-8")) for rel in (MGMT, DATA, TYPES)
-            if (root / rel).is_file()}
+    return {
+        rel: json.loads((root / rel).read_text(encoding="utf-8"))
+        for rel in (MGMT, DATA, TYPES)
+        if (root / rel).is_file()
+    }
 
 
 @cache
@@ -40,9 +43,12 @@ def _validator(rel: str, definition: str):
 
     root = _root()
     registry = Registry().with_resources(
-        ((root / r).as_uri(), Resource.from_contents(doc, default_specification=DRAFT4)) for r, doc in _docs().items())
-    return jsonschema.Draft4Validator({"$ref": f"{(root / rel).as_uri()}#/definitions/{definition}"},
-                                      registry=registry)
+        ((root / r).as_uri(), Resource.from_contents(doc, default_specification=DRAFT4))
+        for r, doc in _docs().items()
+    )
+    return jsonschema.Draft4Validator(
+        {"$ref": f"{(root / rel).as_uri()}#/definitions/{definition}"}, registry=registry
+    )
 
 
 def _resolve(rel: str, node: dict) -> tuple[str, dict]:
@@ -97,7 +103,9 @@ def _unknown(rel: str, schema: dict, value, path: str, type_name: str) -> tuple[
     elif isinstance(value, list) and "items" in schema:
         item_ref = schema["items"].get("$ref", "")
         for i, item in enumerate(value):
-            found = _unknown(rel, schema["items"], item, f"{path}[{i}]", item_ref.rsplit("/", 1)[-1] or type_name)
+            found = _unknown(
+                rel, schema["items"], item, f"{path}[{i}]", item_ref.rsplit("/", 1)[-1] or type_name
+            )
             if found:
                 return found
     return None

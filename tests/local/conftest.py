@@ -34,18 +34,35 @@ def make_clients(conn):
     from azure.identity import ClientSecretCredential
     from azure.mgmt.batch import BatchManagementClient
 
-    cred = ClientSecretCredential(conn.tenant_id, conn.client_id, conn.client_secret, authority=conn.authority_host,
-                                  disable_instance_discovery=True, connection_verify=conn.ca_file)
-    arm = BatchManagementClient(cred, conn.subscription_id, base_url=conn.management_url,
-                                connection_verify=conn.ca_file, retry_total=0, polling_interval=0)
+    cred = ClientSecretCredential(
+        conn.tenant_id,
+        conn.client_id,
+        conn.client_secret,
+        authority=conn.authority_host,
+        disable_instance_discovery=True,
+        connection_verify=conn.ca_file,
+    )
+    arm = BatchManagementClient(
+        cred,
+        conn.subscription_id,
+        base_url=conn.management_url,
+        connection_verify=conn.ca_file,
+        retry_total=0,
+        polling_interval=0,
+    )
     batch = BatchClient(conn.batch_url, cred, connection_verify=conn.ca_file, retry_total=0)
     return cred, arm, batch
 
 
 @pytest.fixture(scope="session")
 def service(tmp_path_factory) -> Iterator[LocalBatchService]:
-    svc = LocalBatchService(tmp_path_factory.mktemp("local-service"), time_scale=60, allocation_delay=0.05,
-                            output_cap=1024 * 1024, faults="")
+    svc = LocalBatchService(
+        tmp_path_factory.mktemp("local-service"),
+        time_scale=60,
+        allocation_delay=0.05,
+        output_cap=1024 * 1024,
+        faults="",
+    )
     svc.recorder = []
     svc.start()
     try:
@@ -86,8 +103,12 @@ def make_pool(arm, conn, service):
 
     def make(nodes: int = 1, slots: int = 2, start_task: dict | None = None, **props) -> str:
         name = unique("pool")
-        body = {"vmSize": "STANDARD_D2S_V3", "taskSlotsPerNode": slots,
-                "scaleSettings": {"fixedScale": {"targetDedicatedNodes": nodes}}, **props}
+        body = {
+            "vmSize": "STANDARD_D2S_V3",
+            "taskSlotsPerNode": slots,
+            "scaleSettings": {"fixedScale": {"targetDedicatedNodes": nodes}},
+            **props,
+        }
         if start_task is not None:
             body["startTask"] = start_task
         arm.pool.create(conn.resource_group, conn.account_name, name, {"properties": body})
@@ -110,7 +131,9 @@ def run_job(batch, pool_id: str, tasks: list[dict], timeout: float = 30.0, **job
     batch.create_job({"id": job_id, "poolInfo": {"poolId": pool_id}, **job})
     if tasks:
         result = batch.create_task_collection(job_id, {"value": tasks})
-        assert all(r.status == "success" for r in result.result_values), [r.error for r in result.result_values]
+        assert all(r.status == "success" for r in result.result_values), [
+            r.error for r in result.result_values
+        ]
     wait_for(lambda: batch.get_job_task_counts(job_id).task_counts.completed == len(tasks), timeout)
     return job_id
 
@@ -141,7 +164,10 @@ def container_sas_url(az, container: str, write: bool = False) -> str:
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
     sas = generate_container_sas(
-        az.account_name, container, account_key=az.account_key,
+        az.account_name,
+        container,
+        account_key=az.account_key,
         permission=ContainerSasPermissions(read=True, list=True, write=write, create=write),
-        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+    )
     return f"{az.blob_endpoint}/{container}?{sas}"

@@ -30,8 +30,11 @@ def specs_root() -> Path:
 @cache
 def _docs() -> dict[str, dict]:
     root = specs_root()
-    return {rel: json.loads((root / rel).read_text(encoding="utf-8")) for rel in (MGMT, DATA, TYPES, NSP)
-            if (root / rel).is_file()}
+    return {
+        rel: json.loads((root / rel).read_text(encoding="utf-8"))
+        for rel in (MGMT, DATA, TYPES, NSP)
+        if (root / rel).is_file()
+    }
 
 
 @cache
@@ -40,8 +43,10 @@ def _registry():
     from referencing.jsonschema import DRAFT4
 
     root = specs_root()
-    resources = [((root / rel).as_uri(), Resource.from_contents(doc, default_specification=DRAFT4))
-                 for rel, doc in _docs().items()]
+    resources = [
+        ((root / rel).as_uri(), Resource.from_contents(doc, default_specification=DRAFT4))
+        for rel, doc in _docs().items()
+    ]
     return Registry().with_resources(resources)
 
 
@@ -79,7 +84,7 @@ def _resolve(rel: str, node: dict) -> tuple[str, dict]:
         ref = node["$ref"]
         file_part, _, pointer = ref.partition("#")
         if file_part:
-            rel = str((Path(rel).parent / file_part)).replace("\\", "/")
+            rel = str(Path(rel).parent / file_part).replace("\\", "/")
             rel = _normalise(rel)
         target = _docs()[rel]
         for part in pointer.strip("/").split("/"):
@@ -143,15 +148,23 @@ def problems(record: dict) -> list[str]:
         return []
     rel, schema = found
     root = specs_root()
-    wrapped = {"$ref": f"{(root / rel).as_uri()}#{_pointer(rel, schema)}"} if "$ref" not in schema else {
-        "$ref": (root / rel).as_uri() + schema["$ref"]}
+    wrapped = (
+        {"$ref": f"{(root / rel).as_uri()}#{_pointer(rel, schema)}"}
+        if "$ref" not in schema
+        else {"$ref": (root / rel).as_uri() + schema["$ref"]}
+    )
     validator = jsonschema.Draft4Validator(wrapped, registry=_registry())
     label = f"{record['method']} {record['path']} -> {record['status']}"
     selected = "%24select=" in record.get("query", "") or "$select=" in record.get("query", "")
-    out = [f"{label}: {e.json_path}: {e.message}" for e in validator.iter_errors(record["body"])
-           # $select returns only the chosen properties, so "required" cannot hold for those answers
-           if not (selected and e.validator == "required")]
-    out += [f"{label}: {p} is not defined by the spec" for p in unknown_properties(rel, schema, record["body"])]
+    out = [
+        f"{label}: {e.json_path}: {e.message}"
+        for e in validator.iter_errors(record["body"])
+        # $select returns only the chosen properties, so "required" cannot hold for those answers
+        if not (selected and e.validator == "required")
+    ]
+    out += [
+        f"{label}: {p} is not defined by the spec" for p in unknown_properties(rel, schema, record["body"])
+    ]
     return out
 
 

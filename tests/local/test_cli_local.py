@@ -19,8 +19,13 @@ from .conftest import make_clients
 def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
-    proc = subprocess.Popen([sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         lines = []
         while not lines or lines[-1].rstrip() != "}":
@@ -40,16 +45,19 @@ def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
         assert arm.batch_account.get(conn.resource_group, conn.account_name).name == conn.account_name
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "local Batch service stopped" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--time-scale", "0"], "--time-scale must be positive"),
-    (["--port", "70000"], "--port must be from 0 to 65535"),
-    (["--allocation-delay", "-1"], "--allocation-delay must not be negative"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--time-scale", "0"], "--time-scale must be positive"),
+        (["--port", "70000"], "--port must be from 0 to 65535"),
+        (["--allocation-delay", "-1"], "--allocation-delay must not be negative"),
+    ],
+)
 def test_bad_arguments_exit_2(tmp_path, capsys, argv, message):
     assert main(["local", "serve", "--state-dir", str(tmp_path / "s"), *argv]) == 2
     assert message in capsys.readouterr().err

@@ -6,7 +6,10 @@ import json
 
 import pytest
 from azure.core.exceptions import (
-    ClientAuthenticationError, HttpResponseError, ResourceExistsError, ResourceNotFoundError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
 )
 
 from .conftest import pool_ready, run_job, unique, wait_for
@@ -43,8 +46,11 @@ def test_invalid_ids_are_refused(batch, job_id):
     with pytest.raises(HttpResponseError) as exc:
         batch.create_job({"id": job_id, "poolInfo": {"poolId": "p"}})
     assert exc.value.status_code == 400 and exc.value.error.code == "InvalidPropertyValue"
-    assert ("PropertyName", "id") in [(d.code, d.message) for d in exc.value.error.details] or \
-        any(getattr(d, "key", None) == "PropertyName" for d in exc.value.error.details) or exc.value.error.details
+    assert (
+        ("PropertyName", "id") in [(d.code, d.message) for d in exc.value.error.details]
+        or any(getattr(d, "key", None) == "PropertyName" for d in exc.value.error.details)
+        or exc.value.error.details
+    )
 
 
 def test_add_collection_results_per_task(batch):
@@ -54,11 +60,28 @@ def test_add_collection_results_per_task(batch):
     with pytest.raises(ResourceExistsError) as exc:
         batch.create_task(job_id, {"id": "T0", "commandLine": "true"})
     assert exc.value.error.code == "TaskExists"
-    tasks = [{"id": "t0", "commandLine": "true"}, {"id": "t1", "commandLine": "true"},
-             {"id": "bad id", "commandLine": "true"}, {"id": "t2"},
-             {"id": "t3", "commandLine": "true", "resourceFiles": [{"httpUrl": "http://x/y", "filePath": "../up"}]},
-             {"id": "t4", "commandLine": "true", "outputFiles": [{"filePattern": "/etc/*", "destination": {
-                 "container": {"containerUrl": "http://x/c"}}, "uploadOptions": {"uploadCondition": "tasksuccess"}}]}]
+    tasks = [
+        {"id": "t0", "commandLine": "true"},
+        {"id": "t1", "commandLine": "true"},
+        {"id": "bad id", "commandLine": "true"},
+        {"id": "t2"},
+        {
+            "id": "t3",
+            "commandLine": "true",
+            "resourceFiles": [{"httpUrl": "http://x/y", "filePath": "../up"}],
+        },
+        {
+            "id": "t4",
+            "commandLine": "true",
+            "outputFiles": [
+                {
+                    "filePattern": "/etc/*",
+                    "destination": {"container": {"containerUrl": "http://x/c"}},
+                    "uploadOptions": {"uploadCondition": "tasksuccess"},
+                }
+            ],
+        },
+    ]
     result = batch.create_task_collection(job_id, {"value": tasks})
     by_id = {r.task_id: r for r in result.result_values}
     assert by_id["t1"].status == "success" and by_id["t1"].etag and by_id["t1"].location.endswith("/tasks/t1")
@@ -74,11 +97,15 @@ def test_add_collection_limits(batch):
     job_id = unique("job")
     batch.create_job({"id": job_id, "poolInfo": {"poolId": "nopool"}})
     with pytest.raises(HttpResponseError) as exc:
-        batch.create_task_collection(job_id, {"value": [{"id": f"t{i}", "commandLine": "true"} for i in range(101)]})
+        batch.create_task_collection(
+            job_id, {"value": [{"id": f"t{i}", "commandLine": "true"} for i in range(101)]}
+        )
     assert exc.value.status_code == 400
     big = "x" * 20_000
-    tasks = [{"id": f"t{i}", "commandLine": "true", "environmentSettings": [{"name": "X", "value": big}]}
-             for i in range(60)]
+    tasks = [
+        {"id": f"t{i}", "commandLine": "true", "environmentSettings": [{"name": "X", "value": big}]}
+        for i in range(60)
+    ]
     with pytest.raises(HttpResponseError) as exc:
         batch.create_task_collection(job_id, {"value": tasks})
     assert exc.value.error.code == "RequestBodyTooLarge"
@@ -87,7 +114,9 @@ def test_add_collection_limits(batch):
 
 def test_task_list_paging_filter_and_select(batch, make_pool):
     pool = make_pool(nodes=1, slots=4)
-    job_id = run_job(batch, pool, [{"id": f"t{i}", "commandLine": "true" if i % 2 else "false"} for i in range(7)])
+    job_id = run_job(
+        batch, pool, [{"id": f"t{i}", "commandLine": "true" if i % 2 else "false"} for i in range(7)]
+    )
     pages = list(batch.list_tasks(job_id, max_results=3).by_page())
     assert [len(list(p)) for p in pages] == [3, 3, 1]
     failed = list(batch.list_tasks(job_id, filter="executionInfo/result eq 'failure'"))
@@ -113,10 +142,15 @@ def test_pool_resize_enable_evaluate_disable(batch, make_pool):
     with pytest.raises(HttpResponseError) as exc:
         batch.evaluate_pool_auto_scale(pool, {"autoScaleFormula": "$TargetDedicatedNodes=1;"})
     assert exc.value.status_code == 409
-    batch.enable_pool_auto_scale(pool, {"autoScaleFormula": "$TargetDedicatedNodes = 1;",
-                                        "autoScaleEvaluationInterval": "PT5M"})
+    batch.enable_pool_auto_scale(
+        pool, {"autoScaleFormula": "$TargetDedicatedNodes = 1;", "autoScaleEvaluationInterval": "PT5M"}
+    )
     got = batch.get_pool(pool)
-    assert got.enable_auto_scale and got.auto_scale_run and "$TargetDedicatedNodes=1" in got.auto_scale_run.results
+    assert (
+        got.enable_auto_scale
+        and got.auto_scale_run
+        and "$TargetDedicatedNodes=1" in got.auto_scale_run.results
+    )
     run = batch.evaluate_pool_auto_scale(pool, {"autoScaleFormula": "$TargetDedicatedNodes = 3;"})
     assert "$TargetDedicatedNodes=3" in run.results
     with pytest.raises(HttpResponseError) as exc:
@@ -152,16 +186,24 @@ def test_shared_key_auth(conn):
     from azure.batch import BatchClient
     from azure.core.credentials import AzureNamedKeyCredential
 
-    good = BatchClient(conn.batch_url, AzureNamedKeyCredential(conn.account_name, conn.account_key),
-                       connection_verify=conn.ca_file, retry_total=0)
+    good = BatchClient(
+        conn.batch_url,
+        AzureNamedKeyCredential(conn.account_name, conn.account_key),
+        connection_verify=conn.ca_file,
+        retry_total=0,
+    )
     job_id = unique("skjob")
     good.create_job({"id": job_id, "poolInfo": {"poolId": "p"}})
     assert good.get_job(job_id).id == job_id
     assert any(j.id == job_id for j in good.list_jobs(filter=f"id eq '{job_id}'"))
     import base64
 
-    bad = BatchClient(conn.batch_url, AzureNamedKeyCredential(conn.account_name, base64.b64encode(b"k" * 64).decode()),
-                      connection_verify=conn.ca_file, retry_total=0)
+    bad = BatchClient(
+        conn.batch_url,
+        AzureNamedKeyCredential(conn.account_name, base64.b64encode(b"k" * 64).decode()),
+        connection_verify=conn.ca_file,
+        retry_total=0,
+    )
     with pytest.raises(HttpResponseError) as exc:
         bad.get_job(job_id)
     assert exc.value.status_code == 403 and exc.value.error.code == "AuthenticationFailed"
@@ -184,8 +226,15 @@ def test_management_token_is_refused_on_the_data_plane(conn, service):
         client.list_jobs().next()
 
 
-def raw_request(service, method: str, path: str, body: bytes = b"", headers: dict | None = None,
-                query: str = "api-version=2025-06-01", token: str | None = None):
+def raw_request(
+    service,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict | None = None,
+    query: str = "api-version=2025-06-01",
+    token: str | None = None,
+):
     """One HTTPS request outside the SDK (the SDK's exception policy hides raw bodies): (status, headers, JSON)."""
     import http.client
     import ssl
@@ -225,37 +274,65 @@ def test_every_request_needs_authentication(service):
     status, headers, err = raw_request(service, "GET", "/jobs", token="")
     assert status == 401 and err["code"] == "AuthenticationFailed"
     mgmt = f"/subscriptions/{service.subscription_id}/resourceGroups/{service.resource_group}"
-    status, headers, err = raw_request(service, "GET", mgmt + "/providers/Microsoft.Batch/batchAccounts/"
-                                       + service.account_name, query="api-version=2025-06-01", token="")
+    status, headers, err = raw_request(
+        service,
+        "GET",
+        mgmt + "/providers/Microsoft.Batch/batchAccounts/" + service.account_name,
+        query="api-version=2025-06-01",
+        token="",
+    )
     assert status == 401 and err["error"]["code"] == "AuthenticationFailed"
     assert headers["WWW-Authenticate"].startswith("Bearer ")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("environmentSettings", 5), ("environmentSettings", [{"value": "no name"}]), ("constraints", "x"),
-    ("constraints", {"maxTaskRetryCount": "3"}), ("resourceFiles", "x"), ("outputFiles", [1]),
-    ("dependsOn", {"taskIds": "a"}), ("dependsOn", {"taskIdRanges": [{"start": 5, "end": 1}]}),
-    ("exitConditions", {"exitCodes": [{"code": "1"}]}), ("exitConditions", {"default": []}),
-    ("requiredSlots", 0), ("userIdentity", "root"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("environmentSettings", 5),
+        ("environmentSettings", [{"value": "no name"}]),
+        ("constraints", "x"),
+        ("constraints", {"maxTaskRetryCount": "3"}),
+        ("resourceFiles", "x"),
+        ("outputFiles", [1]),
+        ("dependsOn", {"taskIds": "a"}),
+        ("dependsOn", {"taskIdRanges": [{"start": 5, "end": 1}]}),
+        ("exitConditions", {"exitCodes": [{"code": "1"}]}),
+        ("exitConditions", {"default": []}),
+        ("requiredSlots", 0),
+        ("userIdentity", "root"),
+    ],
+)
 def test_wrongly_typed_task_fields_are_client_errors(batch, field, value):
     job_id = unique("job")
     batch.create_job({"id": job_id, "poolInfo": {"poolId": "nopool"}, "usesTaskDependencies": True})
-    result = batch.create_task_collection(job_id, {"value": [
-        {"id": "bad", "commandLine": "true", field: value}, {"id": "good", "commandLine": "true"}]})
+    result = batch.create_task_collection(
+        job_id,
+        {
+            "value": [
+                {"id": "bad", "commandLine": "true", field: value},
+                {"id": "good", "commandLine": "true"},
+            ]
+        },
+    )
     by_id = {r.task_id: r for r in result.result_values}
     assert by_id["bad"].status == "clienterror" and by_id["bad"].error.code in (
-        "InvalidPropertyValue", "InvalidRequestBody"), by_id["bad"].error
+        "InvalidPropertyValue",
+        "InvalidRequestBody",
+    ), by_id["bad"].error
     assert by_id["good"].status == "success"
 
 
-@pytest.mark.parametrize("body", [
-    {"id": "j", "poolInfo": "p"}, {"id": "j", "poolInfo": {"poolId": 3}},
-    {"id": "j", "poolInfo": {"poolId": "p"}, "commonEnvironmentSettings": {"a": "b"}},
-    {"id": "j", "poolInfo": {"poolId": "p"}, "metadata": "m"},
-    {"id": "j", "poolInfo": {"poolId": "p"}, "priority": 5000},
-    {"id": "j", "poolInfo": {"poolId": "p"}, "constraints": {"maxWallClockTime": "soon"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "j", "poolInfo": "p"},
+        {"id": "j", "poolInfo": {"poolId": 3}},
+        {"id": "j", "poolInfo": {"poolId": "p"}, "commonEnvironmentSettings": {"a": "b"}},
+        {"id": "j", "poolInfo": {"poolId": "p"}, "metadata": "m"},
+        {"id": "j", "poolInfo": {"poolId": "p"}, "priority": 5000},
+        {"id": "j", "poolInfo": {"poolId": "p"}, "constraints": {"maxWallClockTime": "soon"}},
+    ],
+)
 def test_wrongly_typed_job_fields_are_client_errors(batch, body):
     with pytest.raises(HttpResponseError) as exc:
         batch.create_job({**body, "id": unique("job")})

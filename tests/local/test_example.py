@@ -15,7 +15,9 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "sdk-script" / "run.
 
 def test_sdk_script_runs_end_to_end(service, azurite, tmp_path):
     source = SCRIPT.read_text()
-    assert "batchspec" not in "".join(line for line in source.splitlines() if line.startswith(("import", "from")))
+    assert "batchspec" not in "".join(
+        line for line in source.splitlines() if line.startswith(("import", "from"))
+    )
     json_path, _ = write_connection_files(tmp_path, service.connection, azurite.connection_string)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "BATCHSPEC_"))}
     env.update(BATCHSPEC_LOCAL_CONNECTION=str(json_path), SDK_SCRIPT_TIMEOUT="90")

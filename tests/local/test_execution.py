@@ -14,10 +14,21 @@ PY = sys.executable
 
 def test_task_environment_and_directory_layout(batch, make_pool):
     pool = make_pool(nodes=1)
-    script = ("import os; print('\\n'.join(f'{k}={v}' for k, v in sorted(os.environ.items()) "
-              "if k.startswith('AZ_BATCH') or k == 'MY_SETTING')); print('cwd=' + os.getcwd())")
-    job_id = run_job(batch, pool, [{"id": "env", "commandLine": f"{PY} -c \"{script}\"",
-                                    "environmentSettings": [{"name": "MY_SETTING", "value": "a b"}]}])
+    script = (
+        "import os; print('\\n'.join(f'{k}={v}' for k, v in sorted(os.environ.items()) "
+        "if k.startswith('AZ_BATCH') or k == 'MY_SETTING')); print('cwd=' + os.getcwd())"
+    )
+    job_id = run_job(
+        batch,
+        pool,
+        [
+            {
+                "id": "env",
+                "commandLine": f'{PY} -c "{script}"',
+                "environmentSettings": [{"name": "MY_SETTING", "value": "a b"}],
+            }
+        ],
+    )
     env = dict(line.split("=", 1) for line in read_file(batch, job_id, "env").splitlines())
     assert env["AZ_BATCH_JOB_ID"] == job_id and env["AZ_BATCH_TASK_ID"] == "env"
     assert env["AZ_BATCH_POOL_ID"] == pool and env["MY_SETTING"] == "a b"
@@ -32,11 +43,15 @@ def test_task_environment_and_directory_layout(batch, make_pool):
 
 def test_command_line_runs_without_a_shell(batch, make_pool):
     pool = make_pool(nodes=1)
-    job_id = run_job(batch, pool, [
-        {"id": "literal", "commandLine": "echo $HOME 'two words' > out"},
-        {"id": "shell", "commandLine": "/bin/sh -c 'echo $AZ_BATCH_TASK_ID'"},
-        {"id": "missing", "commandLine": "no-such-program-xyz --flag"},
-    ])
+    job_id = run_job(
+        batch,
+        pool,
+        [
+            {"id": "literal", "commandLine": "echo $HOME 'two words' > out"},
+            {"id": "shell", "commandLine": "/bin/sh -c 'echo $AZ_BATCH_TASK_ID'"},
+            {"id": "missing", "commandLine": "no-such-program-xyz --flag"},
+        ],
+    )
     assert read_file(batch, job_id, "literal") == "$HOME two words > out\n"
     assert read_file(batch, job_id, "shell") == "shell\n"
     missing = batch.get_task(job_id, "missing")
@@ -46,10 +61,18 @@ def test_command_line_runs_without_a_shell(batch, make_pool):
 
 def test_exit_codes_retries_and_failure_info(batch, make_pool):
     pool = make_pool(nodes=1)
-    job_id = run_job(batch, pool, [
-        {"id": "fails", "commandLine": "/bin/sh -c 'echo oops >&2; exit 3'", "constraints": {"maxTaskRetryCount": 2}},
-        {"id": "ok", "commandLine": "true"},
-    ])
+    job_id = run_job(
+        batch,
+        pool,
+        [
+            {
+                "id": "fails",
+                "commandLine": "/bin/sh -c 'echo oops >&2; exit 3'",
+                "constraints": {"maxTaskRetryCount": 2},
+            },
+            {"id": "ok", "commandLine": "true"},
+        ],
+    )
     fails = batch.get_task(job_id, "fails")
     info = fails.execution_info
     assert fails.state == "completed" and info.exit_code == 3 and info.result == "failure"
@@ -66,8 +89,17 @@ def test_wall_clock_limit_kills_the_process_group(batch, make_pool, tmp_path):
     # the task forks a long sleeper, then hangs itself
     cmd = f"/bin/sh -c 'sleep 300 & echo $! > {pidfile}; sleep 300'"
     started = time.monotonic()
-    job_id = run_job(batch, pool, [{"id": "hang", "commandLine": cmd,
-                                    "constraints": {"maxWallClockTime": "PT1S", "maxTaskRetryCount": 3}}])
+    job_id = run_job(
+        batch,
+        pool,
+        [
+            {
+                "id": "hang",
+                "commandLine": cmd,
+                "constraints": {"maxWallClockTime": "PT1S", "maxTaskRetryCount": 3},
+            }
+        ],
+    )
     assert time.monotonic() - started < 10
     info = batch.get_task(job_id, "hang").execution_info
     assert info.result == "failure" and info.failure_info.code == "TaskEnded" and info.retry_count == 0
@@ -78,7 +110,9 @@ def test_wall_clock_limit_kills_the_process_group(batch, make_pool, tmp_path):
 def test_background_children_do_not_outlive_their_task(batch, make_pool, tmp_path):
     pool = make_pool(nodes=1)
     pidfile = tmp_path / "bg.pid"
-    job_id = run_job(batch, pool, [{"id": "bg", "commandLine": f"/bin/sh -c 'sleep 300 & echo $! > {pidfile}'"}])
+    job_id = run_job(
+        batch, pool, [{"id": "bg", "commandLine": f"/bin/sh -c 'sleep 300 & echo $! > {pidfile}'"}]
+    )
     assert batch.get_task(job_id, "bg").execution_info.result == "success"
     child = int(pidfile.read_text())
     wait_for(lambda: not _alive(child), timeout=5)
@@ -107,14 +141,19 @@ def test_dependencies_run_in_order_and_failed_dependencies_block(batch, make_poo
     pool = make_pool(nodes=1, slots=4)
     job_id = unique("job")
     batch.create_job({"id": job_id, "poolInfo": {"poolId": pool}, "usesTaskDependencies": True})
-    stamp = f"{PY} -c \"import time; print(time.time())\""
-    batch.create_task_collection(job_id, {"value": [
-        {"id": "c", "commandLine": stamp, "dependsOn": {"taskIds": ["a", "b"]}},
-        {"id": "a", "commandLine": f"{PY} -c \"import time; time.sleep(0.3); print(time.time())\""},
-        {"id": "b", "commandLine": stamp},
-        {"id": "bad", "commandLine": "false"},
-        {"id": "blocked", "commandLine": "true", "dependsOn": {"taskIds": ["bad"]}},
-    ]})
+    stamp = f'{PY} -c "import time; print(time.time())"'
+    batch.create_task_collection(
+        job_id,
+        {
+            "value": [
+                {"id": "c", "commandLine": stamp, "dependsOn": {"taskIds": ["a", "b"]}},
+                {"id": "a", "commandLine": f'{PY} -c "import time; time.sleep(0.3); print(time.time())"'},
+                {"id": "b", "commandLine": stamp},
+                {"id": "bad", "commandLine": "false"},
+                {"id": "blocked", "commandLine": "true", "dependsOn": {"taskIds": ["bad"]}},
+            ]
+        },
+    )
     wait_for(lambda: batch.get_task(job_id, "c").state == "completed")
     assert float(read_file(batch, job_id, "c")) >= float(read_file(batch, job_id, "a"))
     wait_for(lambda: batch.get_task(job_id, "bad").state == "completed")
@@ -122,8 +161,9 @@ def test_dependencies_run_in_order_and_failed_dependencies_block(batch, make_poo
     assert batch.get_task(job_id, "blocked").state == "active"
     no_deps_job = unique("job")
     batch.create_job({"id": no_deps_job, "poolInfo": {"poolId": pool}})
-    result = batch.create_task_collection(no_deps_job, {"value": [
-        {"id": "x", "commandLine": "true", "dependsOn": {"taskIds": ["y"]}}]})
+    result = batch.create_task_collection(
+        no_deps_job, {"value": [{"id": "x", "commandLine": "true", "dependsOn": {"taskIds": ["y"]}}]}
+    )
     assert result.result_values[0].error.code == "TaskDependenciesNotSpecifiedOnJob"
 
 
@@ -135,20 +175,32 @@ def test_on_all_tasks_complete_terminates_the_job(batch, make_pool):
 
 
 def test_start_task_runs_once_per_node_and_gates_scheduling(batch, make_pool):
-    pool = make_pool(nodes=2, start_task={
-        "commandLine": "/bin/sh -c 'sleep 0.3; echo ready > $AZ_BATCH_NODE_SHARED_DIR/marker'",
-        "waitForSuccess": True})
+    pool = make_pool(
+        nodes=2,
+        start_task={
+            "commandLine": "/bin/sh -c 'sleep 0.3; echo ready > $AZ_BATCH_NODE_SHARED_DIR/marker'",
+            "waitForSuccess": True,
+        },
+    )
     wait_for(lambda: pool_ready(batch, pool, 2))
     for node in batch.list_nodes(pool):
         assert node.start_task_info.state == "completed" and node.start_task_info.exit_code == 0
-    job_id = run_job(batch, pool, [{"id": f"t{i}", "commandLine": "/bin/sh -c 'cat $AZ_BATCH_NODE_SHARED_DIR/marker'"}
-                                   for i in range(4)])
+    job_id = run_job(
+        batch,
+        pool,
+        [
+            {"id": f"t{i}", "commandLine": "/bin/sh -c 'cat $AZ_BATCH_NODE_SHARED_DIR/marker'"}
+            for i in range(4)
+        ],
+    )
     assert all(read_file(batch, job_id, f"t{i}") == "ready\n" for i in range(4))
 
 
 def test_failed_start_task_makes_the_node_unusable(batch, make_pool):
-    pool = make_pool(nodes=1, start_task={"commandLine": "/bin/sh -c 'exit 7'", "maxTaskRetryCount": 1,
-                                          "waitForSuccess": True})
+    pool = make_pool(
+        nodes=1,
+        start_task={"commandLine": "/bin/sh -c 'exit 7'", "maxTaskRetryCount": 1, "waitForSuccess": True},
+    )
     wait_for(lambda: [n.state for n in batch.list_nodes(pool)] == ["starttaskfailed"])
     node = next(iter(batch.list_nodes(pool)))
     assert node.start_task_info.exit_code == 7 and node.start_task_info.retry_count == 1
@@ -167,14 +219,16 @@ def test_shrinking_with_requeue_puts_running_tasks_back(batch, make_pool):
     batch.create_job({"id": job_id, "poolInfo": {"poolId": pool}})
     batch.create_task(job_id, {"id": "long", "commandLine": "sleep 30"})
     wait_for(lambda: batch.get_task(job_id, "long").state == "running")
-    batch.begin_resize_pool(pool, {"targetDedicatedNodes": 0, "nodeDeallocationOption": "requeue"},
-                            polling_interval=0.05).result()
+    batch.begin_resize_pool(
+        pool, {"targetDedicatedNodes": 0, "nodeDeallocationOption": "requeue"}, polling_interval=0.05
+    ).result()
     task = batch.get_task(job_id, "long")
     assert task.state == "active" and task.execution_info.requeue_count == 1
     batch.begin_resize_pool(pool, {"targetDedicatedNodes": 1}, polling_interval=0.05).result()
     wait_for(lambda: batch.get_task(job_id, "long").state == "running")
-    batch.begin_resize_pool(pool, {"targetDedicatedNodes": 0, "nodeDeallocationOption": "terminate"},
-                            polling_interval=0.05).result()
+    batch.begin_resize_pool(
+        pool, {"targetDedicatedNodes": 0, "nodeDeallocationOption": "terminate"}, polling_interval=0.05
+    ).result()
     task = batch.get_task(job_id, "long")
     assert task.state == "completed" and task.execution_info.failure_info.code == "TaskEnded"
 

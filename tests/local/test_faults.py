@@ -18,10 +18,17 @@ def test_parse_faults():
     assert not parse_faults("").active
 
 
-@pytest.mark.parametrize("text, words", [
-    ("429=2", "probability between 0 and 1"), ("boom=0.1", 'unknown fault "boom"'), ("429", "key=value"),
-    ("latency=fast", "duration"), ("seed=x", "integer"), ("200=0.1", 'unknown fault "200"'),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("429=2", "probability between 0 and 1"),
+        ("boom=0.1", 'unknown fault "boom"'),
+        ("429", "key=value"),
+        ("latency=fast", "duration"),
+        ("seed=x", "integer"),
+        ("200=0.1", 'unknown fault "200"'),
+    ],
+)
 def test_bad_fault_specs_are_clear_errors(text, words):
     with pytest.raises(BatchspecError) as exc:
         parse_faults(text)
@@ -41,7 +48,7 @@ def test_throttling_carries_retry_after(tmp_path):
         status, headers, body = raw_request(svc, "GET", "/jobs")
         assert status == 429 and headers["Retry-After"] == "2" and body["code"] == "TooManyRequests"
         # the token endpoint is never faulted
-        cred, arm, batch = make_clients(svc.connection)
+        cred, _, _ = make_clients(svc.connection)
         assert cred.get_token("https://batch.core.windows.net//.default").token
 
 
@@ -51,11 +58,18 @@ def test_bounded_client_retries_end_with_exactly_the_submitted_tasks(tmp_path):
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.identity import ClientSecretCredential
 
-    with LocalBatchService(tmp_path / "s", faults="429=0.1,503=0.1,reset=0.05,partial=0.1,seed=3,retry-after=0") as svc:
+    with LocalBatchService(
+        tmp_path / "s", faults="429=0.1,503=0.1,reset=0.05,partial=0.1,seed=3,retry-after=0"
+    ) as svc:
         conn = svc.connection
-        cred = ClientSecretCredential(conn.tenant_id, conn.client_id, conn.client_secret,
-                                      authority=conn.authority_host, disable_instance_discovery=True,
-                                      connection_verify=conn.ca_file)
+        cred = ClientSecretCredential(
+            conn.tenant_id,
+            conn.client_id,
+            conn.client_secret,
+            authority=conn.authority_host,
+            disable_instance_discovery=True,
+            connection_verify=conn.ca_file,
+        )
         batch = BatchClient(conn.batch_url, cred, connection_verify=conn.ca_file, retry_total=0)
         seen: dict[str, int] = {}
 
@@ -77,7 +91,7 @@ def test_bounded_client_retries_end_with_exactly_the_submitted_tasks(tmp_path):
             rounds += 1
             retry = []
             for i in range(0, len(pending), 100):
-                chunk = pending[i:i + 100]
+                chunk = pending[i : i + 100]
                 result = attempt(batch.create_task_collection, "j", {"value": chunk})
                 by_id = {t["id"]: t for t in chunk}
                 for item in result.result_values:

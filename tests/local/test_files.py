@@ -27,20 +27,32 @@ def test_resource_files_and_output_files(batch, make_pool, azurite, blobs):
     task = {
         "id": "convert",
         "commandLine": "/bin/sh -c 'cat in/data/a.txt in/data/b.txt single.txt > joined.out; echo log'",
-        "resourceFiles": [{"storageContainerUrl": read_url, "blobPrefix": "data/", "filePath": "in"},
-                          {"httpUrl": single_url, "filePath": "single.txt"}],
+        "resourceFiles": [
+            {"storageContainerUrl": read_url, "blobPrefix": "data/", "filePath": "in"},
+            {"httpUrl": single_url, "filePath": "single.txt"},
+        ],
         "outputFiles": [
-            {"filePattern": "*.out", "destination": {"container": {"containerUrl": write_url, "path": "results"}},
-             "uploadOptions": {"uploadCondition": "tasksuccess"}},
-            {"filePattern": "../std*.txt", "destination": {"container": {"containerUrl": write_url, "path": "logs"}},
-             "uploadOptions": {"uploadCondition": "taskcompletion"}},
-            {"filePattern": "*.out", "destination": {"container": {"containerUrl": write_url, "path": "failed"}},
-             "uploadOptions": {"uploadCondition": "taskfailure"}},
+            {
+                "filePattern": "*.out",
+                "destination": {"container": {"containerUrl": write_url, "path": "results"}},
+                "uploadOptions": {"uploadCondition": "tasksuccess"},
+            },
+            {
+                "filePattern": "../std*.txt",
+                "destination": {"container": {"containerUrl": write_url, "path": "logs"}},
+                "uploadOptions": {"uploadCondition": "taskcompletion"},
+            },
+            {
+                "filePattern": "*.out",
+                "destination": {"container": {"containerUrl": write_url, "path": "failed"}},
+                "uploadOptions": {"uploadCondition": "taskfailure"},
+            },
         ],
     }
     job_id = run_job(batch, pool, [task])
     assert batch.get_task(job_id, "convert").execution_info.result == "success", read_file(
-        batch, job_id, "convert", "stderr.txt")
+        batch, job_id, "convert", "stderr.txt"
+    )
     out = blobs.get_container_client(outputs)
     names = sorted(b.name for b in out.list_blobs())
     assert names == ["logs/stderr.txt", "logs/stdout.txt", "results/joined.out"]
@@ -51,8 +63,9 @@ def test_resource_files_and_output_files(batch, make_pool, azurite, blobs):
 def test_failed_download_fails_the_task_not_the_service(batch, make_pool, azurite):
     pool = make_pool(nodes=1)
     missing = container_sas_url(azurite, "no-such-container")
-    job_id = run_job(batch, pool, [{"id": "t", "commandLine": "true",
-                                    "resourceFiles": [{"storageContainerUrl": missing}]}])
+    job_id = run_job(
+        batch, pool, [{"id": "t", "commandLine": "true", "resourceFiles": [{"storageContainerUrl": missing}]}]
+    )
     info = batch.get_task(job_id, "t").execution_info
     assert info.result == "failure" and info.failure_info.code == "ResourceFileDownloadFailed"
     assert "sig=" not in info.failure_info.message  # the SAS token is not echoed back
@@ -63,5 +76,5 @@ def test_missing_azurite_binary_is_a_clear_error(monkeypatch, tmp_path):
     from batchspec.local.azurite import start_azurite
 
     monkeypatch.setenv("BATCHSPEC_AZURITE", str(tmp_path / "nope"))
-    with pytest.raises(BatchspecError, match="BATCHSPEC_AZURITE is set to .*not an executable"):
+    with pytest.raises(BatchspecError, match=r"BATCHSPEC_AZURITE is set to .*not an executable"):
         start_azurite(tmp_path)

@@ -12,14 +12,29 @@ def test_restart_keeps_state_credentials_and_ca(tmp_path):
     with LocalBatchService(state, allocation_delay=0.05) as svc:
         first = svc.connection
         cred, arm, batch = make_clients(first)
-        arm.pool.create(first.resource_group, first.account_name, "Keep",
-                        {"properties": {"vmSize": "a", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}})
+        arm.pool.create(
+            first.resource_group,
+            first.account_name,
+            "Keep",
+            {"properties": {"vmSize": "a", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}},
+        )
         wait_for(lambda: pool_ready(batch, "Keep", 1))
         batch.create_job({"id": "job1", "poolInfo": {"poolId": "Keep"}})
-        batch.create_task_collection("job1", {"value": [
-            {"id": "done", "commandLine": "echo done"}, {"id": "long", "commandLine": "sleep 30"}]})
-        wait_for(lambda: batch.get_task("job1", "long").state == "running"
-                 and batch.get_task("job1", "done").state == "completed")
+        batch.create_task_collection(
+            "job1",
+            {
+                "value": [
+                    {"id": "done", "commandLine": "echo done"},
+                    {"id": "long", "commandLine": "sleep 30"},
+                ]
+            },
+        )
+        wait_for(
+            lambda: (
+                batch.get_task("job1", "long").state == "running"
+                and batch.get_task("job1", "done").state == "completed"
+            )
+        )
         etag = arm.pool.get(first.resource_group, first.account_name, "Keep").etag
     ca = (state / "tls" / "ca.pem").read_bytes()
 
@@ -52,7 +67,8 @@ def _groups_alive(pgids: set[int]) -> set[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
             if fields[0] != "Z" and int(fields[2]) in pgids:
@@ -64,13 +80,29 @@ def test_stop_kills_every_task_process_and_its_children(tmp_path):
     with LocalBatchService(tmp_path / "state", allocation_delay=0.05) as svc:
         _, arm, batch = make_clients(svc.connection)
         c = svc.connection
-        arm.pool.create(c.resource_group, c.account_name, "p", {"properties": {
-            "vmSize": "a", "taskSlotsPerNode": 2, "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}})
+        arm.pool.create(
+            c.resource_group,
+            c.account_name,
+            "p",
+            {
+                "properties": {
+                    "vmSize": "a",
+                    "taskSlotsPerNode": 2,
+                    "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}},
+                }
+            },
+        )
         batch.create_job({"id": "j", "poolInfo": {"poolId": "p"}})
         pids = tmp_path / "pids"
-        batch.create_task_collection("j", {"value": [
-            {"id": "fork", "commandLine": f"/bin/sh -c 'sleep 300 & echo $$ >> {pids}; sleep 300'"},
-            {"id": "plain", "commandLine": f"/bin/sh -c 'echo $$ >> {pids}; exec sleep 300'"}]})
+        batch.create_task_collection(
+            "j",
+            {
+                "value": [
+                    {"id": "fork", "commandLine": f"/bin/sh -c 'sleep 300 & echo $$ >> {pids}; sleep 300'"},
+                    {"id": "plain", "commandLine": f"/bin/sh -c 'echo $$ >> {pids}; exec sleep 300'"},
+                ]
+            },
+        )
         wait_for(lambda: pids.is_file() and len(pids.read_text().split()) == 2)
         groups = {int(p) for p in pids.read_text().split()}  # each task leads its own process group
         assert len(_groups_alive(groups)) >= 3
