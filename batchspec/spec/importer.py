@@ -19,7 +19,7 @@ import yaml
 from batchspec.errors import BatchspecError
 from batchspec.spec.images import node_agent_for
 from batchspec.spec.loader import Document
-from batchspec.spec.shapes import detect_pool_shape, get
+from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression
 from batchspec.spec.startscript import ScriptOptions, decompile
 
 # state a GET returns that is not part of a pool definition (management and data plane spellings)
@@ -56,6 +56,7 @@ ARM_ENVELOPE = (
     "scope",
 )
 
+_STRING_FIELDS = ("displayName", "vmSize", "interNodeCommunication", "targetNodeCommunicationMode")
 VERBATIM = (
     "displayName",
     "vmSize",
@@ -218,7 +219,7 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
     ss = props.get("scaleSettings")
     if isinstance(ss, dict):
         auto = ss.get("autoScale")
-        if isinstance(auto, dict) and isinstance(auto.get("formula"), str):
+        if isinstance(auto, dict) and isinstance(auto.get("formula"), str) and not is_arm_expression(auto["formula"]):
             formula = auto.pop("formula")
             spec_auto: dict[str, Any] = {"formulaFile": "autoscale.formula"}
             if "\r\n" in formula and "\n" not in formula.replace("\r\n", ""):
@@ -240,8 +241,8 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
         if not ss:
             props.pop("scaleSettings")
     for k in VERBATIM:
-        if k in props:
-            pool[k] = props.pop(k)
+        if k in props and (k in _STRING_FIELDS or not is_arm_expression(props[k])):
+            pool[k] = props.pop(k)  # ARM expressions for non-string fields stay under pool.properties
     # start task
     st = props.get("startTask")
     if isinstance(st, dict):
@@ -282,18 +283,18 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
             "userIdentity",
             "containerSettings",
         ):
-            if k in st:
+            if k in st and not is_arm_expression(st[k]):
                 spec_st[k] = st.pop(k)
         pool["startTask"] = spec_st
         if not st:
             props.pop("startTask")
-    if "metadata" in props:
+    if "metadata" in props and not is_arm_expression(props["metadata"]):
         md = _pairs_to_map(props["metadata"])
         pool["metadata"] = md if md is not None else props["metadata"]
         props.pop("metadata")
-    if "identity" in top:
+    if "identity" in top and not is_arm_expression(top["identity"]):
         pool["identity"] = _identity(top.pop("identity"))
-    if "tags" in top:
+    if "tags" in top and not is_arm_expression(top["tags"]):
         pool["tags"] = top.pop("tags")
     if props:
         pool["properties"] = props
@@ -304,8 +305,9 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
         notes.append(
             "kept top-level members " + ", ".join(f'"{k}"' for k in top) + " verbatim under pool.extra"
         )
-    if dropped and plane == "management":
-        notes.append("dropped read-only state set by the service: " + ", ".join(dropped))
+    state = [k for k in dropped if k not in ARM_ENVELOPE]
+    if state and plane == "management":
+        notes.append("dropped read-only state set by the service: " + ", ".join(state))
     spec: dict[str, Any] = {"batchspec": 1, "pool": pool}
     files["batchspec.yaml"] = _spec_text(spec, source_name, plane)
     return ImportResult(files, notes, dropped)
@@ -329,7 +331,7 @@ def _describe_leftovers(props: dict) -> list[str]:
             for k, v in value.items():
                 walk(v, (*path, k))
             return
-        reason = RETIRED.get(path[-1], "not modelled by the spec")
+        reason = "an ARM template expression" if is_arm_expression(value) else RETIRED.get(path[-1], "not modelled by the spec")
         out.append(f'kept "{".".join(path)}" verbatim under pool.properties ({reason})')
 
     for k, v in props.items():

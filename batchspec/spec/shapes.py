@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,22 +104,56 @@ def _is_data(obj: Any) -> bool:
     )
 
 
+ARM_EXPRESSION = re.compile(r"^\s*\[(?!\[).*\]\s*$", re.S)
+
+
+def is_arm_expression(value: Any) -> bool:
+    """``"[parameters('vmSize')]"``: a value ARM computes at deployment (``[[`` escapes a literal bracket)."""
+    return isinstance(value, str) and bool(ARM_EXPRESSION.match(value))
+
+
+def _pool_resources(resources: Any, prefix: JsonPath, parent_is_account: bool = False) -> list[JsonPath]:
+    """JSON paths of every pool resource in an ARM template, including pools nested under a Batch account."""
+    out: list[JsonPath] = []
+    if not isinstance(resources, list):
+        return out
+    for i, res in enumerate(resources):
+        if not isinstance(res, dict):
+            continue
+        t = res.get("type")
+        t = t.lower() if isinstance(t, str) else ""
+        if (t.endswith("batchaccounts/pools") or (parent_is_account and t == "pools")) and isinstance(
+            res.get("properties"), dict
+        ):
+            out.append((*prefix, i))
+        if isinstance(res.get("resources"), list):
+            out.extend(_pool_resources(res["resources"], (*prefix, i, "resources"), t.endswith("batchaccounts")))
+    return out
+
+
+def all_pool_shapes(data: Any) -> list[PoolShape]:
+    """Every pool in the document (an ARM template can hold several)."""
+    if isinstance(data, dict) and isinstance(data.get("resources"), list):
+        return [PoolShape("management", p, "arm-template") for p in _pool_resources(data["resources"], ("resources",))]
+    shape = detect_pool_shape(data)
+    return [shape] if shape is not None else []
+
+
 def detect_pool_shape(data: Any) -> PoolShape | None:
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("resources"), list):  # ARM template: the first pool resource
-        for i, res in enumerate(data["resources"]):
-            t = res.get("type") if isinstance(res, dict) else None
-            if (
-                isinstance(t, str)
-                and t.lower().endswith("batchaccounts/pools")
-                and isinstance(res.get("properties"), dict)
-            ):
-                return PoolShape("management", ("resources", i), "arm-template")
-        return None
-    if (
-        isinstance(data.get("pool"), dict) and len(data) <= 3
-    ):  # retired CLI-extension template {"pool": {...}}
+    if isinstance(data.get("resources"), list):  # ARM template: the first pool resource (nested ones too)
+        found = _pool_resources(data["resources"], ("resources",))
+        return PoolShape("management", found[0], "arm-template") if found else None
+    params = data.get("parameters")
+    if isinstance(params, dict) and "responses" in data:  # a REST API example file (x-ms-examples)
+        for key in ("parameters", "pool"):
+            inner = params.get(key)
+            if _is_mgmt(inner):
+                return PoolShape("management", ("parameters", key), "rest-example")
+            if _is_data(inner):
+                return PoolShape("data", ("parameters", key), "rest-example")
+    if isinstance(data.get("pool"), dict) and len(data) <= 3:  # retired CLI-extension template {"pool": {...}}
         inner = data["pool"]
         if _is_mgmt(inner):
             return PoolShape("management", ("pool",), "cli-template")

@@ -25,7 +25,7 @@ from batchspec.spec.loader import (
     load_text,
 )
 from batchspec.spec.rules import ALL_SPEC_RULES, PoolContext, TextSource
-from batchspec.spec.shapes import PoolShape, detect_pool_shape, get
+from batchspec.spec.shapes import PoolShape, all_pool_shapes, detect_pool_shape, get, is_arm_expression
 
 _MARKER = re.compile(r"^batchspec\s*:", re.M)
 SHOW_ONLY = {
@@ -169,12 +169,15 @@ def pool_schema_diagnostics(
     code: str = "SP101",
     name: str = "pool-schema",
     show_output: bool = False,
+    arm_expressions: bool = False,
 ) -> list[Diagnostic]:
     """Schema errors, with ARM's case-insensitive acceptance turned into SP201 warnings."""
     from batchspec.spec.schema import MAX_ERRORS_PER_DOCUMENT, describe, validator
     from batchspec.spec.schemalite import relevance
 
     errors = sorted(validator(schema_name).iter_errors(body), key=relevance)
+    if arm_expressions:  # ARM computes these at deployment; only the service can check them
+        errors = [e for e in errors if not _involves_expression(e)]
     if not errors:
         return []
     best = min(errors, key=relevance)  # describe() descends into anyOf/oneOf branches itself
@@ -280,6 +283,14 @@ def pool_schema_diagnostics(
     return unique
 
 
+def _involves_expression(error: Any) -> bool:
+    if is_arm_expression(error.instance):
+        return True
+    if error.validator == "anyOf" or error.validator == "oneOf":
+        return any(_involves_expression(e) for e in error.context)
+    return False
+
+
 def _in(path: JsonPath) -> str:
     return f" in {format_path(path)}" if path else ""
 
@@ -289,7 +300,7 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     ip = ctx.path("interval")
     interval = ctx.get(ip)
-    if isinstance(interval, str):
+    if isinstance(interval, str) and not is_arm_expression(interval):
         td = parse_duration(interval)
         if td is None:
             out.append(
@@ -319,7 +330,7 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
         else (*ctx.shape.props, "resizeTimeout")
     )
     rt = ctx.get(rp)
-    if isinstance(rt, str):
+    if isinstance(rt, str) and not is_arm_expression(rt):
         td = parse_duration(rt)
         if td is not None and td.total_seconds() < 300:
             out.append(
@@ -470,9 +481,12 @@ def validate_pool_text(path: str, text: str, config: Any = None) -> list[Diagnos
     return validate_pool_document(doc, config)
 
 
+ARM_ENVELOPE = ("apiVersion", "location", "dependsOn", "condition", "copy", "comments", "scope")
+
+
 def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic]:
-    shape = detect_pool_shape(doc.data)
-    if shape is None:
+    shapes = all_pool_shapes(doc.data)
+    if not shapes:
         return [
             _make(
                 "SP020",
@@ -483,36 +497,45 @@ def validate_pool_document(doc: Document, config: Any = None) -> list[Diagnostic
                 Span.point(doc.path, 1, 1),
             )
         ]
+    diags: list[Diagnostic] = []
+    for shape in shapes:
+        diags += _validate_one_pool(doc, shape, config)
+    return diags
 
+
+def _validate_one_pool(doc: Document, shape: PoolShape, config: Any) -> list[Diagnostic]:
     def span_of(p: JsonPath, key: bool) -> Span:
         return doc.span((*shape.root, *p), key=key)
 
     resource = get(doc.data, shape.root)
     diags: list[Diagnostic] = []
+    arm = shape.plane == "management"
     if shape.plane == "management":
-        view = (
-            resource
-            if shape.wrapper == "resource"
-            else {k: v for k, v in resource.items() if k in ("properties", "identity", "tags")}
-        )
-        diags += pool_schema_diagnostics(view, "pool.schema.json", span_of)
+        if shape.wrapper == "resource":
+            view = {k: v for k, v in resource.items() if k not in ARM_ENVELOPE}
+        else:
+            view = {k: v for k, v in resource.items() if k in ("properties", "identity", "tags")}
+        diags += pool_schema_diagnostics(view, "pool.schema.json", span_of, arm_expressions=True)
     else:
         show = any(k in resource for k in ("state", "url", "creationTime", "allocationState"))
         diags += pool_schema_diagnostics(resource, "pool-data.schema.json", span_of, show_output=show)
     ctx = PoolContext(doc.data, shape, lambda p, key: doc.span(p, key=key))
     fpath = shape.path("formula")
     formula = get(doc.data, fpath)
-    if isinstance(formula, str):
+    if isinstance(formula, str) and not (arm and is_arm_expression(formula)):
         loc = doc.locations.get(fpath)
         locate, exact = _string_locator(doc.path, loc.string_map if loc else None, doc.span(fpath))
         ctx.formula = TextSource(formula, locate, exact)
         diags += formula_diagnostics(formula, doc.path, locate, config, exact)
     cpath = (*shape.path("startTask"), "commandLine")
     cmd = get(doc.data, cpath)
-    if isinstance(cmd, str):
+    if isinstance(cmd, str) and not (arm and is_arm_expression(cmd)):
         loc = doc.locations.get(cpath)
         locate, exact = _string_locator(doc.path, loc.string_map if loc else None, doc.span(cpath))
         ctx.script, ctx.extras["shell"] = command_line_source(cmd, locate, exact)
+        from batchspec.spec.rules.script_checks import prefetch_shellcheck
+
+        prefetch_shellcheck(ctx.script.text, ctx.extras.get("shell", "bash"))
     diags += limit_diagnostics(ctx)
     diags += run_rules(ctx)
     return diags
@@ -579,7 +602,7 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         origin = c.body_origin(p)
         return c.doc.span(origin, key=key and origin[-1:] == p[-1:]) if c.doc else Span.point(path, 1, 1)
 
-    diags += pool_schema_diagnostics(c.pool_body, "pool.schema.json", span_of)
+    diags += pool_schema_diagnostics(c.pool_body, "pool.schema.json", span_of, arm_expressions=True)
     shape = PoolShape("management", (), "resource")
     ctx = PoolContext(c.pool_body, shape, span_of, source_is_spec=True)
     st_spec = get(c.data, ("pool", "startTask")) or {}
@@ -593,7 +616,7 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         ctx.extras["shell"] = str(st_spec.get("shell", "/bin/bash")).rsplit("/", 1)[-1]
     else:
         cmd = get(c.pool_body, ("properties", "startTask", "commandLine"))
-        if isinstance(cmd, str):
+        if isinstance(cmd, str) and not is_arm_expression(cmd):
             cpath = c.doc_path(("pool", "startTask", "commandLine"))
             loc = c.doc.locations.get(cpath) if c.doc else None
             locate, exact = _string_locator(
@@ -604,7 +627,7 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         from batchspec.spec.rules.script_checks import prefetch_shellcheck
 
         prefetch_shellcheck(ctx.script.text, ctx.extras.get("shell", "bash"))
-    if c.formula is not None:
+    if c.formula is not None and not is_arm_expression(c.formula.text):
         src = c.formula
         if src.string_map is None:  # a .formula file: positions are the file's own
             locate = _file_locator(src.path, src.text)
