@@ -65,6 +65,11 @@ def register(subparsers: Any) -> None:
         "--seed", type=int, metavar="N", help='seed for rand() (overrides the state\'s "seed")'
     )
     formula.add_argument(
+        "--lint",
+        action="store_true",
+        help="also print the linter's warnings about the formula on stderr (the exit code is unchanged)",
+    )
+    formula.add_argument(
         "--engine",
         choices=("compiled", "interpreter"),
         default="compiled",
@@ -166,6 +171,16 @@ def _render_diagnostics(diagnostics: list[Any], source: _FormulaSource, file_tex
     return "\n".join(lines) + "\n"
 
 
+def _print_lint_warnings(source: _FormulaSource, file_text: str) -> None:
+    """The linter's warnings (configuration found from the formula's folder), rendered on stderr."""
+    from batchspec.lint import lint_formula, load_config
+
+    config = load_config(Path(source.path).resolve().parent) if source.path != "-" else None
+    found = [d for d in lint_formula(source.text, source.path, config) if d.severity.name == "WARNING"]
+    if found:
+        sys.stderr.write(_render_diagnostics([source.map_diagnostic(d) for d in found], source, file_text))
+
+
 def _caret(file_text: str, line: int, col: int) -> str:
     lines = file_text.splitlines()
     if not 1 <= line <= len(lines):
@@ -236,6 +251,9 @@ def run(args: argparse.Namespace) -> int:
         mapped = [source.map_diagnostic(d) for d in diagnostics]
         sys.stderr.write(_render_diagnostics(mapped, source, file_text))
         return FormulaCheckError(mapped).exit_code
+
+    if args.lint:
+        _print_lint_warnings(source, file_text)
 
     if args.engine == "interpreter":
         result = interpret(formula, state)

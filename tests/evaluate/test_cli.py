@@ -304,3 +304,15 @@ def test_stdin_problems(
     _stdin(monkeypatch, b"pool: [\n")
     code, _, err = run(capsys, write(tmp_path, "a.formula", "x = 1;"), "--state", "-")
     assert code == 2 and err.startswith("batchspec: error: -:")
+
+
+def test_lint_option_adds_warnings_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path, "a.formula", "$targetDedicatedNodes = 5;")
+    code, out, err = run(capsys, f, "--lint")
+    assert code == 0
+    assert (
+        out
+        == "$TargetDedicatedNodes=0;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;$targetDedicatedNodes=5\n"
+    )
+    assert "FM211" in err and "differs only in case" in err
+    assert run(capsys, f) == (0, out, "")  # without --lint: quiet
