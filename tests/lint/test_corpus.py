@@ -130,3 +130,23 @@ def test_getsample_unguarded_agrees_with_the_evaluator_on_a_new_pool(path: Path)
         # no failure on a new pool: every finding must be about a guard that is too weak or a too-young pool,
         # never about a read that the evaluator showed to be safe
         assert all("without a \"GetSamplePercent\" guard" not in d.message for d in findings), [d.message for d in findings]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-10-30T00:00:00.880011Z", "Mon, 06 Oct 2014 10:20:00 GMT", "2024-10-30", "2024-10", "2024",
+        "2024-10-30T10:00Z", "2024-10-30T10:00:00+02:00", "mon, 06 oct 2014 10:20:00 GMT",
+        "Mon, 6 Oct 2014 10:20:00 UTC", " 2024-10-30T10:00:00Z ", "Tue, 06 Oct 2014 10:20:00 GMT",
+        "2023-04-14T09:30:51.123456789Z", "2023-02-30T00:00:00Z", "2024-1-3", "2024-10-30 10:00:00Z",
+        "2024-10-30T10:00:00.5+0200", "2024-13-01", "Mon, 06 Oct 2014 25:20:00 GMT", "yesterday", "",
+    ],
+)
+def test_bad_time_literal_agrees_with_the_evaluator(text: str) -> None:
+    """bad-time-literal reports an error exactly when the evaluator cannot parse the string."""
+    from batchspec.lint.rules.formula.fm212_bad_time_literal import time_literal_problem
+    from batchspec.sim.timeparse import parse_time
+
+    problem = time_literal_problem(text)
+    certain_error = problem is not None and problem[2]
+    assert certain_error == (parse_time(text) is None), (text, problem)

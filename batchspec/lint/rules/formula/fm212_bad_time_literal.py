@@ -12,20 +12,25 @@ from batchspec.lint.rule import Example, Finding, FormulaRule
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _RFC1123 = re.compile(
-    r"^(?P<wd>[A-Za-z]{3}), (?P<d>\d{2}) (?P<mon>[A-Za-z]{3}) (?P<y>\d{4}) (?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2}) GMT$"
+    r"^(?P<wd>[A-Za-z]{3}),\s*(?P<d>\d{1,2})\s+(?P<mon>[A-Za-z]{3})\s+(?P<y>\d{4})\s+"
+    r"(?P<h>\d{2}):(?P<mi>\d{2}):(?P<s>\d{2})\s+(?P<tz>GMT|UTC|UT|Z|[+-]\d{4})$",
+    re.IGNORECASE,
 )
 _W3C = re.compile(
-    r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
-    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?(?P<tz>Z|[+-]\d{2}:\d{2})?)?$"
+    r"^(?P<y>\d{4})(?:-(?P<mo>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d+))?)?(?P<tz>[Zz]|[+-]\d{2}:\d{2})?)?)?)?$"
 )
 
 
 def time_literal_problem(text: str) -> tuple[str, str, bool] | None:
     """(message, hint, certain) when ``time("text")`` cannot be parsed; None when it can (reference A29).
 
-    Accepted: RFC 1123 (``Mon, 06 Oct 2014 10:20:00 GMT``) and W3C-DTF / ISO 8601 (``2024-10-30`` or
-    ``2024-10-30T00:00:00.880011Z``, seconds optional, up to 7 fractional digits, ``Z`` or ``±hh:mm``).
+    Accepted, the same set as the evaluator's parser (``batchspec.sim.timeparse``): RFC 1123
+    (``Mon, 06 Oct 2014 10:20:00 GMT``, the day name must match the date) and W3C-DTF / ISO 8601 (``2024``,
+    ``2024-10``, ``2024-10-30`` or ``2024-10-30T00:00:00.880011Z``, seconds optional, at most 7 fractional
+    digits, ``Z`` or ``±hh:mm``). A date-time without a zone is accepted with a warning.
     """
+    text = text.strip()
     m = _RFC1123.match(text)
     if m:
         mon = m["mon"].title()
@@ -53,7 +58,7 @@ def time_literal_problem(text: str) -> tuple[str, str, bool] | None:
                 True,
             )
         problem = _check_date(
-            int(m["y"]), int(m["mo"]), int(m["d"]),
+            int(m["y"]), int(m["mo"] or 1), int(m["d"] or 1),
             int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
         )
         if problem:
@@ -61,13 +66,9 @@ def time_literal_problem(text: str) -> tuple[str, str, bool] | None:
         if m["h"] is not None and m["tz"] is None:
             return (
                 f'"{text}" has no time zone; W3C-DTF requires "Z" or an offset such as "+01:00"',
-                'add "Z" for UTC',
+                'add "Z" for UTC (batchspec reads it as UTC, the service\'s clock)',
                 False,
             )
-        if m["tz"] not in (None, "Z"):
-            hours, minutes = int(m["tz"][1:3]), int(m["tz"][4:6])
-            if hours > 14 or minutes > 59:
-                return (f'"{text}" has an invalid time-zone offset', "use an offset between -14:00 and +14:00", True)
         return None
     return (
         f'"{text}" is not a date the service can parse',
@@ -91,7 +92,8 @@ class BadTimeLiteral(FormulaRule):
     """A `time("…")` string the service cannot parse: the evaluation fails.
 
     `time(string)` accepts W3C-DTF (ISO 8601: `2024-10-30T00:00:00.880011Z`, at most 7 fractional digits, `Z` or
-    an offset) and RFC 1123 (`Mon, 06 Oct 2014 10:20:00 GMT`, with the right day of the week). Anything else fails
+    an offset) and RFC 1123 (`Mon, 06 Oct 2014 10:20:00 GMT`, with the right day of the week); batchspec's
+    evaluator accepts exactly the same set. Anything else fails
     every evaluation, which is what Nextflow's nanosecond timestamps did (nextflow-io/nextflow#3866). A date-time
     without a time zone is reported as a warning: its meaning is undocumented.
     """
