@@ -303,6 +303,11 @@ class _Checker:
             )
         t1 = self.expr(e.if_true, keyword_ok=keyword_ok)
         t2 = self.expr(e.if_false, keyword_ok=keyword_ok)
+        if keyword_ok:  # the value of $NodeDeallocationOption: each branch must be a keyword
+            for branch, t in ((e.if_true, t1), (e.if_false, t2)):
+                if t not in (DEALLOCATION_OPTION, UNKNOWN, NONE):
+                    self.deallocation_value(branch, t)
+            return DEALLOCATION_OPTION
         if t1 is t2:
             return t1
         if t1 is NONE or t1 is UNKNOWN:
