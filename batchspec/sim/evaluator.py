@@ -56,7 +56,6 @@ class _Run:
         self.functions = FunctionContext(self.now, state.seed, state.strict_index)
         self.user: dict[str, object] = {}  # user variables, by name as written
         self.assigned: dict[str, object] = {}  # service variables assigned, by name as written (aliases too)
-        self.assignment_order: list[str] = []
 
     # ------------------------------------------------------------------------------------- failures
 
@@ -68,12 +67,13 @@ class _Run:
 
     def run(self, formula: ast.Formula) -> None:
         for statement in formula.statements:
-            if isinstance(statement, ast.Assignment):
-                self.assign(statement.target, self.eval(statement.value))
-            elif isinstance(statement, ast.ExprStatement):
-                self.eval(statement.expr)
-            else:  # pragma: no cover - the AST has no other statements
-                raise TypeError(statement)
+            match statement:
+                case ast.Assignment():
+                    self.assign(statement.target, self.eval(statement.value))
+                case ast.ExprStatement():
+                    self.eval(statement.expr)
+                case _:  # pragma: no cover - the AST has no other statements
+                    raise TypeError(statement)
 
     def assign(self, target: ast.Var, value: object) -> None:
         name = target.name
@@ -117,40 +117,42 @@ class _Run:
     # ---------------------------------------------------------------------------------- expressions
 
     def eval(self, node: ast.Expr) -> object:
-        if isinstance(node, ast.Number):
-            return float(node.value)
-        if isinstance(node, ast.String):
-            return node.value
-        if isinstance(node, ast.Paren):
-            return self.eval(node.expr)
-        if isinstance(node, ast.Var):
-            return self.read(node)
-        if isinstance(node, ast.Unary):
-            operand = self.eval(node.operand)
-            try:
-                return V.unary(node.op, operand)
-            except OpFailure as exc:
-                raise self.fail(exc, *_pos_at(node.op_span.start)) from None
-        if isinstance(node, ast.Binary):
-            return self.binary(node)
-        if isinstance(node, ast.Ternary):
-            condition = self.eval(node.condition)
-            try:
-                taken = V.truth(condition, "the condition of ?:")
-            except OpFailure as exc:
-                raise self.fail(exc, *_pos_at(node.condition.span.start)) from None
-            return self.eval(node.if_true if taken else node.if_false)
-        if isinstance(node, ast.Call):
-            return self.call(node)
-        if isinstance(node, ast.Member):
-            receiver = self.eval(node.receiver)
-            try:
-                return V.member(receiver, node.name)
-            except OpFailure as exc:
-                raise self.fail(exc, *_pos_at(node.name_span.start)) from None
-        if isinstance(node, ast.MethodCall):
-            return self.method(node)
-        raise TypeError(f"not an expression: {node!r}")  # pragma: no cover
+        match node:
+            case ast.Number():
+                return float(node.value)
+            case ast.String():
+                return node.value
+            case ast.Paren():
+                return self.eval(node.expr)
+            case ast.Var():
+                return self.read(node)
+            case ast.Unary():
+                operand = self.eval(node.operand)
+                try:
+                    return V.unary(node.op, operand)
+                except OpFailure as exc:
+                    raise self.fail(exc, *_pos_at(node.op_span.start)) from None
+            case ast.Binary():
+                return self.binary(node)
+            case ast.Ternary():
+                condition = self.eval(node.condition)
+                try:
+                    taken = V.truth(condition, "the condition of ?:")
+                except OpFailure as exc:
+                    raise self.fail(exc, *_pos_at(node.condition.span.start)) from None
+                return self.eval(node.if_true if taken else node.if_false)
+            case ast.Call():
+                return self.call(node)
+            case ast.Member():
+                receiver = self.eval(node.receiver)
+                try:
+                    return V.member(receiver, node.name)
+                except OpFailure as exc:
+                    raise self.fail(exc, *_pos_at(node.name_span.start)) from None
+            case ast.MethodCall():
+                return self.method(node)
+            case _:  # pragma: no cover - the AST has no other expressions
+                raise TypeError(f"not an expression: {node!r}")
 
     def binary(self, node: ast.Binary) -> object:
         op = node.op
