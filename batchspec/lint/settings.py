@@ -61,6 +61,12 @@ class LintSettings:
             found = find_config_file(Path.cwd() if path in ("", "-") else Path(path))
         if found not in self._cache:
             base = LintConfig() if found is None else load_config_file(found, extra_codes=self._extra_codes())
+            for d in base.diagnostics:  # warnings about the file itself (unknown keys): once per file, on stderr
+                print(
+                    f"{d.span.path}:{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code}] {d.message}"
+                    + (f" (hint: {d.hint})" if d.hint else ""),
+                    file=sys.stderr,
+                )
             self._cache[found] = base.with_overrides(select=self.select or None, ignore=self.ignore or None)
         return self._cache[found]
 

@@ -82,3 +82,13 @@ def test_fix_leaves_clean_files_alone(tmp_path: Path, capsys: pytest.CaptureFixt
     before = f.stat().st_mtime_ns
     assert main(["validate", str(f), "--fix"]) == 0
     assert f.stat().st_mtime_ns == before and f.read_bytes() == b"$TargetDedicatedNodes = 1;\r\n"
+
+
+def test_unknown_config_key_is_a_warning_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "a.formula"
+    f.write_text("$TargetDedicatedNodes = 1;\n")
+    (tmp_path / "batchspec.toml").write_text("selct = []\n")
+    assert main(["validate", str(f)]) == 0
+    captured = capsys.readouterr()
+    assert "batchspec.toml:1:1: warning[BS001] unknown key \"selct\"" in captured.err
+    assert captured.out == "no problems found in 1 file\n"
