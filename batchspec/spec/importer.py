@@ -157,6 +157,9 @@ def import_pool(doc: Document, *, source_name: str) -> ImportResult:
         return result
     resource = copy.deepcopy(get(doc.data, shape.root))
     notes = []
+    pool_name = get(doc.data, ("parameters", "poolName"))
+    if shape.wrapper == "rest-example" and isinstance(pool_name, str) and "name" not in resource:
+        source_name = pool_name  # the URL parameter names the pool in a REST example
     if shape.wrapper != "resource":
         notes.append(f"imported the pool resource at {'.'.join(map(str, shape.root))} of the {shape.wrapper}")
     return _import_management(resource, source_name, notes, plane="management")

@@ -153,6 +153,13 @@ def detect_pool_shape(data: Any) -> PoolShape | None:
                 return PoolShape("management", ("parameters", key), "rest-example")
             if _is_data(inner):
                 return PoolShape("data", ("parameters", key), "rest-example")
+        responses = data.get("responses")
+        for status in ("200", "201"):  # a GET example: the pool is the response body
+            body = responses.get(status, {}).get("body") if isinstance(responses, dict) else None
+            if _is_mgmt(body):
+                return PoolShape("management", ("responses", status, "body"), "rest-example")
+            if _is_data(body):
+                return PoolShape("data", ("responses", status, "body"), "rest-example")
     if isinstance(data.get("pool"), dict) and len(data) <= 3:  # retired CLI-extension template {"pool": {...}}
         inner = data["pool"]
         if _is_mgmt(inner):
