@@ -41,6 +41,7 @@ REFERENCE_RESULTS = {
     "lifespan=00:05:28;ratio=50;span=01:00:00;startup=00:10:00",
 }
 REFERENCE_ERRORS = {
+    "f3-unguarded-new-pool": "Line 2, Col 43: Insufficient data from data set: $PendingTasks wanted 70%, received 0%",
     "ship-138-new-pool": "Line 9, Col 43: Insufficient data from data set: $PendingTasks wanted 70%, received 0%",
     "row32-insufficient": "Line 1, Col 30: Insufficient data from data set: $CPUPercent wanted 95%, received 90%",
     "e9-insufficient-running": "Line 6, Col 75: Insufficient data from data set: $RunningTasks wanted 50%, "
