@@ -36,7 +36,7 @@ _FORMULA_CHECKS: tuple[Check, ...] = (
     Check("FM010", "invalid-statement", _E, "a statement that is neither an assignment nor a function call"),
     # FM1xx: names, types, arity
     Check("FM101", "undefined-variable", _E, "a variable is read before it is assigned, or does not exist"),
-    Check("FM102", "read-only-variable", _E, "assignment to a read-only service variable"),
+    Check("FM102", "read-only-assignment", _E, "assignment to a read-only service variable"),
     Check("FM103", "unknown-function", _E, "a call to a function the language does not have"),
     Check("FM104", "unknown-method", _E, "a method that metric variables do not have"),
     Check("FM105", "wrong-argument-count", _E, "a function or method called with the wrong number of arguments"),
