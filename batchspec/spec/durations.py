@@ -42,3 +42,23 @@ def format_duration(value: timedelta) -> str:
     if time or out == "P":
         out += "T" + (time or "0S")
     return out
+
+
+_CLI = re.compile(r"^(?:(?P<days>\d+) days?, )?(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2})(?:\.\d+)?$")
+
+
+def cli_duration_to_iso(text: object) -> str | None:
+    """``"0:15:00"`` / ``"1 day, 2:00:00"`` (how older az CLI versions print durations) -> ``PT15M`` / ``P1DT2H``;
+    None for anything else (ISO strings included)."""
+    if not isinstance(text, str):
+        return None
+    m = _CLI.match(text.strip())
+    if not m:
+        return None
+    td = timedelta(
+        days=int(m.group("days") or 0),
+        hours=int(m.group("h")),
+        minutes=int(m.group("m")),
+        seconds=int(m.group("s")),
+    )
+    return format_duration(td)

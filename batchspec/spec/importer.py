@@ -19,7 +19,7 @@ import yaml
 from batchspec.errors import BatchspecError
 from batchspec.spec.images import node_agent_for
 from batchspec.spec.loader import Document
-from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression
+from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression, strip_nulls
 from batchspec.spec.startscript import ScriptOptions, decompile
 
 # state a GET returns that is not part of a pool definition (management and data plane spellings)
@@ -103,6 +103,14 @@ def dump_yaml(value: Any) -> str:
     )
 
 
+def _count_nulls(value: Any) -> int:
+    if isinstance(value, dict):
+        return sum(1 if v is None else _count_nulls(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_nulls(v) for v in value)
+    return 0
+
+
 def _pairs_to_map(value: Any) -> dict[str, str] | None:
     """[{name, value}] with unique names and string values -> mapping (else None: keep the list)."""
     if not isinstance(value, list) or not value:
@@ -147,19 +155,25 @@ def import_pool(doc: Document, *, source_name: str) -> ImportResult:
             f"{doc.path}: not a pool definition; expected a management-plane body, an ARM template with a pool "
             "resource, a data-plane body or az batch pool show output"
         )
+    source = get(doc.data, shape.root)
+    nulls = _count_nulls(source)
     if shape.plane == "data":
         from batchspec.spec.planes import data_to_management
 
         dropped: dict[str, Any] = {}
-        resource, notes = data_to_management(get(doc.data, shape.root), dropped)
+        resource, notes = data_to_management(strip_nulls(source), dropped)
+        if nulls:
+            notes.append(f"left out {nulls} null members (unset properties as az ... show writes them)")
         result = _import_management(resource, source_name, notes, plane="data")
         result.dropped.update(dropped)
         return result
-    resource = copy.deepcopy(get(doc.data, shape.root))
-    notes = []
+    resource = strip_nulls(source)
+    notes = [f"left out {nulls} null members (unset properties as az ... show writes them)"] if nulls else []
     pool_name = get(doc.data, ("parameters", "poolName"))
     if shape.wrapper == "rest-example" and isinstance(pool_name, str) and "name" not in resource:
-        source_name = pool_name  # the URL parameter names the pool in a REST example
+        resource["name"] = (
+            pool_name  # the URL parameter names the pool in a REST example (dropped as envelope)
+        )
     if shape.wrapper != "resource":
         notes.append(f"imported the pool resource at {'.'.join(map(str, shape.root))} of the {shape.wrapper}")
     return _import_management(resource, source_name, notes, plane="management")
@@ -222,7 +236,11 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
     ss = props.get("scaleSettings")
     if isinstance(ss, dict):
         auto = ss.get("autoScale")
-        if isinstance(auto, dict) and isinstance(auto.get("formula"), str) and not is_arm_expression(auto["formula"]):
+        if (
+            isinstance(auto, dict)
+            and isinstance(auto.get("formula"), str)
+            and not is_arm_expression(auto["formula"])
+        ):
             formula = auto.pop("formula")
             spec_auto: dict[str, Any] = {"formulaFile": "autoscale.formula"}
             if "\r\n" in formula and "\n" not in formula.replace("\r\n", ""):
@@ -334,7 +352,11 @@ def _describe_leftovers(props: dict) -> list[str]:
             for k, v in value.items():
                 walk(v, (*path, k))
             return
-        reason = "an ARM template expression" if is_arm_expression(value) else RETIRED.get(path[-1], "not modelled by the spec")
+        reason = (
+            "an ARM template expression"
+            if is_arm_expression(value)
+            else RETIRED.get(path[-1], "not modelled by the spec")
+        )
         out.append(f'kept "{".".join(path)}" verbatim under pool.properties ({reason})')
 
     for k, v in props.items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from batchspec.spec.durations import cli_duration_to_iso
+
 # management-plane enum value -> data-plane value, for the enums whose casing differs
 _LOWER_ENUM_KEYS = ("nodeFillType", "elevationLevel", "scope", "jobDefaultOrder", "nodeDeallocationOption")
 
@@ -100,7 +102,13 @@ def data_to_management(
 
     Read-only state that a ``pool show`` adds is left out and recorded in ``dropped`` (JSON path -> value)."""
     dropped = {} if dropped is None else dropped
+    notes_pre: list[str] = []
     src = copy.deepcopy(pool)
+    for k in ("autoScaleEvaluationInterval", "resizeTimeout"):
+        iso = cli_duration_to_iso(src.get(k))
+        if iso is not None:
+            notes_pre.append(f'{k} "{src[k]}" (az CLI display form) written as "{iso}"')
+            src[k] = iso
     notes = [
         "translated the data-plane pool to the management-plane spelling (render --plane data gives it back)"
     ]
@@ -115,6 +123,8 @@ def data_to_management(
     if isinstance(vm, dict):
         if "nodeAgentSKUId" in vm:
             vm["nodeAgentSkuId"] = vm.pop("nodeAgentSKUId")
+        elif "nodeAgentSkuId" in vm:
+            notes_pre.append('"nodeAgentSkuId" comes back as "nodeAgentSKUId", the data-plane spelling')
         img = vm.get("imageReference")
         if isinstance(img, dict):
             if "virtualMachineImageId" in img:
@@ -139,6 +149,7 @@ def data_to_management(
             notes.append(
                 "dropped " + ", ".join(fixed) + ": an autoscale pool's targets come from the formula"
             )
+            dropped.update(fixed)
     elif fixed:
         props["scaleSettings"] = {"fixedScale": fixed}
     if "enableInterNodeCommunication" in src:

@@ -167,8 +167,7 @@ class Validator:
                 )
                 return
         if "enum" in schema and not any(
-            (inst == e
-            and type(inst) is type(e))
+            (inst == e and type(inst) is type(e))
             or (inst == e and not isinstance(inst, bool) and not isinstance(e, bool))
             for e in schema["enum"]
         ):

@@ -127,14 +127,19 @@ def _pool_resources(resources: Any, prefix: JsonPath, parent_is_account: bool = 
         ):
             out.append((*prefix, i))
         if isinstance(res.get("resources"), list):
-            out.extend(_pool_resources(res["resources"], (*prefix, i, "resources"), t.endswith("batchaccounts")))
+            out.extend(
+                _pool_resources(res["resources"], (*prefix, i, "resources"), t.endswith("batchaccounts"))
+            )
     return out
 
 
 def all_pool_shapes(data: Any) -> list[PoolShape]:
     """Every pool in the document (an ARM template can hold several)."""
     if isinstance(data, dict) and isinstance(data.get("resources"), list):
-        return [PoolShape("management", p, "arm-template") for p in _pool_resources(data["resources"], ("resources",))]
+        return [
+            PoolShape("management", p, "arm-template")
+            for p in _pool_resources(data["resources"], ("resources",))
+        ]
     shape = detect_pool_shape(data)
     return [shape] if shape is not None else []
 
@@ -160,7 +165,9 @@ def detect_pool_shape(data: Any) -> PoolShape | None:
                 return PoolShape("management", ("responses", status, "body"), "rest-example")
             if _is_data(body):
                 return PoolShape("data", ("responses", status, "body"), "rest-example")
-    if isinstance(data.get("pool"), dict) and len(data) <= 3:  # retired CLI-extension template {"pool": {...}}
+    if (
+        isinstance(data.get("pool"), dict) and len(data) <= 3
+    ):  # retired CLI-extension template {"pool": {...}}
         inner = data["pool"]
         if _is_mgmt(inner):
             return PoolShape("management", ("pool",), "cli-template")
@@ -171,3 +178,13 @@ def detect_pool_shape(data: Any) -> PoolShape | None:
     if _is_data(data):
         return PoolShape("data", (), "body")
     return None
+
+
+def strip_nulls(value: Any) -> Any:
+    """A copy without null members: ``az ... show -o json`` writes every unset property as null, and the
+    service treats null as absent."""
+    if isinstance(value, dict):
+        return {k: strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [strip_nulls(v) for v in value]
+    return value

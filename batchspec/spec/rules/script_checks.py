@@ -362,7 +362,9 @@ def _cached(binary: str, script: str, shell: str) -> tuple[tuple[int, int, int, 
         return None
 
 
-def _store(binary: str, script: str, shell: str, result: tuple[tuple[int, int, int, int, str, int], ...]) -> None:
+def _store(
+    binary: str, script: str, shell: str, result: tuple[tuple[int, int, int, int, str, int], ...]
+) -> None:
     f = _cache_file(binary, script, shell)
     if f is None:
         return

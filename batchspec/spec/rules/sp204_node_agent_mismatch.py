@@ -35,7 +35,12 @@ class NodeAgentMismatch(SpecRule):
             return
         key = next((k for k in vm if isinstance(k, str) and k.lower() == "nodeagentskuid"), None)
         expected = node_agent_for(vm.get("imageReference"))
-        if key is None or expected is None or not isinstance(vm[key], str) or vm[key].lstrip().startswith("["):
+        if (
+            key is None
+            or expected is None
+            or not isinstance(vm[key], str)
+            or vm[key].lstrip().startswith("[")
+        ):
             return  # "[parameters('nodeAgent')]": an ARM expression, known only at deployment
         if vm[key].strip().lower() != expected.lower():
             img = vm["imageReference"]
