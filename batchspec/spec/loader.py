@@ -188,7 +188,20 @@ class _JsonReader:
         return _fail("SP002", "invalid-json", message, self._span(at, at), hint)
 
     def _ws(self) -> None:
-        self.i = _WS.match(self.text, self.i).end()  # type: ignore[union-attr]
+        """Whitespace, and the // and /* */ comments ARM templates (and JSONC files) allow."""
+        t = self.text
+        while True:
+            self.i = _WS.match(t, self.i).end()  # type: ignore[union-attr]
+            if t.startswith("//", self.i):
+                nl = t.find("\n", self.i)
+                self.i = len(t) if nl < 0 else nl + 1
+            elif t.startswith("/*", self.i):
+                end = t.find("*/", self.i + 2)
+                if end < 0:
+                    raise self._err("unterminated /* comment")
+                self.i = end + 2
+            else:
+                return
 
     def _value(self, path: JsonPath, depth: int, key_span: Span | None) -> Any:
         self.nodes += 1

@@ -102,3 +102,11 @@ def test_merge_keys_and_aliases() -> None:
     doc = load_text("m.yaml", "base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n")
     assert doc.data["c"] == {"x": 1, "y": 3}
     assert doc.span(("c", "y")).start == Pos(4, 6)
+
+
+def test_json_comments_as_arm_templates_allow_them() -> None:
+    text = '{\n  // the pool\n  "properties": { /* size */ "vmSize": "x" }\n}\n'
+    doc = load_text("t.json", text)
+    assert doc.data == {"properties": {"vmSize": "x"}}
+    assert doc.span(("properties", "vmSize")).start == Pos(3, 40)
+    assert error_of("u.json", '{"a": 1 /* open').code == "SP002"
