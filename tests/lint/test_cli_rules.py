@@ -68,3 +68,10 @@ def test_markdown_output_keeps_the_hand_written_part(tmp_path: Path, capsys: pyt
 def test_output_needs_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "--format", "json", "--output", str(tmp_path / "x.md")]) == 2
     assert "--format markdown" in capsys.readouterr().err
+
+
+def test_output_to_an_unwritable_place_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "docs"
+    target.mkdir()  # a directory cannot be written as a file
+    assert main(["rules", "--format", "markdown", "--output", str(target)]) == 2
+    assert "cannot" in capsys.readouterr().err

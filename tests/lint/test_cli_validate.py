@@ -92,3 +92,28 @@ def test_unknown_config_key_is_a_warning_on_stderr(tmp_path: Path, capsys: pytes
     captured = capsys.readouterr()
     assert "batchspec.toml:1:1: warning[BS001] unknown key \"selct\"" in captured.err
     assert captured.out == "no problems found in 1 file\n"
+
+
+def test_fix_on_an_unwritable_file_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = tmp_path / "a.formula"
+    f.write_text("$TargetDedicated = 1;\n")
+
+    def refuse(self: Path, data: bytes) -> int:  # a read-only file system (chmod does not stop root)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    assert main(["validate", str(f), "--fix"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write" in err and "Permission denied" in err
+    assert f.read_text() == "$TargetDedicated = 1;\n"
+
+
+def test_fix_ignores_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"$TargetDedicated = 1;\n")))
+    assert main(["validate", "-", "--fix", "--format", "concise"]) == 0
+    assert "FM210" in capsys.readouterr().out  # reported, not rewritten
