@@ -10,6 +10,7 @@ import pytest
 
 from batchspec.diagnostics.model import Severity
 from batchspec.formula import check_formula
+from batchspec.formula.ast import strip_spans
 from batchspec.formula.printer import format_formula
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "formulas"
@@ -28,9 +29,15 @@ def test_real_formula_is_clean(path: Path) -> None:
     formula, diagnostics = check_formula(text, path.name)
     assert [d for d in diagnostics if d.severity is Severity.ERROR] == []
     assert formula is not None
-    # the formatter keeps the meaning and is stable on real formulas
+    # the formatter keeps the meaning (same tree, same comments) and is stable on real formulas
     formatted = format_formula(formula)
     assert format_formula(formatted) == formatted
+    reparsed, _ = check_formula(formatted)
+    assert reparsed is not None
+    assert strip_spans(reparsed, drop_parens=True, drop_comments=True) == strip_spans(
+        formula, drop_parens=True, drop_comments=True
+    )
+    assert [c.text for c in reparsed.comments] == [c.text.rstrip() for c in formula.comments]
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
