@@ -107,7 +107,7 @@ def render_value(text: str, variables: Mapping[str, Any]) -> Any:
         return render_string(text, variables)
     rendered = render_string(text, variables)  # errors (and their messages) come from the normal path
     try:
-        value = _string_env().compile_expression(m.group("expr"), undefined_to_none=False)(**variables)
+        value = _compiled_expression(m.group("expr"))(**variables)
     except Exception:
         return rendered
     if isinstance(value, (bool, int, float)) or value is None or isinstance(value, (list, dict)):
@@ -115,14 +115,24 @@ def render_value(text: str, variables: Mapping[str, Any]) -> Any:
     return rendered
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(text: str) -> Any:
+    """Compiled templates, reused: a task factory renders the same template thousands of times."""
+    return _string_env().from_string(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled_expression(expr: str) -> Any:
+    return _string_env().compile_expression(expr, undefined_to_none=False)
+
+
 def render_string(text: str, variables: Mapping[str, Any]) -> str:
     """Render one template string; raises TemplateProblem on any failure."""
     from jinja2 import TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
-    env = _string_env()
     try:
-        out = env.from_string(text).render(**variables)
+        out = _compiled(text).render(**variables)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(
             "TM001", "template-syntax", f"template syntax error: {exc.message}", exc.lineno
