@@ -85,6 +85,7 @@ class PercentFact:
     metric: str
     threshold: float  # GetSamplePercent(...) >= threshold on this path
     span: Span  # the guard condition
+    window: tuple[float, float] | None = None  # the (near, far) look-back the guard measured, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class V:
         "cond",
         "integral",
         "pct_scale",
+        "pct_window",
     )
 
     def __init__(
@@ -138,7 +140,9 @@ class V:
         cond: tuple[Facts, Facts] | None = None,
         integral: bool = False,
         pct_scale: float = 1.0,
+        pct_window: tuple[float, float] | None = None,
     ) -> None:
+        self.pct_window = pct_window  # the (near, far) look-back of that GetSamplePercent, when known
         self.pct_scale = pct_scale  # the value is pct_scale × GetSamplePercent(pct_of)
         self.kind = kind
         self.lo = lo
@@ -191,6 +195,7 @@ def join(a: V, b_: V) -> V:
         knob=a.knob or b_.knob,
         percent=(a.percent or a.lit) and (b_.percent or b_.lit) and (a.percent or b_.percent),
         pct_of=a.pct_of if a.pct_of == b_.pct_of else None,
+        pct_window=a.pct_window if a.pct_window == b_.pct_window else None,
         frac=a.frac or b_.frac,
         age=a.age and b_.age,
         state=a.state and b_.state,
@@ -539,10 +544,12 @@ class _Interpreter:
         # percentages of metrics sampled together are equal: p1 + p2 is 2 × p, and a guard on it divides by 2
         if op == "+" and left.pct_of and right.pct_of and metric_group(left.pct_of) == metric_group(right.pct_of):
             out.pct_of, out.pct_scale, out.percent = left.pct_of, left.pct_scale + right.pct_scale, False
+            out.pct_window = left.pct_window if left.pct_window == right.pct_window else None
         elif op in "*/" and (left.pct_of or right.pct_of):
             pv, k = (left, right.const) if left.pct_of else (right, left.const)
             if k is not None and k > 0 and not (op == "/" and pv is right):
                 out.pct_of = pv.pct_of
+                out.pct_window = pv.pct_window
                 out.pct_scale = pv.pct_scale * k if op == "*" else pv.pct_scale / k
                 out.percent = out.pct_scale == 1.0
         return out
@@ -694,7 +701,7 @@ class _Interpreter:
             self.a.samples.append(use)
             return V(DUR) if method == "GetSamplePeriod" else V(TIME) if method == "HistoryBeginTime" else UNKNOWN
         if method == "GetSamplePercent":
-            return V(NUM, 0, 100, known=True, percent=True, pct_of=metric)
+            return V(NUM, 0, 100, known=True, percent=True, pct_of=metric, pct_window=use.window)
         percent = canonical in PERCENT_METRICS
         if percent:
             return V(VEC, 0, 100, known=True, percent=True)
@@ -722,6 +729,7 @@ def _copy(v: V) -> V:
     out.kind, out.lo, out.hi, out.known, out.lit, out.knob = v.kind, v.lo, v.hi, v.known, v.lit, v.knob
     out.percent, out.pct_of, out.frac, out.age, out.state = v.percent, v.pct_of, v.frac, v.age, v.state
     out.src, out.cond, out.integral, out.pct_scale = v.src, v.cond, v.integral, v.pct_scale
+    out.pct_window = v.pct_window
     return out
 
 
@@ -772,7 +780,7 @@ def _comparison_facts(e: ast.Binary, op: str, left: V, right: V) -> tuple[Facts,
         scale = subject.pct_scale or 1.0
 
         def fact(th: float) -> Facts:
-            return (PercentFact(group, subject.pct_of or "", th / scale, e.span),)
+            return (PercentFact(group, subject.pct_of or "", th / scale, e.span, subject.pct_window),)
     else:
 
         def fact(th: float) -> Facts:

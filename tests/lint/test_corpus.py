@@ -150,3 +150,25 @@ def test_bad_time_literal_agrees_with_the_evaluator(text: str) -> None:
     problem = time_literal_problem(text)
     certain_error = problem is not None and problem[2]
     assert certain_error == (parse_time(text) is None), (text, problem)
+
+
+def test_seed_short_guard_window_agrees_with_the_evaluator() -> None:
+    """The seed guards 5 minutes of $PendingTasks but reads $RunningTasks 10 minutes back: a 6-minute-old pool
+    passes the guard and fails the read. The evaluator shows it; the linter reports it (as information)."""
+    from datetime import datetime, timedelta, timezone
+
+    from batchspec.sim import compile_text
+    from batchspec.sim.state import EvalState, MetricSeries, PoolState
+
+    text = (CORPUS / "seed__seed-pool.formula").read_text()
+    now = datetime(2024, 3, 13, 10, 0, tzinfo=timezone.utc)
+    series = {
+        m: MetricSeries(values=[1.0] * 10, end=now - timedelta(seconds=60))  # 6 minutes of pool life
+        for m in ("$PendingTasks", "$ActiveTasks", "$RunningTasks")
+    }
+    result = compile_text(text, "seed").evaluate(EvalState(time=now, pool=PoolState(), metrics=series))
+    assert result.error is not None and result.error.code == "InsufficientSampleData"
+    found = [d for d in lint_formula(text, "seed") if d.code == "FM201"]
+    assert [(d.severity, d.span.start.line, d.span.end.col) for d in found] == [
+        (Severity.INFO, result.error.line, result.error.col)
+    ]

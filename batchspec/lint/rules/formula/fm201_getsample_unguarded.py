@@ -28,6 +28,8 @@ class GetsampleUnguarded(FormulaRule):
     enough: samples also vanish for a while whenever autoscale is enabled again (observed by the ga4gh-tes team),
     and when the pool is too young for the window the evaluation fails at once. Percentages of task metrics are
     equal, so a guard on their sum (`$A.GetSamplePercent(w) + $R.GetSamplePercent(w) < 70`) ensures only half.
+    A guard over a shorter look-back than the read (guard 5 minutes, read 10 minutes back) passes on a young pool
+    while the read still fails; that brief window is reported as information.
     """
 
     code = "FM201"
@@ -71,6 +73,18 @@ class GetsampleUnguarded(FormulaRule):
             ]
             best = max(guards, key=lambda f: f.threshold) if guards else None
             if best is not None and (required is None or best.threshold >= required):
+                # the guard passes, but over a window that does not reach as far back as this read: while the
+                # pool is young (or autoscale was just enabled) the guarded window is full and this one is not
+                if best.window is not None and use.window is not None and use.window[1] > best.window[1]:
+                    yield self.report(
+                        receiver_and_method(use.node),
+                        f'the guard measures "{best.metric}" samples over the last {fmt_seconds(best.window[1])}, '
+                        f"but this window reaches back {fmt_seconds(use.window[1])}: for a few minutes after the "
+                        "pool starts (or autoscale is enabled) the guard passes and this read fails",
+                        hint="guard the same window, e.g. GetSamplePercent with the same look-back arguments",
+                        related=(Related(best.span, "the guard"),),
+                        severity=Severity.INFO,
+                    )
                 continue
             ages = [f for f in use.facts if isinstance(f, AgeFact)]
             oldest = max(ages, key=lambda f: f.seconds) if ages else None
