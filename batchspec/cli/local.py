@@ -15,8 +15,6 @@ from pathlib import Path
 
 from batchspec.errors import BatchspecError
 
-DEFAULT_STATE_DIR = ".batchspec-local"
-
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -34,14 +32,16 @@ def register(subparsers) -> None:
     serve.add_argument(
         "--state-dir",
         type=Path,
-        default=Path(DEFAULT_STATE_DIR),
-        help=f"where pools, jobs, tasks, node directories and the CA live (default: {DEFAULT_STATE_DIR})",
+        default=None,
+        help="where pools, jobs, tasks, node directories and the CA live (default: $BATCHSPEC_LOCAL_STATE_DIR or "
+        "~/.local/state/batchspec/local, the directory `batchspec apply` uses, so apply finds this service)",
     )
     serve.add_argument(
         "--time-scale",
         type=float,
-        default=1.0,
-        help="compress service time for autoscale (60: a 5-minute evaluation interval takes 5 s)",
+        default=None,
+        help="compress service time for autoscale (default: $BATCHSPEC_LOCAL_TIME_SCALE or 60, as apply's "
+        "in-process service; 60: a 5-minute evaluation interval takes 5 s)",
     )
     serve.add_argument(
         "--allocation-delay",
@@ -63,6 +63,13 @@ def register(subparsers) -> None:
     serve.add_argument("--verbose", action="store_true", help="log every request on stderr")
     serve.set_defaults(func=_serve)
     parser.set_defaults(func=lambda args: (parser.print_help(sys.stderr), 2)[1])
+
+
+def _sh_quote(value: str) -> str:
+    """Quoted for POSIX shells (``set -a; . connection.env``): the storage connection string contains ``;``."""
+    import shlex
+
+    return shlex.quote(value)
 
 
 def connection_details(conn, storage_connection_string: str | None = None) -> tuple[dict, dict]:
@@ -88,7 +95,7 @@ def write_connection_files(
     env_path = state_dir / "connection.env"
     for path, text in (
         (json_path, json.dumps(data, indent=2) + "\n"),
-        (env_path, "".join(f"{k}={v}\n" for k, v in env.items())),
+        (env_path, "".join(f"{k}={_sh_quote(v)}\n" for k, v in env.items())),
     ):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # holds the client secret
         with os.fdopen(fd, "w") as fh:
@@ -97,7 +104,16 @@ def write_connection_files(
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from batchspec.cli.plan import DEFAULT_LOCAL_TIME_SCALE, ENV_TIME_SCALE, default_state_dir
     from batchspec.local.service import LocalBatchService
+
+    if args.state_dir is None:
+        args.state_dir = default_state_dir()
+    if args.time_scale is None:
+        try:
+            args.time_scale = float(os.environ.get(ENV_TIME_SCALE) or DEFAULT_LOCAL_TIME_SCALE)
+        except ValueError:
+            raise BatchspecError(f"{ENV_TIME_SCALE} must be a number") from None
 
     if not 0 <= args.port <= 65535:
         raise BatchspecError(f"--port must be from 0 to 65535, got {args.port}")
@@ -131,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
 
             print(json.dumps(data, indent=2), flush=True)
         else:
-            print("".join(f"export {k}='{v}'\n" for k, v in env.items()), end="", flush=True)
+            print("".join(f"export {k}={_sh_quote(v)}\n" for k, v in env.items()), end="", flush=True)
         print(
             f"batchspec: local Batch service on {conn.management_url} (data plane {conn.batch_url})\n"
             f"batchspec: connection details in {json_path} and {env_path}; CA certificate {conn.ca_file}\n"
@@ -148,6 +164,8 @@ def _serve(args: argparse.Namespace) -> int:
         if azurite is not None:
             azurite.stop()
         svc.stop()
+        for name in ("connection.json", "connection.env"):  # stale details would point at a closed port
+            (svc.state_dir / name).unlink(missing_ok=True)
         signal.signal(signal.SIGTERM, previous)
     print("batchspec: local Batch service stopped", file=sys.stderr)
     return 0

@@ -75,13 +75,34 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, addr, handler, service: LocalBatchService, context: ssl.SSLContext) -> None:
         self.service = service
         self.context = context
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
         super().__init__(addr, handler)
 
     def get_request(self):
         sock, addr = self.socket.accept()
         # headers and body leave in separate writes: without this, Nagle + delayed ACK add ~40 ms per answer
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+        wrapped = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        with self.sockets_lock:
+            self.open_sockets.add(wrapped)
+        return wrapped, addr
+
+    def shutdown_request(self, request) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections: a stopped service must not answer from a closed store."""
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+            self.open_sockets.clear()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -195,6 +216,7 @@ class LocalBatchService:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self.engine is not None:
             self.engine.stop()

@@ -19,8 +19,9 @@ from .conftest import make_clients
 def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
     state = tmp_path / "state"
     env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
+    env["BATCHSPEC_LOCAL_STATE_DIR"] = str(state)  # the default state dir, shared with `batchspec apply`
     proc = subprocess.Popen(
-        [sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state)],
+        [sys.executable, "-m", "batchspec", "local", "serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -36,8 +37,13 @@ def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
         assert details["management_url"].startswith("https://127.0.0.1:")
         assert json.loads((state / "connection.json").read_text()) == details
         assert stat.S_IMODE((state / "connection.env").stat().st_mode) == 0o600
-        env_lines = dict(line.split("=", 1) for line in (state / "connection.env").read_text().splitlines())
-        assert env_lines["BATCHSPEC_LOCAL_BATCH_URL"] == details["batch_url"]
+        sourced = subprocess.run(
+            ["/bin/sh", "-c", f'set -a; . "{state}/connection.env"; echo "$BATCHSPEC_LOCAL_BATCH_URL"'],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert sourced.stdout.strip() == details["batch_url"]
         from batchspec.local.service import LocalConnection
 
         conn = LocalConnection(**details)
@@ -48,6 +54,7 @@ def test_serve_prints_details_and_stops_cleanly_on_sigterm(tmp_path):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "local Batch service stopped" in err
+    assert not (state / "connection.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -77,3 +84,17 @@ def test_bad_fault_spec_and_unusable_state_dir_exit_2(tmp_path, capsys, monkeypa
 def test_local_without_subcommand_shows_help(capsys):
     assert main(["local"]) == 2
     assert "serve" in capsys.readouterr().err
+
+
+def test_connection_env_survives_shell_sourcing_with_a_storage_string(tmp_path, service):
+    from batchspec.cli.local import write_connection_files
+
+    storage = "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=a+b/c==;BlobEndpoint=http://127.0.0.1:1/dev;"
+    _, env_path = write_connection_files(tmp_path, service.connection, storage)
+    out = subprocess.run(
+        ["/bin/sh", "-c", f'set -a; . "{env_path}"; echo "$AZURE_STORAGE_CONNECTION_STRING"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == storage
