@@ -71,7 +71,15 @@ def _guarded_env_class() -> Any:
 def _string_env() -> Any:
     from jinja2 import StrictUndefined
 
-    env = _guarded_env_class()(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    # Jinja's "{#" comment syntax is switched off: "${#array[@]}" is everyday bash in start-task scripts and
+    # must not start a comment that silently eats the rest of the script.
+    env = _guarded_env_class()(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        comment_start_string="{%#",
+        comment_end_string="#%}",
+    )
     env.filters["tojson"] = _tojson
     return env
 
@@ -168,7 +176,7 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
 
 
 def has_template(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Span:

@@ -236,3 +236,10 @@ jobs:
     tasks = load_project(tmp_path).jobs[0].tasks
     assert len(tasks) == 5000 and tasks[4999] == {"id": "task-04999", "commandLine": "echo 5000"}
     assert len({t["id"] for t in tasks}) == 5000
+
+
+def test_bash_length_syntax_is_not_a_jinja_comment(tmp_path: Path) -> None:
+    write(tmp_path, "batchspec: 1\n" + POOL.replace("  fixedScale", "  startTask:\n    script: |\n"
+          "      arr=(a b)\n      echo \"${#arr[@]} {{ n }}\"\n  fixedScale") + "variables: {n: 3}\n")
+    cmd = load_project(tmp_path).pool_body["properties"]["startTask"]["commandLine"]
+    assert shlex.split(cmd)[2].endswith('echo "${#arr[@]} 3"')
