@@ -103,6 +103,19 @@ def dump_yaml(value: Any) -> str:
     )
 
 
+def _protect_templates(value: Any) -> Any:
+    """Source text that looks like Jinja ("{{", "{%") is wrapped in {% raw %} so rendering gives it back as is."""
+    from batchspec.spec.render import has_template
+
+    if isinstance(value, dict):
+        return {k: _protect_templates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_protect_templates(v) for v in value]
+    if has_template(value):
+        return "{% raw %}" + value.replace("{% endraw %}", "{% endraw %}{{ '{% endraw %}' }}{% raw %}") + "{% endraw %}"
+    return value
+
+
 def _count_nulls(value: Any) -> int:
     if isinstance(value, dict):
         return sum(1 if v is None else _count_nulls(v) for v in value.values())
@@ -329,6 +342,7 @@ def _import_management(resource: dict, source_name: str, notes: list[str], *, pl
     state = [k for k in dropped if k not in ARM_ENVELOPE]
     if state and plane == "management":
         notes.append("dropped read-only state set by the service: " + ", ".join(state))
+    pool = _protect_templates(pool)
     spec: dict[str, Any] = {"batchspec": 1, "pool": pool}
     files["batchspec.yaml"] = _spec_text(spec, source_name, plane)
     return ImportResult(files, notes, dropped)

@@ -59,3 +59,16 @@ def test_render_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert json.loads((tmp_path / "out" / "pool.json").read_text()) == json.loads(
         (CORPUS / "seed-pool.json").read_text()
     )
+
+
+def test_source_text_that_looks_like_jinja_round_trips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = {"properties": {"vmSize": "Standard_D2s_v3",
+                           "metadata": [{"name": "note", "value": "uses {{ mustache }} and {% tags %} {% endraw %}"}],
+                           "startTask": {"commandLine": 'cmd /c "echo {{x}}"'},
+                           "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}}
+    src = tmp_path / "pool.json"
+    src.write_text(json.dumps(body))
+    assert main(["import", str(src), "-o", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    assert main(["render", "--pool", str(tmp_path / "p")]) == 0
+    assert json.loads(capsys.readouterr().out) == body
