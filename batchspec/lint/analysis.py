@@ -66,6 +66,8 @@ TIMESTAMP_RANGE_TEXT: dict[str, str] = {
 
 NUM, VEC, DUR, TIME, STR, OPT, NONE, ANY = "num", "vec", "dur", "time", "str", "opt", "none", "any"
 _COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+# functions that fail on an empty list (reference A30: batchspec's evaluator raises; the service is undocumented)
+_NEEDS_ELEMENTS = frozenset(("avg", "min", "max", "range", "std", "percentile"))
 _BOOLEAN_OPS = frozenset(("<", "<=", ">", ">=", "==", "!=", "&&", "||"))
 
 
@@ -120,6 +122,7 @@ class V:
         "integral",
         "pct_scale",
         "pct_window",
+        "may_empty",
     )
 
     def __init__(
@@ -141,7 +144,9 @@ class V:
         integral: bool = False,
         pct_scale: float = 1.0,
         pct_window: tuple[float, float] | None = None,
+        may_empty: bool = False,
     ) -> None:
+        self.may_empty = may_empty  # a doubleVec that can have no element (GetSample(count) on a new pool)
         self.pct_window = pct_window  # the (near, far) look-back of that GetSamplePercent, when known
         self.pct_scale = pct_scale  # the value is pct_scale × GetSamplePercent(pct_of)
         self.kind = kind
@@ -196,6 +201,7 @@ def join(a: V, b_: V) -> V:
         percent=(a.percent or a.lit) and (b_.percent or b_.lit) and (a.percent or b_.percent),
         pct_of=a.pct_of if a.pct_of == b_.pct_of else None,
         pct_window=a.pct_window if a.pct_window == b_.pct_window else None,
+        may_empty=a.may_empty or b_.may_empty,
         frac=a.frac or b_.frac,
         age=a.age and b_.age,
         state=a.state and b_.state,
@@ -275,6 +281,7 @@ class Analysis:
     var_writes: dict[str, list[ast.Assignment]] = field(default_factory=dict)
     all_vars: list[ast.Var] = field(default_factory=list)  # every variable read (method receivers included)
     ternaries: list[ast.Ternary] = field(default_factory=list)
+    empty_aggregates: list[ast.Call] = field(default_factory=list)  # avg/min/max/… of samples that can be empty
     # comparisons and &&/||/! expressions that are not an operand of &&/||/! (the conditions as written)
     bool_roots: list[ast.Expr] = field(default_factory=list)
 
@@ -539,6 +546,8 @@ class _Interpreter:
                 elif not _is_ceiling_idiom(e, self):
                     frac = frac or e.span
         out = V(kind, lo, hi, known=True, lit=lit, knob=knob, frac=frac, src=src, state=state, integral=integral)
+        if kind == VEC:
+            out.may_empty = left.may_empty or right.may_empty
         if kind == DUR:
             out.frac = None
         # percentages of metrics sampled together are equal: p1 + p2 is 2 × p, and a guard on it divides by 2
@@ -623,6 +632,10 @@ class _Interpreter:
                 src_inf = a.src
             los.append(a.lo)
             his.append(a.hi)
+        if name in _NEEDS_ELEMENTS:
+            listed = args[:1] if name == "percentile" else args
+            if all(a.kind == VEC and a.may_empty for a in listed):
+                self.a.empty_aggregates.append(e)
         if not known:
             return V(NUM if name not in ("ceil", "floor", "round", "lg", "ln", "log") else ANY, knob=knob)
         pct = any_pct and all_pct_ok
@@ -696,18 +709,34 @@ class _Interpreter:
             self.a.samples.append(use)
         elif method == "Count":
             self.a.samples.append(use)
-            return V(NUM, 0, INF, known=True, src=f"{metric}.Count()", integral=True)
+            # "$M.Count() ? … : …": in the true branch the metric has samples (ga4gh-tes uses it that way)
+            has_samples = (PercentFact(metric_group(metric), metric, 1e-9, e.span),)
+            return V(NUM, 0, INF, known=True, src=f"{metric}.Count()", integral=True, cond=(has_samples, ()))
         else:
             self.a.samples.append(use)
             return V(DUR) if method == "GetSamplePeriod" else V(TIME) if method == "HistoryBeginTime" else UNKNOWN
         if method == "GetSamplePercent":
             return V(NUM, 0, 100, known=True, percent=True, pct_of=metric, pct_window=use.window)
+        empty = _may_be_empty(use, facts)
         percent = canonical in PERCENT_METRICS
         if percent:
-            return V(VEC, 0, 100, known=True, percent=True)
+            return V(VEC, 0, 100, known=True, percent=True, may_empty=empty)
         if canonical in STATE_VARIABLES:
-            return V(VEC, 0, POOL_SIZE, known=True, state=True, integral=True)
-        return V(VEC, 0, INF, known=True, src=metric, integral=canonical in TASK_METRICS)
+            return V(VEC, 0, POOL_SIZE, known=True, state=True, integral=True, may_empty=empty)
+        return V(VEC, 0, INF, known=True, src=metric, integral=canonical in TASK_METRICS, may_empty=empty)
+
+
+def _may_be_empty(use: SampleUse, facts: Facts) -> bool:
+    """Whether a GetSample result can have no element: a count read, or a window read that requires 0%, with no
+    condition on the path showing that the metric has samples (a new pool has none: reference A32, §4.1)."""
+    if use.count is not None:
+        pass
+    elif use.is_window and use.percent is not None and use.percent <= 0:
+        pass
+    else:
+        return False  # a window read that requires samples fails instead (getsample-unguarded)
+    group = metric_group(use.metric)
+    return not any(isinstance(f, PercentFact) and f.group == group and f.threshold > 0 for f in facts)
 
 
 def _truth_value(v: V) -> bool | None:
@@ -730,6 +759,7 @@ def _copy(v: V) -> V:
     out.percent, out.pct_of, out.frac, out.age, out.state = v.percent, v.pct_of, v.frac, v.age, v.state
     out.src, out.cond, out.integral, out.pct_scale = v.src, v.cond, v.integral, v.pct_scale
     out.pct_window = v.pct_window
+    out.may_empty = v.may_empty
     return out
 
 

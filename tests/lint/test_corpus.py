@@ -172,3 +172,52 @@ def test_seed_short_guard_window_agrees_with_the_evaluator() -> None:
     assert [(d.severity, d.span.start.line, d.span.end.col) for d in found] == [
         (Severity.INFO, result.error.line, result.error.col)
     ]
+
+
+_AGES_MINUTES = (0, 1.5, 2, 3, 4, 5, 6, 7, 9, 12, 16, 20, 31, 61, 200)
+
+
+def _states(now):  # type: ignore[no-untyped-def]
+    """Pools of many ages (samples since creation, the newest minute not yet available), some with gaps."""
+    from datetime import timedelta
+
+    from batchspec.sim.state import EvalState, MetricSeries, PoolState
+
+    metrics = ("$PendingTasks", "$ActiveTasks", "$RunningTasks", "$CPUPercent", "$PreemptedNodeCount")
+    for minutes in _AGES_MINUTES:
+        n = max(0, int(minutes * 2) - 2)
+        for gaps in (False, True):
+            values = [None if gaps and i % 3 == 0 else float(i % 7) for i in range(n)]
+            series = {m: MetricSeries(values=list(values), end=now - timedelta(seconds=60)) for m in metrics}
+            yield EvalState(time=now, pool=PoolState(current_dedicated_nodes=2, task_slots_per_node=4), metrics=series)
+
+
+@pytest.mark.parametrize("path", [*REAL, *MOTIVATING], ids=[p.stem for p in [*REAL, *MOTIVATING]])
+def test_every_insufficient_sample_failure_is_reported(path: Path) -> None:
+    """Soundness against the evaluator: over pools of many ages (with and without sample gaps), every
+    InsufficientSampleData failure is at a GetSample that getsample-unguarded reported (at some severity), and every
+    aggregate of an empty list at a call that empty-sample-aggregate reported."""
+    from datetime import datetime, timezone
+
+    from batchspec.sim import compile_text
+
+    text = path.read_bytes().decode("utf-8")
+    compiled = compile_text(text, path.name)
+    diagnostics = lint_formula(text, path.name)
+    now = datetime(2023, 3, 13, 20, 35, tzinfo=timezone.utc)
+    for state in _states(now):
+        result = compiled.evaluate(state)
+        if result.error is None:
+            continue
+        message = result.error.values[0].value if result.error.values else ""
+        if result.error.code == "InsufficientSampleData":
+            code = "FM201"
+        elif "of an empty list" in message:
+            code = "FM223"
+        else:
+            continue
+        line, col = result.error.line, result.error.col or 0
+        assert any(
+            d.code == code and d.span.start.line == line and d.span.start.col <= col <= d.span.end.col
+            for d in diagnostics
+        ), (path.name, message)

@@ -24,6 +24,7 @@ from batchspec.lint.rules.formula.fm219_empty_statement import EmptyStatement
 from batchspec.lint.rules.formula.fm220_bare_call_statement import BareCallStatement
 from batchspec.lint.rules.formula.fm221_nested_ternary import NestedTernary
 from batchspec.lint.rules.formula.fm222_sample_percent_range import SamplePercentRange
+from batchspec.lint.rules.formula.fm223_empty_sample_aggregate import EmptySampleAggregate
 from batchspec.lint.rule import Rule
 
 ALL_RULES: tuple[type[Rule], ...] = (
@@ -49,6 +50,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     BareCallStatement,
     NestedTernary,
     SamplePercentRange,
+    EmptySampleAggregate,
 )
 
 __all__ = ["ALL_RULES"]
