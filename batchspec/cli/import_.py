@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         for n, content in result.files.items():
-            (out / n).write_text(content, encoding="utf-8")
+            (out / n).write_text(content, encoding="utf-8", newline="")  # no newline translation, on any OS
     except OSError as exc:
         raise BatchspecError(f"{out}: cannot write ({exc.strerror})") from None
     for n in result.files:

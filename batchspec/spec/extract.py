@@ -45,7 +45,8 @@ def read_text(path: Path) -> str:
     """Read a user file with a size limit; BatchspecError (exit 2) when it cannot be read."""
     try:
         check_size(str(path), path.stat().st_size)
-        return path.read_text(encoding="utf-8")
+        # bytes, then decode: no newline translation, so a "\r" in a script or formula file survives exactly
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise BatchspecError(f"{path}: no such file") from None
     except IsADirectoryError:

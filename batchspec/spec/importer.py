@@ -96,6 +96,17 @@ def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.ScalarNode:
 
 _Dumper.add_representer(_Literal, _literal)
 
+# characters YAML treats as line breaks: in a plain or single-quoted scalar they would not come back as written
+_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(b in value for b in _BREAKS) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
 
 def dump_yaml(value: Any) -> str:
     return yaml.dump(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from batchspec.spec.project import compile_spec
@@ -96,3 +96,58 @@ def test_structured_pools_render_and_start_tasks_round_trip(tmp_path_factory, po
         opts = ScriptOptions(strict=st_spec["strict"], quote=st_spec["quote"])
         assert shlex.split(cmd) == ["/bin/bash", "-c", script_body(st_spec["script"], opts)]
     validate_document(str(root / "batchspec.yaml"), text)  # never raises
+
+
+any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+json_scalar = st.one_of(st.booleans(), st.integers(-10**6, 10**6), any_text,  # null members: left out, reported
+                        st.floats(allow_nan=False, allow_infinity=False, width=32))
+
+
+@st.composite
+def management_bodies(draw):  # type: ignore[no-untyped-def]
+    props: dict = {"vmSize": draw(any_text)}
+    if draw(st.booleans()):
+        props["displayName"] = draw(any_text)
+    if draw(st.booleans()):
+        props["scaleSettings"] = {"autoScale": {"formula": draw(any_text)}}
+        if draw(st.booleans()):
+            props["scaleSettings"]["autoScale"]["evaluationInterval"] = draw(any_text)
+    if draw(st.booleans()):
+        cmd = draw(st.one_of(any_text, any_text.map(lambda s: "/bin/bash -c " + __import__("shlex").quote(s))))
+        st_body: dict = {"commandLine": cmd}
+        if draw(st.booleans()):
+            st_body["environmentSettings"] = [{"name": draw(any_text), "value": draw(any_text)}]
+        if draw(st.booleans()):
+            st_body["userIdentity"] = {"autoUser": {"scope": draw(st.sampled_from(["Pool", "Task", "pool"])),
+                                                    "elevationLevel": draw(st.sampled_from(["Admin", "NonAdmin"]))}}
+        props["startTask"] = st_body
+    if draw(st.booleans()):
+        props["metadata"] = draw(st.lists(st.fixed_dictionaries({"name": any_text, "value": any_text}), max_size=3))
+    if draw(st.booleans()):
+        props[draw(st.sampled_from(["unknownThing", "maxTasksPerNode", "nodeAgentSKUId"]))] = draw(json_scalar)
+    body: dict = {"properties": props}
+    if draw(st.booleans()):
+        body["identity"] = {"type": "UserAssigned", "userAssignedIdentities": {draw(any_text): {}}}
+    if draw(st.booleans()):
+        body["tags"] = draw(st.dictionaries(any_text, any_text, max_size=2))
+    return body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(body=management_bodies())
+@example(body={"properties": {"vmSize": "x", "startTask": {"commandLine": "/bin/bash -c 'a\r\nb\rc\x85d'"},
+                              "scaleSettings": {"autoScale": {"formula": "$a = 1;\r\n$b = 2;\r"}}}})
+def test_import_render_round_trip_on_arbitrary_bodies(tmp_path_factory, body: dict) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from batchspec.spec.importer import import_pool
+    from batchspec.spec.loader import load_text
+    from batchspec.spec.project import load_project
+
+    root = tmp_path_factory.mktemp("imp")
+    doc = load_text("pool.json", json.dumps(body))
+    result = import_pool(doc, source_name="pool.json")
+    for name, content in result.files.items():
+        (root / name).write_text(content, encoding="utf-8", newline="")
+    project = load_project(root)
+    assert project.pool_body == body
