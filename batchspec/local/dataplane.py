@@ -245,6 +245,16 @@ class DataPlane:
                     pool = self._pool(rest[0])
                     items = [self.engine.node_view(n) for n in self.engine.pool_nodes(_key(pool["name"]))]
                 return self._list(req, items, f"pools/{pool['name']}/nodes")
+        elif (
+            len(rest) >= 4
+            and rest[1].lower() == "nodes"
+            and rest[3].lower() == "files"
+            and m in ("GET", "HEAD")
+        ):
+            url, root = self._node_dir(rest[0], rest[2])
+            if len(rest) == 4:
+                return self._list_files(req, url, root)
+            return self._get_file(req, url, root, "/".join(rest[4:]), head=m == "HEAD")
         elif len(rest) == 3 and rest[1].lower() == "nodes" and m == "GET":
             with self.engine.lock:
                 pool = self._pool(rest[0])
@@ -318,9 +328,10 @@ class DataPlane:
                 return self._reactivate_task(job_id, task_id)
             elif rest[3].lower() == "files":
                 if len(rest) == 4 and m == "GET":
-                    return self._list_files(req, job_id, task_id)
+                    return self._list_files(req, *self._task_dir(job_id, task_id))
                 if len(rest) > 4 and m in ("GET", "HEAD"):
-                    return self._get_file(req, job_id, task_id, "/".join(rest[4:]), head=m == "HEAD")
+                    url, root = self._task_dir(job_id, task_id)
+                    return self._get_file(req, url, root, "/".join(rest[4:]), head=m == "HEAD")
         raise ApiError(
             404 if m in ("GET", "HEAD") else 405,
             "UnsupportedOperation" if m not in ("GET", "HEAD") else "ResourceNotFound",
@@ -1292,14 +1303,21 @@ class DataPlane:
             eng.wake()
         return Response(204, None)
 
-    # --- task files ----------------------------------------------------------------------------------------------
-    def _task_dir(self, job_id: str, task_id: str) -> tuple[dict, Path | None]:
-        task = self._task(job_id, task_id)
-        return task, Path(task["_dir"]) if task.get("_dir") else None
-
-    def _list_files(self, req: Request, job_id: str, task_id: str) -> Response:
+    # --- task and node files -------------------------------------------------------------------------------------
+    def _task_dir(self, job_id: str, task_id: str) -> tuple[str, Path | None]:
         with self.engine.lock:
-            task, root = self._task_dir(job_id, task_id)
+            task = self._task(job_id, task_id)
+            return task["url"], Path(task["_dir"]) if task.get("_dir") else None
+
+    def _node_dir(self, pool_id: str, node_id: str) -> tuple[str, Path]:
+        with self.engine.lock:
+            pool = self._pool(pool_id)
+            node = self.engine.nodes.get(node_id)
+            if node is None or node["_pool"] != _key(pool["name"]):
+                raise ApiError(404, "NodeNotFound", "The specified node does not exist.")
+            return node["url"], Path(node["_dir"])
+
+    def _list_files(self, req: Request, url: str, root: Path | None) -> Response:
         items: list[dict] = []
         recursive = (req.param("recursive") or "").lower() == "true"
         if root is not None and root.is_dir():
@@ -1310,14 +1328,18 @@ class DataPlane:
                 for name in sorted(dirs) + sorted(files):
                     path = Path(dirpath) / name
                     rel = (rel_dir / name).as_posix()
-                    items.append(self._file_entry(task, path, rel))
+                    try:
+                        items.append(self._file_entry(url, path, rel))
+                    except OSError:
+                        continue  # removed while listing
         return self._list(req, items, "files")
 
-    def _file_entry(self, task: dict, path: Path, rel: str) -> dict:
+    @staticmethod
+    def _file_entry(url: str, path: Path, rel: str) -> dict:
         st = path.stat()
         is_dir = path.is_dir()
         when = iso(dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc))
-        entry: dict = {"name": rel, "url": f"{task['url']}/files/{rel}", "isDirectory": is_dir}
+        entry: dict = {"name": rel, "url": f"{url}/files/{rel}", "isDirectory": is_dir}
         if not is_dir:
             entry["properties"] = {
                 "creationTime": when,
@@ -1328,7 +1350,7 @@ class DataPlane:
             }
         return entry
 
-    def _get_file(self, req: Request, job_id: str, task_id: str, file_path: str, head: bool) -> Response:
+    def _get_file(self, req: Request, url: str, root: Path | None, file_path: str, head: bool) -> Response:
         if unsafe_path(file_path):
             raise ApiError(
                 400,
@@ -1336,8 +1358,6 @@ class DataPlane:
                 "The file path is not valid.",
                 [("PropertyName", "filePath"), ("PropertyValue", file_path)],
             )
-        with self.engine.lock:
-            task, root = self._task_dir(job_id, task_id)
         target = (root / file_path).resolve() if root is not None else None
         if target is None or not target.is_file() or root.resolve() not in target.parents:
             raise ApiError(404, "FileNotFound", "The specified file does not exist.")
@@ -1347,7 +1367,7 @@ class DataPlane:
             "Content-Type": "application/octet-stream",
             "ocp-creation-time": rfc1123(mtime),
             "ocp-batch-file-isdirectory": "False",
-            "ocp-batch-file-url": f"{task['url']}/files/{file_path}",
+            "ocp-batch-file-url": f"{url}/files/{file_path}",
             "ocp-batch-file-mode": f"{st.st_mode & 0o777:o}",
             "Last-Modified": rfc1123(mtime),
         }
@@ -1356,15 +1376,22 @@ class DataPlane:
             return Response(200, None, {**headers, "Content-Length-Override": str(st.st_size)})
         limit = 64 * 1024 * 1024
         rng = req.headers.get("ocp-range") or req.headers.get("range")
-        with open(target, "rb") as fh:
-            if rng and rng.startswith("bytes="):
-                start_s, _, end_s = rng[6:].partition("-")
+        start, end = 0, st.st_size - 1
+        if rng:
+            try:
+                start_s, _, end_s = rng.removeprefix("bytes=").partition("-")
                 start = int(start_s or 0)
                 end = int(end_s) if end_s else st.st_size - 1
-                fh.seek(start)
-                data = fh.read(max(0, min(end - start + 1, limit)))
-            else:
-                data = fh.read(limit)
+            except ValueError:
+                raise ApiError(
+                    400,
+                    "InvalidHeaderValue",
+                    "The value for one of the HTTP headers is not in the correct format.",
+                    [("HeaderName", "ocp-range"), ("HeaderValue", rng)],
+                ) from None
+        with open(target, "rb") as fh:
+            fh.seek(max(0, start))
+            data = fh.read(max(0, min(end - start + 1, limit)))
         return Response(200, data, headers)
 
 

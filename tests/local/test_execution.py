@@ -199,12 +199,20 @@ def test_start_task_runs_once_per_node_and_gates_scheduling(batch, make_pool):
 def test_failed_start_task_makes_the_node_unusable(batch, make_pool):
     pool = make_pool(
         nodes=1,
-        start_task={"commandLine": "/bin/sh -c 'exit 7'", "maxTaskRetryCount": 1, "waitForSuccess": True},
+        start_task={
+            "commandLine": "/bin/sh -c 'echo no disk >&2; exit 7'",
+            "maxTaskRetryCount": 1,
+            "waitForSuccess": True,
+        },
     )
     wait_for(lambda: [n.state for n in batch.list_nodes(pool)] == ["starttaskfailed"])
     node = next(iter(batch.list_nodes(pool)))
     assert node.start_task_info.exit_code == 7 and node.start_task_info.retry_count == 1
     assert node.start_task_info.failure_info.code == "FailureExitCode"
+    # what apply shows on a start-task failure: the tail of the node's startup/stderr.txt
+    assert b"".join(batch.download_node_file(pool, node.id, "startup/stderr.txt")) == b"no disk\n"
+    names = {f.name for f in batch.list_node_files(pool, node.id, recursive=True)}
+    assert {"startup/stderr.txt", "startup/stdout.txt", "shared", "workitems"} <= names
     job_id = unique("job")
     batch.create_job({"id": job_id, "poolInfo": {"poolId": pool}})
     batch.create_task(job_id, {"id": "never", "commandLine": "true"})
