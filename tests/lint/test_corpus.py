@@ -189,14 +189,16 @@ def _states(now):  # type: ignore[no-untyped-def]
         for gaps in (False, True):
             values = [None if gaps and i % 3 == 0 else float(i % 7) for i in range(n)]
             series = {m: MetricSeries(values=list(values), end=now - timedelta(seconds=60)) for m in metrics}
-            yield EvalState(time=now, pool=PoolState(current_dedicated_nodes=2, task_slots_per_node=4), metrics=series)
+            nodes = 0 if gaps else 2  # an empty pool too: divisions by node counts
+            pool = PoolState(current_dedicated_nodes=nodes, target_dedicated_nodes=nodes, task_slots_per_node=4)
+            yield EvalState(time=now, pool=pool, metrics=series)
 
 
 @pytest.mark.parametrize("path", [*REAL, *MOTIVATING], ids=[p.stem for p in [*REAL, *MOTIVATING]])
 def test_every_insufficient_sample_failure_is_reported(path: Path) -> None:
     """Soundness against the evaluator: over pools of many ages (with and without sample gaps), every
     InsufficientSampleData failure is at a GetSample that getsample-unguarded reported (at some severity), and every
-    aggregate of an empty list at a call that empty-sample-aggregate reported."""
+    aggregate of an empty list, division by zero and unparsable time string where the matching rule reported it."""
     from datetime import datetime, timezone
 
     from batchspec.sim import compile_text
@@ -210,14 +212,15 @@ def test_every_insufficient_sample_failure_is_reported(path: Path) -> None:
         if result.error is None:
             continue
         message = result.error.values[0].value if result.error.values else ""
+        line, col = result.error.line, result.error.col or 0
         if result.error.code == "InsufficientSampleData":
-            code = "FM201"
+            code, at = "FM201", lambda d: d.span.start.col <= col <= d.span.end.col  # noqa: B023
         elif "of an empty list" in message:
-            code = "FM223"
+            code, at = "FM223", lambda d: d.span.start.col <= col <= d.span.end.col  # noqa: B023
+        elif "division by zero" in message:  # the evaluator points at "/", the linter at the divisor after it
+            code, at = "FM215", lambda d: d.span.start.col > col  # noqa: B023
+        elif "invalid time string" in message:  # the evaluator points at "(", the linter at the string
+            code, at = "FM212", lambda d: d.span.start.col > col  # noqa: B023
         else:
             continue
-        line, col = result.error.line, result.error.col or 0
-        assert any(
-            d.code == code and d.span.start.line == line and d.span.start.col <= col <= d.span.end.col
-            for d in diagnostics
-        ), (path.name, message)
+        assert any(d.code == code and d.span.start.line == line and at(d) for d in diagnostics), (path.name, message)
