@@ -22,6 +22,7 @@ from pathlib import Path
 from batchspec.diagnostics.codes import make
 from batchspec.diagnostics.model import Diagnostic, Pos, Severity, Span
 from batchspec.diagnostics.render import CHOICES, render, resolve_format
+from batchspec.errors import BatchspecError
 
 FORMULA_SUFFIXES = (".formula",)
 DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -78,11 +79,13 @@ def _display(p: Path) -> str:
     return p.as_posix()
 
 
-def collect(paths: list[str], run: _Run) -> list[_Input]:
+def collect(paths: list[str], run: _Run, stdin_name: str | None = None) -> list[_Input]:
     inputs: list[_Input] = []
     for raw in paths:
         if raw == "-":
-            inputs.append(_Input("-", "formula", None))
+            name = stdin_name or "-"
+            kind = "document" if name.lower().endswith(DOCUMENT_SUFFIXES) else "formula"
+            inputs.append(_Input(name, kind, None))
             continue
         p = Path(raw)
         if p.is_dir():
@@ -137,9 +140,9 @@ def _read(item: _Input, run: _Run) -> bytes | None:
         return None
 
 
-def check_paths(paths: list[str], config: object | None = None) -> _Run:
+def check_paths(paths: list[str], config: object | None = None, *, stdin_name: str | None = None) -> _Run:
     run = _Run()
-    for item in collect(paths, run):
+    for item in collect(paths, run, stdin_name):
         data = _read(item, run)
         if data is None:
             continue
@@ -172,7 +175,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from batchspec.lint.settings import LintSettings
 
     fail_on = Severity.WARNING if args.strict else Severity.parse(args.fail_on)
-    run = check_paths(args.paths, LintSettings.from_args(args, extra_codes=spec_rows))
+    if args.stdin_filename and "-" not in args.paths:
+        raise BatchspecError('--stdin-filename names the text read from "-"; pass "-" as a path too')
+    run = check_paths(
+        args.paths, LintSettings.from_args(args, extra_codes=spec_rows), stdin_name=args.stdin_filename
+    )
     for message in run.could_not_check:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)
@@ -207,6 +214,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="lowest severity that makes the exit code 1 (default error)",
     )
     p.add_argument("--strict", action="store_true", help="same as --fail-on warning")
+    p.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help='the path to report for text read from "-" (editors); a .yaml/.yml/.json name routes it as a spec',
+    )
     p.add_argument("--config", metavar="FILE", help="use this batchspec.toml or pyproject.toml for every file")
     p.add_argument("--select", action="append", metavar="CODES", help="lint rules to run (codes or name prefixes, comma-separated); replaces the config's select")
     p.add_argument("--ignore", action="append", metavar="CODES", help="codes or name prefixes to drop (comma-separated); adds to the config's ignore")

@@ -206,3 +206,11 @@ def test_clean_validate_does_not_import_lark(tmp_path: Path) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_stdin_filename_names_stdin_text(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _stdin(monkeypatch, b"$TargetDedicatedNodes = foo;\n")
+    assert main(["validate", "-", "--stdin-filename", "pools/gpu.formula", "--format", "concise"]) == 1
+    assert 'pools/gpu.formula:1:25: error[FM101] undefined variable "foo"' in capsys.readouterr().out
+    assert main(["validate", "x.formula", "--stdin-filename", "a.formula"]) == 2
+    assert '--stdin-filename names the text read from "-"' in capsys.readouterr().err
