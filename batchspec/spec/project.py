@@ -894,7 +894,12 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
     ctx = _Ctx(c)
     data = doc.data
     if not isinstance(data, dict) or "batchspec" not in data:
-        ctx.error("SP020", "not-a-spec", 'not a batchspec spec; the file must start with "batchspec: 1"', ())
+        from batchspec.spec.shapes import detect_pool_shape
+
+        hint = None
+        if detect_pool_shape(data) is not None:
+            hint = f"this is a pool definition: batchspec validate checks it as it is; batchspec import {path} -o DIR turns it into a spec"
+        ctx.error("SP020", "not-a-spec", 'not a batchspec spec; the file must start with "batchspec: 1"', (), hint)
         return c
     if data.get("batchspec") != SPEC_VERSION:
         ctx.error(
