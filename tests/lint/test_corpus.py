@@ -224,3 +224,33 @@ def test_every_insufficient_sample_failure_is_reported(path: Path) -> None:
         else:
             continue
         assert any(d.code == code and d.span.start.line == line and at(d) for d in diagnostics), (path.name, message)
+
+
+@pytest.mark.parametrize("path", [*REAL, *MOTIVATING], ids=[p.stem for p in [*REAL, *MOTIVATING]])
+def test_a_target_that_follows_a_huge_queue_is_reported_unbounded(path: Path) -> None:
+    """With 10^9 queued tasks (every sample available), a target the evaluator sets to 10^8 or more must have been
+    reported by unbounded-target; a capped formula stays far below."""
+    from datetime import datetime, timedelta, timezone
+
+    from batchspec.sim import compile_text
+    from batchspec.sim.state import EvalState, MetricSeries, PoolState
+
+    text = path.read_bytes().decode("utf-8")
+    now = datetime(2023, 3, 13, 22, 35, tzinfo=timezone.utc)
+    metrics = ("$PendingTasks", "$ActiveTasks", "$RunningTasks", "$PreemptedNodeCount")
+    series = {m: MetricSeries(values=[1e9] * 600, end=now - timedelta(seconds=30)) for m in metrics}
+    series["$CPUPercent"] = MetricSeries(values=[100.0] * 600, end=now - timedelta(seconds=30))
+    pool = PoolState(
+        current_dedicated_nodes=100, target_dedicated_nodes=100, current_low_priority_nodes=100,
+        target_low_priority_nodes=100,
+    )
+    result = compile_text(text, path.name).evaluate(EvalState(time=now, pool=pool, metrics=series))
+    if result.error is not None:
+        return  # the formula fails in this state (reported by other rules and tests)
+    reported = {d.span.start.line for d in lint_formula(text, path.name) if d.code == "FM205"}
+    for name, value in (
+        ("$TargetDedicatedNodes", result.target_dedicated_nodes),
+        ("$TargetLowPriorityNodes", result.target_low_priority_nodes),
+    ):
+        if value >= 10**8:
+            assert reported, f"{path.name}: {name} reached {value} but unbounded-target is silent"
