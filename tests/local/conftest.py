@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,20 @@ def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def checked_service(state_dir: Path, **kwargs) -> Iterator[LocalBatchService]:
+    """A started service whose every JSON answer is checked against the REST specs when it stops."""
+    from .fidelity import problems
+
+    kwargs.setdefault("faults", "")
+    svc = LocalBatchService(state_dir, **kwargs)
+    svc.recorder = []
+    with svc:
+        yield svc
+    found = [p for record in svc.recorder for p in problems(record)]
+    assert not found, "responses that do not match the REST specs:\n" + "\n".join(sorted(set(found))[:40])
 
 
 def make_clients(conn):

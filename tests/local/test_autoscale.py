@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batchspec.local.service import LocalBatchService
-
-from .conftest import make_clients, wait_for
+from .conftest import checked_service, make_clients, wait_for
 
 FORMULA = """
 // grow with the pending tasks, shrink when idle; let running tasks finish
@@ -20,9 +18,7 @@ $NodeDeallocationOption = taskcompletion;
 @pytest.fixture(scope="module")
 def fast_service(tmp_path_factory):
     # time_scale=300: a 5-minute evaluation interval passes in 1 s, samples every 0.1 s, 60-s latency = 0.2 s
-    with LocalBatchService(
-        tmp_path_factory.mktemp("autoscale"), time_scale=300, allocation_delay=0.05
-    ) as svc:
+    with checked_service(tmp_path_factory.mktemp("autoscale"), time_scale=300, allocation_delay=0.05) as svc:
         yield svc
 
 

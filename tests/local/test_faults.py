@@ -8,7 +8,7 @@ from batchspec.errors import BatchspecError
 from batchspec.local.faults import parse_faults
 from batchspec.local.service import LocalBatchService
 
-from .conftest import make_clients
+from .conftest import checked_service, make_clients
 
 
 def test_parse_faults():
@@ -44,7 +44,7 @@ def test_faults_come_from_the_environment(monkeypatch, tmp_path):
 def test_throttling_carries_retry_after(tmp_path):
     from .test_dataplane import raw_request
 
-    with LocalBatchService(tmp_path / "s", faults="429=1,retry-after=2") as svc:
+    with checked_service(tmp_path / "s", faults="429=1,retry-after=2") as svc:
         status, headers, body = raw_request(svc, "GET", "/jobs")
         assert status == 429 and headers["Retry-After"] == "2" and body["code"] == "TooManyRequests"
         # the token endpoint is never faulted
@@ -58,7 +58,7 @@ def test_bounded_client_retries_end_with_exactly_the_submitted_tasks(tmp_path):
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.identity import ClientSecretCredential
 
-    with LocalBatchService(
+    with checked_service(
         tmp_path / "s", faults="429=0.1,503=0.1,reset=0.05,partial=0.1,seed=3,retry-after=0"
     ) as svc:
         conn = svc.connection

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from batchspec.local.service import LocalBatchService
-
-from .conftest import make_clients, pool_ready, read_file, wait_for
+from .conftest import checked_service, make_clients, pool_ready, read_file, wait_for
 
 
 def test_restart_keeps_state_credentials_and_ca(tmp_path):
     state = tmp_path / "state"
-    with LocalBatchService(state, allocation_delay=0.05) as svc:
+    with checked_service(state, allocation_delay=0.05) as svc:
         first = svc.connection
         cred, arm, batch = make_clients(first)
         arm.pool.create(
@@ -38,7 +36,7 @@ def test_restart_keeps_state_credentials_and_ca(tmp_path):
         etag = arm.pool.get(first.resource_group, first.account_name, "Keep").etag
     ca = (state / "tls" / "ca.pem").read_bytes()
 
-    with LocalBatchService(state, allocation_delay=0.05) as svc:
+    with checked_service(state, allocation_delay=0.05) as svc:
         second = svc.connection
         assert (second.client_secret, second.account_key) == (first.client_secret, first.account_key)
         assert (state / "tls" / "ca.pem").read_bytes() == ca
@@ -77,7 +75,7 @@ def _groups_alive(pgids: set[int]) -> set[int]:
 
 
 def test_stop_kills_every_task_process_and_its_children(tmp_path):
-    with LocalBatchService(tmp_path / "state", allocation_delay=0.05) as svc:
+    with checked_service(tmp_path / "state", allocation_delay=0.05) as svc:
         _, arm, batch = make_clients(svc.connection)
         c = svc.connection
         arm.pool.create(
