@@ -39,7 +39,7 @@ def errors_of(tmp: Path) -> list[tuple[str, int, int]]:
 
 
 @pytest.mark.parametrize(
-    "name", ["autoscale-env", "parametric-sweep", "task-per-file", "fixed-scale", "seed-pool"]
+    "name", ["autoscale-env", "parametric-sweep", "task-per-file", "fixed-scale", "seed-pool", "seed-pool-fixed"]
 )
 def test_examples_render_and_have_no_errors_except_the_seed_placeholder(
     name: str, capsys: pytest.CaptureFixture[str]

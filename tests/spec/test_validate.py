@@ -220,3 +220,10 @@ def test_inline_suppressions_in_specs_and_scripts(tmp_path: Path) -> None:
         del os.environ["BATCHSPEC_NO_SHELLCHECK"]
     found = sorted((d.code, Path(d.span.path).name, d.span.start.line) for d in diags)
     assert found == [("SP213", "setup.sh", 5)], found
+
+
+def test_script_checks_follow_line_continuations() -> None:
+    cmd = "/bin/bash -c 'pip3 install \\\n  numpy==1.26.4 \\\n  pandas'"
+    body = {"properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": cmd}}}
+    diags = [d for d in validate_document("p.json", json.dumps(body)) if d.code == "SP213"]
+    assert [d.message for d in diags] == ['"pandas" is installed without a pinned version']

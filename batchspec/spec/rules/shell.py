@@ -75,16 +75,17 @@ def operators(script: str) -> list[tuple[int, str]]:
 def words(text: str) -> list[tuple[int, str]]:
     """Whitespace-separated words with their offsets (quotes kept, good enough for option checks)."""
     out = []
+    text = text.replace("\\\n", "  ")  # a line continuation separates words; same length keeps the offsets
     i = 0
     n = len(text)
     while i < n:
-        while i < n and text[i] in " \t":
+        while i < n and text[i] in " \t\n":
             i += 1
         if i >= n:
             break
         j = i
         quote = None
-        while j < n and (quote or text[j] not in " \t"):
+        while j < n and (quote or text[j] not in " \t\n"):
             if quote:
                 if text[j] == quote:
                     quote = None
