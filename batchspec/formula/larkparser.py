@@ -406,6 +406,8 @@ class _Session:
             hint = "names may contain only ASCII letters, digits and _"
             if ch in "\u201c\u201d":
                 hint = 'typographic quotes are not string quotes; use "'
+        elif ch == "$":
+            message, hint = 'unexpected "$"', 'write the "$" directly before the name, e.g. $TargetDedicatedNodes'
         else:
             message, hint = f'unexpected character "{ch}"', None
         return _Error(make("FM004", span, message, hint=hint), offset)
@@ -568,6 +570,16 @@ class _Session:
                     span,
                     f'"?" needs a condition before it; expected {_describe_expected(expected)}',
                     hint="write: condition ? value_if_true : value_if_false",
+                ),
+                offset,
+            )
+        if tok.type == "COMMA" and "COMMA" not in expected and "NAME" not in expected:
+            return _Error(
+                make(
+                    "FM001",
+                    span,
+                    f'unexpected ","; expected {_describe_expected(expected)}',
+                    hint='"," only separates the arguments of a call; statements are separated by ";"',
                 ),
                 offset,
             )
