@@ -7,7 +7,6 @@ when a type is not known (after an earlier error, or a ternary whose branches di
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 from batchspec.diagnostics.codes import make
@@ -40,6 +39,8 @@ _NDO = "$NodeDeallocationOption"
 
 
 def _suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
+    import difflib  # only needed when something is wrong
+
     for c in candidates:
         if c != name and c.lower() == name.lower():
             return c
