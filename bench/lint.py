@@ -25,8 +25,10 @@ CORPUS = ROOT / "tests" / "corpus" / "formulas"
 
 
 def _variants(base: str, n: int) -> list[str]:
-    return [base.replace("cappedPoolSize = 1;", f"cappedPoolSize = {i + 1};").replace("70", str(50 + i % 40))
-            for i in range(n)]
+    return [
+        base.replace("cappedPoolSize = 1;", f"cappedPoolSize = {i + 1};").replace("70", str(50 + i % 40))
+        for i in range(n)
+    ]
 
 
 def _interleaved(a, b, items: int, runs: int) -> tuple[Stats, Stats, float]:  # type: ignore[no-untyped-def]
@@ -66,18 +68,18 @@ def run(quick: bool) -> list[Result]:
         (f"the real-world corpus ({len(corpus) // (2 if quick else 10)} formulas)", corpus),
     ):
 
-        def front() -> None:
+        def front(texts: list[str] = texts) -> None:
             for text in texts:
                 check_formula(text, "f.formula")
 
-        def lint() -> None:
+        def lint(texts: list[str] = texts) -> None:
             for text in texts:
                 lint_formula(text, "f.formula", config)
 
         front_rate, lint_rate, ratio = _interleaved(front, lint, len(texts), runs)
         added = ratio - 1
 
-        def lint_with_gc() -> None:  # the same work with the cyclic collector running (see runner.py)
+        def lint_with_gc(texts: list[str] = texts) -> None:  # the same work with the GC running (see runner.py)
             for text in texts:
                 lint_formula_result.__wrapped__(text, "f.formula", config)
 
@@ -92,10 +94,15 @@ def run(quick: bool) -> list[Result]:
                 met=added <= 0.50 if is_seed else None,
                 baseline=f"front end only (parse + type check + limits): {front_rate.fmt('formulas/s', 4)}",
                 ratio=f"lint adds {added * 100:.0f}% (median of per-round time ratios {ratio:.2f}x)",
-                notes=([] if is_seed else [
-                    "one corpus formula (Batch Shipyard's rebalance scenario) needs the concrete witness search "
-                    "before a negative target is reported; it dominates this figure",
-                ]) + [
+                notes=(
+                    []
+                    if is_seed
+                    else [
+                        "one corpus formula (Batch Shipyard's rebalance scenario) needs the concrete witness search "
+                        "before a negative target is reported; it dominates this figure",
+                    ]
+                )
+                + [
                     "lint_formula pauses the cyclic GC while it runs (it makes no reference cycles); with the "
                     f"collector running, lint adds {(gc_ratio - 1) * 100:.0f}%",
                 ],

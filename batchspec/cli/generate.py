@@ -11,7 +11,14 @@ import sys
 from pathlib import Path
 
 from batchspec.errors import BatchspecError
-from batchspec.formula.generate import DEALLOCATION, NODE_TYPES, SCENARIOS, GenerateError, Params, generate_formula
+from batchspec.formula.generate import (
+    DEALLOCATION,
+    NODE_TYPES,
+    SCENARIOS,
+    GenerateError,
+    Params,
+    generate_formula,
+)
 
 
 def cmd_generate_formula(args: argparse.Namespace) -> int:
@@ -71,7 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     f.add_argument("--scenario", required=True, choices=SCENARIOS)
     f.add_argument("--max-nodes", type=int, default=10, help="cap on the scaled target (default 10)")
     f.add_argument("--min-nodes", type=int, default=0, help="floor of the scaled target (default 0)")
-    f.add_argument("--nodes", choices=NODE_TYPES, default="dedicated", help="which target to scale (default dedicated)")
+    f.add_argument(
+        "--nodes", choices=NODE_TYPES, default="dedicated", help="which target to scale (default dedicated)"
+    )
     f.add_argument(
         "--slots-per-node",
         type=int,
@@ -79,13 +88,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="tasks that run at once on one node (default: the pool's $TaskSlotsPerNode)",
     )
     f.add_argument("--lookback-minutes", type=float, default=10.0, help="sample window (default 10)")
-    f.add_argument("--sample-percent", type=float, default=70.0, help="samples required before trusting the window (default 70)")
-    f.add_argument("--deallocation", choices=DEALLOCATION, default="taskcompletion", help="$NodeDeallocationOption (default taskcompletion)")
-    f.add_argument("--peak-nodes", type=int, default=10, help="schedule: nodes during peak hours (default 10)")
+    f.add_argument(
+        "--sample-percent",
+        type=float,
+        default=70.0,
+        help="samples required before trusting the window (default 70)",
+    )
+    f.add_argument(
+        "--deallocation",
+        choices=DEALLOCATION,
+        default="taskcompletion",
+        help="$NodeDeallocationOption (default taskcompletion)",
+    )
+    f.add_argument(
+        "--peak-nodes", type=int, default=10, help="schedule: nodes during peak hours (default 10)"
+    )
     f.add_argument("--off-peak-nodes", type=int, default=0, help="schedule: nodes otherwise (default 0)")
     f.add_argument("--days", default="1-5", help='schedule: ISO weekdays, 1 = Monday (default "1-5")')
     f.add_argument("--hours", default="8-18", help='schedule: START-END, 24-hour clock (default "8-18")')
-    f.add_argument("--utc-offset", type=float, default=0.0, help="schedule: hours from UTC of the local clock (e.g. -6)")
+    f.add_argument(
+        "--utc-offset", type=float, default=0.0, help="schedule: hours from UTC of the local clock (e.g. -6)"
+    )
     f.add_argument("--min-dedicated", type=int, default=0, help="dedicated-spot: dedicated floor (default 0)")
     f.add_argument("--max-dedicated", type=int, default=2, help="dedicated-spot: dedicated cap (default 2)")
     f.add_argument("--max-spot", type=int, default=20, help="dedicated-spot: Spot cap (default 20)")

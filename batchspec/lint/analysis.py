@@ -34,7 +34,9 @@ INF = math.inf
 # the "any pool size" bound used for the pool's own node counts; see the module docstring
 POOL_SIZE = 1e9
 
-TASK_METRICS = frozenset({"$ActiveTasks", "$RunningTasks", "$PendingTasks", "$SucceededTasks", "$FailedTasks"})
+TASK_METRICS = frozenset(
+    {"$ActiveTasks", "$RunningTasks", "$PendingTasks", "$SucceededTasks", "$FailedTasks"}
+)
 # metrics that report a percentage (0–100)
 PERCENT_METRICS = frozenset({"$CPUPercent"})
 # the pool's own size: reads are [0, POOL_SIZE] ("state")
@@ -106,23 +108,23 @@ Facts = tuple[Fact, ...]
 
 class V:
     __slots__ = (
-        "kind",
-        "lo",
+        "age",
+        "cond",
+        "frac",
         "hi",
+        "integral",
+        "kind",
+        "knob",
         "known",
         "lit",
-        "knob",
-        "percent",
+        "lo",
+        "may_empty",
         "pct_of",
-        "frac",
-        "age",
-        "state",
-        "src",
-        "cond",
-        "integral",
         "pct_scale",
         "pct_window",
-        "may_empty",
+        "percent",
+        "src",
+        "state",
     )
 
     def __init__(
@@ -281,7 +283,9 @@ class Analysis:
     var_writes: dict[str, list[ast.Assignment]] = field(default_factory=dict)
     all_vars: list[ast.Var] = field(default_factory=list)  # every variable read (method receivers included)
     ternaries: list[ast.Ternary] = field(default_factory=list)
-    empty_aggregates: list[ast.Call] = field(default_factory=list)  # avg/min/max/… of samples that can be empty
+    empty_aggregates: list[ast.Call] = field(
+        default_factory=list
+    )  # avg/min/max/… of samples that can be empty
     # comparisons and &&/||/! expressions that are not an operand of &&/||/! (the conditions as written)
     bool_roots: list[ast.Expr] = field(default_factory=list)
 
@@ -450,7 +454,9 @@ class _Interpreter:
             if op == "&&":
                 decided = False if (lv is False or rv is False) else True if (lv and rv) else None
             else:
-                decided = True if (lv is True or rv is True) else False if (lv is False and rv is False) else None
+                decided = (
+                    True if (lv is True or rv is True) else False if (lv is False and rv is False) else None
+                )
             if decided is not None:
                 out.lo = out.hi = 1.0 if decided else 0.0
             out.cond = (lt + rt, ()) if op == "&&" else ((), lf + rf)
@@ -476,9 +482,7 @@ class _Interpreter:
         # kinds (reference §2.2)
         if lk in (NUM, VEC) and rk in (NUM, VEC):
             kind = VEC if VEC in (lk, rk) else NUM
-        elif lk == DUR and rk == DUR and op in "+-":
-            kind = DUR
-        elif (lk == DUR and rk == NUM and op in "*/") or (lk == NUM and rk == DUR and op == "*"):
+        elif (lk == DUR and rk == DUR and op in "+-") or (lk == DUR and rk == NUM and op in "*/") or (lk == NUM and rk == DUR and op == "*"):
             kind = DUR
         elif (lk == TIME and rk == DUR and op in "+-") or (lk == DUR and rk == TIME and op == "+"):
             kind = TIME
@@ -545,13 +549,20 @@ class _Interpreter:
                     integral = False
                 elif not _is_ceiling_idiom(e, self):
                     frac = frac or e.span
-        out = V(kind, lo, hi, known=True, lit=lit, knob=knob, frac=frac, src=src, state=state, integral=integral)
+        out = V(
+            kind, lo, hi, known=True, lit=lit, knob=knob, frac=frac, src=src, state=state, integral=integral
+        )
         if kind == VEC:
             out.may_empty = left.may_empty or right.may_empty
         if kind == DUR:
             out.frac = None
         # percentages of metrics sampled together are equal: p1 + p2 is 2 × p, and a guard on it divides by 2
-        if op == "+" and left.pct_of and right.pct_of and metric_group(left.pct_of) == metric_group(right.pct_of):
+        if (
+            op == "+"
+            and left.pct_of
+            and right.pct_of
+            and metric_group(left.pct_of) == metric_group(right.pct_of)
+        ):
             out.pct_of, out.pct_scale, out.percent = left.pct_of, left.pct_scale + right.pct_scale, False
             out.pct_window = left.pct_window if left.pct_window == right.pct_window else None
         elif op in "*/" and (left.pct_of or right.pct_of):
@@ -658,7 +669,16 @@ class _Interpreter:
             state = all_state_ok and any_state
             integral = integral_all and name != "avg"
             return V(
-                NUM, lo, hi, known=True, lit=lit, knob=knob, percent=pct, frac=frac, src=src, state=state,
+                NUM,
+                lo,
+                hi,
+                known=True,
+                lit=lit,
+                knob=knob,
+                percent=pct,
+                frac=frac,
+                src=src,
+                state=state,
                 integral=integral,
             )
         if name in ("ceil", "floor", "round"):
@@ -666,13 +686,27 @@ class _Interpreter:
             fn = math.floor if name == "floor" else math.ceil if name == "ceil" else _round_away
             lo = fn(los[0]) if len(args) == 1 and math.isfinite(los[0]) else min(los)
             hi = fn(his[0]) if len(args) == 1 and math.isfinite(his[0]) else max(his)
-            return V(kind, lo, hi, known=True, lit=lit, knob=knob, percent=pct, src=args[0].src, integral=True,
-                     state=args[0].state)
+            return V(
+                kind,
+                lo,
+                hi,
+                known=True,
+                lit=lit,
+                knob=knob,
+                percent=pct,
+                src=args[0].src,
+                integral=True,
+                state=args[0].state,
+            )
         if name in ("lg", "ln", "log"):
             kind = NUM if len(args) == 1 and args[0].kind == NUM else VEC
             fn = math.log2 if name == "lg" else math.log if name == "ln" else math.log10
             lo = fn(min(los)) if min(los) > 0 else -INF
-            hi = fn(max(his)) if max(his) > 0 and math.isfinite(max(his)) else (INF if max(his) == INF else -INF)
+            hi = (
+                fn(max(his))
+                if max(his) > 0 and math.isfinite(max(his))
+                else (INF if max(his) == INF else -INF)
+            )
             return V(kind, lo, hi, known=True, lit=lit, knob=knob)
         if name == "len":
             if all(a.kind == NUM for a in args):
@@ -680,8 +714,15 @@ class _Interpreter:
             return V(NUM, 0, INF, known=True, knob=knob, integral=True)
         if name == "sum":
             if all(a.kind == NUM for a in args):
-                return V(NUM, sum(los), sum(his), known=True, lit=lit, knob=knob,
-                         src=next((a.src for a in args if a.hi == INF), None))
+                return V(
+                    NUM,
+                    sum(los),
+                    sum(his),
+                    known=True,
+                    lit=lit,
+                    knob=knob,
+                    src=next((a.src for a in args if a.hi == INF), None),
+                )
             lo = -INF if min(los) < 0 else 0.0
             hi = INF if max(his) > 0 else 0.0
             return V(NUM, lo, hi, known=True, knob=knob, src=next((a.src for a in args if a.src), None))
@@ -714,7 +755,13 @@ class _Interpreter:
             return V(NUM, 0, INF, known=True, src=f"{metric}.Count()", integral=True, cond=(has_samples, ()))
         else:
             self.a.samples.append(use)
-            return V(DUR) if method == "GetSamplePeriod" else V(TIME) if method == "HistoryBeginTime" else UNKNOWN
+            return (
+                V(DUR)
+                if method == "GetSamplePeriod"
+                else V(TIME)
+                if method == "HistoryBeginTime"
+                else UNKNOWN
+            )
         if method == "GetSamplePercent":
             return V(NUM, 0, 100, known=True, percent=True, pct_of=metric, pct_window=use.window)
         empty = _may_be_empty(use, facts)
@@ -729,9 +776,7 @@ class _Interpreter:
 def _may_be_empty(use: SampleUse, facts: Facts) -> bool:
     """Whether a GetSample result can have no element: a count read, or a window read that requires 0%, with no
     condition on the path showing that the metric has samples (a new pool has none: reference A32, §4.1)."""
-    if use.count is not None:
-        pass
-    elif use.is_window and use.percent is not None and use.percent <= 0:
+    if use.count is not None or (use.is_window and use.percent is not None and use.percent <= 0):
         pass
     else:
         return False  # a window read that requires samples fails instead (getsample-unguarded)
@@ -886,7 +931,10 @@ def _narrow(env: dict[str, V], cond: ast.Expr, truth: bool, interp: _Interpreter
             continue
         if not (isinstance(piece, ast.Binary) and piece.op in ("<", "<=", ">", ">=")):
             continue
-        for var_side, other, op in ((piece.left, piece.right, piece.op), (piece.right, piece.left, _flip(piece.op))):
+        for var_side, other, op in (
+            (piece.left, piece.right, piece.op),
+            (piece.right, piece.left, _flip(piece.op)),
+        ):
             var_side = ast.unparen(var_side)
             if not isinstance(var_side, ast.Var):
                 continue
@@ -1021,6 +1069,20 @@ def _literal_int(e: ast.Expr) -> float | None:
     return None
 
 
+def _compare(op: str, x: float, k: float) -> bool:
+    if op == "<":
+        return x < k
+    if op == "<=":
+        return x <= k
+    if op == ">":
+        return x > k
+    if op == ">=":
+        return x >= k
+    if op == "==":
+        return x == k
+    return x != k
+
+
 def member_sets(e: ast.Expr) -> dict[tuple[str, str], frozenset[int]] | None:
     """For a condition made only of timestamp-field comparisons with literals (joined by &&, ||, !): the set of
     field values that make it true, per field. None when the condition has any other part or mixes fields under
@@ -1032,21 +1094,13 @@ def member_sets(e: ast.Expr) -> dict[tuple[str, str], frozenset[int]] | None:
             k = _literal_int(other)
             if key is not None and k is not None:
                 dom = TIMESTAMP_DOMAINS[key[1]]
-                test = {
-                    "<": lambda x: x < k,
-                    "<=": lambda x: x <= k,
-                    ">": lambda x: x > k,
-                    ">=": lambda x: x >= k,
-                    "==": lambda x: x == k,
-                    "!=": lambda x: x != k,
-                }[op]
-                return {key: frozenset(x for x in dom if test(x))}
+                return {key: frozenset(x for x in dom if _compare(op, x, k))}
         return None
     if isinstance(e, ast.Unary) and e.op == "!":
         inner = member_sets(e.operand)
         if inner is None or len(inner) != 1:
             return None
-        (key, s), = inner.items()
+        ((key, s),) = inner.items()
         return {key: TIMESTAMP_DOMAINS[key[1]] - s}
     if isinstance(e, ast.Binary) and e.op in ("&&", "||"):
         left = member_sets(e.left)

@@ -125,7 +125,9 @@ class LintConfig:
         if not code.startswith(_RULE_AREAS):
             selected = True  # select chooses lint rules; built-in checks stay on unless ignored
         elif self.select is None:
-            selected = default_enabled or any(_matches(k, code, name, explicit=True) for k in self.extend_select)
+            selected = default_enabled or any(
+                _matches(k, code, name, explicit=True) for k in self.extend_select
+            )
         else:
             keys = (*self.select, *self.extend_select)
             selected = any(_matches(k, code, name, explicit=not default_enabled) for k in keys)
@@ -165,12 +167,16 @@ def _path_matches(pattern: str, path: str, root: Path | None) -> bool:
         except (ValueError, OSError):
             pass
     for cand in candidates:
-        if fnmatch.fnmatchcase(cand, pattern) or ("/" not in pattern and fnmatch.fnmatchcase(cand.rsplit("/", 1)[-1], pattern)):
+        if fnmatch.fnmatchcase(cand, pattern) or (
+            "/" not in pattern and fnmatch.fnmatchcase(cand.rsplit("/", 1)[-1], pattern)
+        ):
             return True
     return False
 
 
-def apply_config(diagnostics: Iterable[Diagnostic], config: LintConfig | None, path: str = "") -> list[Diagnostic]:
+def apply_config(
+    diagnostics: Iterable[Diagnostic], config: LintConfig | None, path: str = ""
+) -> list[Diagnostic]:
     """Drop diagnostics the config deselects (select/ignore/per-file-ignores) and re-level severities.
 
     ``path`` is the checked file (for per-file-ignores); it defaults to each diagnostic's own path.
@@ -261,14 +267,21 @@ def _display_path(path: Path) -> str:
 
 
 def parse_config(
-    text: str, path: str, *, root: Path | None = None, pyproject: bool = False, extra_codes: Iterable[Any] = ()
+    text: str,
+    path: str,
+    *,
+    root: Path | None = None,
+    pyproject: bool = False,
+    extra_codes: Iterable[Any] = (),
 ) -> LintConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line, col = _toml_error_position(str(exc))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)).strip() or "invalid TOML"
-        raise ConfigError([_diag(path, line, col, f"invalid TOML: {message[:1].lower()}{message[1:]}")]) from None
+        raise ConfigError(
+            [_diag(path, line, col, f"invalid TOML: {message[:1].lower()}{message[1:]}")]
+        ) from None
     if pyproject:
         table = data.get("tool", {}).get("batchspec", {})
         prefix: tuple[str, ...] = ("tool", "batchspec")
@@ -285,7 +298,9 @@ def _toml_error_position(message: str) -> tuple[int, int]:
     return 1, 1
 
 
-def _diag(path: str, line: int, col: int, message: str, hint: str | None = None, severity: Severity = Severity.ERROR) -> Diagnostic:
+def _diag(
+    path: str, line: int, col: int, message: str, hint: str | None = None, severity: Severity = Severity.ERROR
+) -> Diagnostic:
     return Diagnostic(
         code=CONFIG_CODE,
         name=CONFIG_NAME,
@@ -327,11 +342,22 @@ class _Parser:
             if key is not None and current == full:
                 m = re.match(r'\s*("([^"]*)"|\'([^\']*)\'|[A-Za-z0-9_\-]+)\s*=', raw)
                 if m:
-                    name = m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None else m.group(1)
+                    name = (
+                        m.group(2)
+                        if m.group(2) is not None
+                        else m.group(3)
+                        if m.group(3) is not None
+                        else m.group(1)
+                    )
                     if name == key:
                         return number, raw.index(m.group(1)) + 1
             # dotted or inline forms: "rules.x = {…}" or "per-file-ignores = {…}" inside the parent table
-            if key is not None and current == full[:-1] and full and re.match(rf"\s*{re.escape(full[-1])}\s*=", raw):
+            if (
+                key is not None
+                and current == full[:-1]
+                and full
+                and re.match(rf"\s*{re.escape(full[-1])}\s*=", raw)
+            ):
                 return number, 1
         return (header_line if found_table else 1), 1
 
@@ -358,7 +384,7 @@ class _Parser:
         if not isinstance(pfi, dict):
             self.error((), "per-file-ignores", "per-file-ignores must be a table of glob = [codes or names]")
         else:
-            for pattern, values in pfi.items():
+            for pattern in pfi:
                 per_file.append((pattern, self._keys(pfi, pattern, keys, table_path=("per-file-ignores",))))
         severities: list[tuple[str, Severity]] = []
         options: list[tuple[str, Any]] = []
@@ -370,7 +396,12 @@ class _Parser:
             self._rule_settings(rule_key, settings, severities, options, find_rule)
         for key in table:
             if key not in _KNOWN_KEYS and key not in _OTHER_AREA_KEYS:
-                self.warn((), key, f'unknown key "{key}" in the batchspec configuration', hint="expected one of " + ", ".join(_KNOWN_KEYS))
+                self.warn(
+                    (),
+                    key,
+                    f'unknown key "{key}" in the batchspec configuration',
+                    hint="expected one of " + ", ".join(_KNOWN_KEYS),
+                )
         if self.errors:
             raise ConfigError(self.errors)
         return LintConfig(
@@ -385,7 +416,9 @@ class _Parser:
             diagnostics=tuple(self.warnings),
         )
 
-    def _keys(self, table: dict[str, Any], key: str, known: set[str], table_path: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def _keys(
+        self, table: dict[str, Any], key: str, known: set[str], table_path: tuple[str, ...] = ()
+    ) -> tuple[str, ...]:
         value = table[key]
         if isinstance(value, str):
             value = [value]
@@ -397,15 +430,21 @@ class _Parser:
             v = v.strip()
             if not v:
                 continue
-            if v.upper() != "ALL" and not any(_matches(v, k, k) for k in known if _CODE_PREFIX.match(k)) and not any(
-                k.startswith(v.lower()) for k in known if not _CODE_PREFIX.match(k)
+            if (
+                v.upper() != "ALL"
+                and not any(_matches(v, k, k) for k in known if _CODE_PREFIX.match(k))
+                and not any(k.startswith(v.lower()) for k in known if not _CODE_PREFIX.match(k))
             ):
-                self.error(table_path, key, f'"{v}" in "{key}" matches no code or rule name', hint=_suggest(v, known))
+                self.error(
+                    table_path, key, f'"{v}" in "{key}" matches no code or rule name', hint=_suggest(v, known)
+                )
                 continue
             out.append(v)
         return tuple(out)
 
-    def _rule_settings(self, rule_key: str, settings: Any, severities: list, options: list, find_rule: Any) -> None:
+    def _rule_settings(
+        self, rule_key: str, settings: Any, severities: list, options: list, find_rule: Any
+    ) -> None:
         from batchspec.lint.registry import every_code
 
         table = ("rules", rule_key)
@@ -417,7 +456,15 @@ class _Parser:
                     code = row.code
                     break
         if code is None:
-            self.error(table, None, f'unknown rule "{rule_key}"', hint=_suggest(rule_key, {r.name for r in every_code(self.extra)} | {r.code for r in every_code(self.extra)}))
+            self.error(
+                table,
+                None,
+                f'unknown rule "{rule_key}"',
+                hint=_suggest(
+                    rule_key,
+                    {r.name for r in every_code(self.extra)} | {r.code for r in every_code(self.extra)},
+                ),
+            )
             return
         if not isinstance(settings, dict):
             self.error(("rules",), rule_key, f'settings of "{rule_key}" must be a table')
@@ -438,7 +485,12 @@ class _Parser:
             attr = key.replace("-", "_")
             if attr not in fields:
                 expected = ", ".join(["severity", *(f.replace("_", "-") for f in fields)])
-                self.error(table, key, f'unknown option "{key}" for rule "{rule_key}"', hint=f"expected one of {expected}")
+                self.error(
+                    table,
+                    key,
+                    f'unknown option "{key}" for rule "{rule_key}"',
+                    hint=f"expected one of {expected}",
+                )
                 continue
             converted, problem = _convert(value, hints.get(attr, Any))
             if problem:
@@ -491,7 +543,9 @@ def _convert(value: Any, hint: Any) -> tuple[Any, str | None]:
         for item in value:
             conv, problem = _convert(item, inner)
             if problem:
-                return None, f"items {problem[5:] if problem.startswith('must ') else problem}".replace("items be", "items must be")
+                return None, f"items {problem[5:] if problem.startswith('must ') else problem}".replace(
+                    "items be", "items must be"
+                )
             out.append(conv)
         return tuple(out), None
     return value, None
@@ -530,4 +584,3 @@ __all__ = [
     "load_config_file",
     "parse_config",
 ]
-

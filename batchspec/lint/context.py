@@ -38,7 +38,9 @@ class FormulaContext:
 
     def source(self, span: Span) -> str:
         """The text of a span, as written."""
-        return self.text[self.offset(span.start.line, span.start.col) : self.offset(span.end.line, span.end.col)]
+        return self.text[
+            self.offset(span.start.line, span.start.col) : self.offset(span.end.line, span.end.col)
+        ]
 
     def options(self, rule: Any) -> Any:
         return self.config.options_for(rule)

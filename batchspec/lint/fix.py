@@ -38,7 +38,13 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
             return len(text)
         return min(len(text), starts[line - 1] + col - 1)
 
-    ranges = sorted(((off(e.span.start.line, e.span.start.col), off(e.span.end.line, e.span.end.col), e.replacement) for e in edits), reverse=True)
+    ranges = sorted(
+        (
+            (off(e.span.start.line, e.span.start.col), off(e.span.end.line, e.span.end.col), e.replacement)
+            for e in edits
+        ),
+        reverse=True,
+    )
     out = text
     for start, end, replacement in ranges:
         out = out[:start] + replacement + out[end:]
@@ -56,8 +62,14 @@ def fix_formula(text: str, path: str = "", config: LintConfig | None = None) -> 
         taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
         count = 0
         for _diag, fix in sorted(result.fixes, key=lambda pair: pair[0].sort_key()):
-            spans = [((e.span.start.line, e.span.start.col), (e.span.end.line, e.span.end.col)) for e in fix.edits]
-            if any(not (b_end <= a_start or a_end <= b_start) for a_start, a_end in spans for b_start, b_end in taken):
+            spans = [
+                ((e.span.start.line, e.span.start.col), (e.span.end.line, e.span.end.col)) for e in fix.edits
+            ]
+            if any(
+                not (b_end <= a_start or a_end <= b_start)
+                for a_start, a_end in spans
+                for b_start, b_end in taken
+            ):
                 continue
             taken.extend(spans)
             chosen.extend(fix.edits)

@@ -34,9 +34,15 @@ class CodeInfo:
 # Codes the linter machinery reports (style.md §3.2, BS0xx).
 LINT_CODES: tuple[CodeInfo, ...] = (
     CodeInfo("BS001", "invalid-config", Severity.ERROR, "the batchspec configuration is malformed", "tool"),
-    CodeInfo("BS002", "rule-crashed", Severity.ERROR, "a lint rule raised an exception (a batchspec bug)", "tool"),
     CodeInfo(
-        "BS003", "unused-suppression", Severity.WARNING, "an inline suppression that suppresses nothing", "tool"
+        "BS002", "rule-crashed", Severity.ERROR, "a lint rule raised an exception (a batchspec bug)", "tool"
+    ),
+    CodeInfo(
+        "BS003",
+        "unused-suppression",
+        Severity.WARNING,
+        "an inline suppression that suppresses nothing",
+        "tool",
     ),
     CodeInfo(
         "BS004",
@@ -65,7 +71,9 @@ def check_rules(rules: Iterable[type[Rule]]) -> None:
         if not _CODE_RE.match(rule.code or ""):
             raise RegistryError(f"{label}: code {rule.code!r} is not two capital letters and three digits")
         if not rule.code.startswith(_RULE_AREAS):
-            raise RegistryError(f"{label}: code {rule.code} is outside the lint areas {', '.join(_RULE_AREAS)}xx")
+            raise RegistryError(
+                f"{label}: code {rule.code} is outside the lint areas {', '.join(_RULE_AREAS)}xx"
+            )
         if not _NAME_RE.match(rule.name or ""):
             raise RegistryError(f"{label}: name {rule.name!r} is not kebab-case")
         if rule.code in codes:

@@ -44,13 +44,19 @@ def _instance(rule_cls: type[FormulaRule]) -> FormulaRule:
     return rule_cls()  # rules are stateless
 
 
-def _enabled_rules(config: LintConfig, path: str, rules: tuple[type[FormulaRule], ...]) -> list[type[FormulaRule]]:
+def _enabled_rules(
+    config: LintConfig, path: str, rules: tuple[type[FormulaRule], ...]
+) -> list[type[FormulaRule]]:
     """The rules that run for ``path``; cached on the config unless per-file ignores make it depend on the path."""
     key = path if config.per_file_ignores else ""
     cache: dict[str, list[type[FormulaRule]]] = config.__dict__.setdefault("_enabled_rules_cache", {})
     found = cache.get(key)
     if found is None:
-        found = [r for r in rules if config.is_enabled(r.code, r.name, default_enabled=r.default_enabled, path=path)]
+        found = [
+            r
+            for r in rules
+            if config.is_enabled(r.code, r.name, default_enabled=r.default_enabled, path=path)
+        ]
         cache[key] = found
     return found
 
@@ -104,15 +110,23 @@ def lint_formula_result(
     plain = config.is_plain
     diagnostics = [f.diagnostic for f in findings]
     configured = diagnostics if plain else apply_config(diagnostics, config, path)
-    fix_by_key = {(f.diagnostic.code, f.diagnostic.span, f.diagnostic.message): f.fix for f in findings if f.fix}
+    fix_by_key = {
+        (f.diagnostic.code, f.diagnostic.span, f.diagnostic.message): f.fix for f in findings if f.fix
+    }
     if "batchspec" not in text:  # no directive can be there: skip the suppression machinery
         final = configured
-        fixes = [(d, fix_by_key[(d.code, d.span, d.message)]) for d in final if (d.code, d.span, d.message) in fix_by_key]
+        fixes = [
+            (d, fix_by_key[(d.code, d.span, d.message)])
+            for d in final
+            if (d.code, d.span, d.message) in fix_by_key
+        ]
         if origin is None:
             return LintResult(sort_and_dedupe(final), fixes, formula)
         mapper = _mapper(origin)
         return LintResult(
-            sort_and_dedupe([_map(d, mapper) for d in final]), [(_map(d, mapper), f) for d, f in fixes], formula
+            sort_and_dedupe([_map(d, mapper) for d in final]),
+            [(_map(d, mapper), f) for d, f in fixes],
+            formula,
         )
     parsed = parse_suppressions(text, path, _statement_lines(formula), _known())
 
@@ -124,9 +138,19 @@ def lint_formula_result(
 
     final = apply_suppressions(configured, parsed, is_enabled=enabled)
     # the suppression warnings themselves obey select/ignore too
-    final = [d for d in final if not d.code.startswith("BS00") or d.code in ("BS001", "BS002") or config.is_enabled(d.code, d.name, path=path)]
+    final = [
+        d
+        for d in final
+        if not d.code.startswith("BS00")
+        or d.code in ("BS001", "BS002")
+        or config.is_enabled(d.code, d.name, path=path)
+    ]
     final = [_re_level(d, config) for d in final]
-    fixes = [(d, fix_by_key[(d.code, d.span, d.message)]) for d in final if (d.code, d.span, d.message) in fix_by_key]
+    fixes = [
+        (d, fix_by_key[(d.code, d.span, d.message)])
+        for d in final
+        if (d.code, d.span, d.message) in fix_by_key
+    ]
     if origin is not None:
         mapper = _mapper(origin)
         final = [_map(d, mapper) for d in final]
@@ -160,7 +184,9 @@ def _map(d: Diagnostic, mapper: Callable[[Span], Span]) -> Diagnostic:
     )
 
 
-def lint_formula(text: str, path: str = "", config: LintConfig | None = None, *, origin: Any = None) -> list[Diagnostic]:
+def lint_formula(
+    text: str, path: str = "", config: LintConfig | None = None, *, origin: Any = None
+) -> list[Diagnostic]:
     """Front-end diagnostics + lint rules, filtered by ``config`` and inline suppressions, sorted. Never raises
     for bad formula text."""
     return lint_formula_result(text, path, config, origin=origin).diagnostics

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,9 @@ class LintSettings:
             found = find_config_file(Path.cwd() if path in ("", "-") else Path(path))
         if found not in self._cache:
             base = LintConfig() if found is None else load_config_file(found, extra_codes=self._extra_codes())
-            for d in base.diagnostics:  # warnings about the file itself (unknown keys): once per file, on stderr
+            for (
+                d
+            ) in base.diagnostics:  # warnings about the file itself (unknown keys): once per file, on stderr
                 print(
                     f"{d.span.path}:{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code}] {d.message}"
                     + (f" (hint: {d.hint})" if d.hint else ""),
@@ -70,7 +72,9 @@ class LintSettings:
             self._cache[found] = base.with_overrides(select=self.select or None, ignore=self.ignore or None)
         return self._cache[found]
 
-    def fix_file(self, fs_path: Path, display: str, text: str, config: LintConfig) -> tuple[str, list[Diagnostic]]:
+    def fix_file(
+        self, fs_path: Path, display: str, text: str, config: LintConfig
+    ) -> tuple[str, list[Diagnostic]]:
         """Apply the fixes to one formula file and write it back when it changed; (new text, what remains)."""
         result = fix_formula(text, display, config)
         if result.applied and result.text != text:
@@ -80,5 +84,8 @@ class LintSettings:
             except OSError as exc:
                 raise BatchspecError(f'cannot write "{display}": {exc.strerror or exc}') from None
             self.fixed_files.append(display)
-            print(f"fixed {result.applied} problem{'s' if result.applied != 1 else ''} in {display}", file=sys.stderr)
+            print(
+                f"fixed {result.applied} problem{'s' if result.applied != 1 else ''} in {display}",
+                file=sys.stderr,
+            )
         return result.text, result.diagnostics

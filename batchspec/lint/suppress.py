@@ -68,7 +68,10 @@ def find_comments(text: str) -> list[tuple[int, int, str, bool]]:
 
 
 def parse_suppressions(
-    text: str, path: str, statement_lines: Sequence[tuple[int, int]] = (), known: set[str] | frozenset[str] | None = None
+    text: str,
+    path: str,
+    statement_lines: Sequence[tuple[int, int]] = (),
+    known: set[str] | frozenset[str] | None = None,
 ) -> ParsedSuppressions:
     """Find every directive; ``statement_lines`` are (first, last) lines of each statement, for multi-line cover."""
     if "batchspec" not in text:
@@ -125,7 +128,13 @@ def parse_suppressions(
             span = Span(path, Pos(line_no, key_col), Pos(line_no, key_col + len(key)))
             if known is not None and key not in known and key.upper() not in known:
                 problems.append(
-                    _problem("BS004", "unknown-suppression", span, f'suppression names unknown code or rule "{key}"', None)
+                    _problem(
+                        "BS004",
+                        "unknown-suppression",
+                        span,
+                        f'suppression names unknown code or rule "{key}"',
+                        None,
+                    )
                 )
                 continue
             sup.keys.append(SuppressionKey(key, span))
@@ -177,7 +186,9 @@ def apply_suppressions(
                     "unused-suppression",
                     key.span,
                     f'suppression of "{key.key}" suppresses nothing',
-                    "remove it" if sup.target_line else "a directive alone on the last line covers nothing; remove it",
+                    "remove it"
+                    if sup.target_line
+                    else "a directive alone on the last line covers nothing; remove it",
                 )
             )
     kept.extend(parsed.problems)

@@ -137,7 +137,7 @@ def _flat(args: list[object]) -> list[float]:
     return out
 
 
-def _eval(e: ast.Expr, w: World) -> object:  # noqa: C901 - one dispatch over the node types
+def _eval(e: ast.Expr, w: World) -> object:
     if isinstance(e, ast.Number):
         return float(e.value)
     if isinstance(e, ast.Paren):
@@ -189,8 +189,13 @@ def _eval(e: ast.Expr, w: World) -> object:  # noqa: C901 - one dispatch over th
             raise _Abort
         d = dt.datetime.fromtimestamp(t.epoch, tz=dt.timezone.utc)
         fields = {
-            "year": d.year, "month": d.month, "day": d.day, "weekday": d.isoweekday(),
-            "hour": d.hour, "minute": d.minute, "second": d.second,
+            "year": d.year,
+            "month": d.month,
+            "day": d.day,
+            "weekday": d.isoweekday(),
+            "hour": d.hour,
+            "minute": d.minute,
+            "second": d.second,
         }
         if e.name not in fields:
             raise _Abort
@@ -208,7 +213,11 @@ def _binary(op: str, a: object, c: object) -> object:
             x, y = a.epoch, c.epoch
         else:
             x, y = _num(a), _num(c)
-        return 1.0 if {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "==": x == y, "!=": x != y}[op] else 0.0
+        return (
+            1.0
+            if {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y, "==": x == y, "!=": x != y}[op]
+            else 0.0
+        )
     if isinstance(a, Time) and isinstance(c, Dur) and op in "+-":
         return Time(a.epoch + c.seconds if op == "+" else a.epoch - c.seconds)
     if isinstance(a, Dur) and isinstance(c, Time) and op == "+":
@@ -230,7 +239,7 @@ def _binary(op: str, a: object, c: object) -> object:
         if xs is not None and ys is not None:
             if len(xs) != len(ys):
                 raise _Abort
-            return [_arith(op, x, y) for x, y in zip(xs, ys)]
+            return [_arith(op, x, y) for x, y in zip(xs, ys, strict=True)]
         if xs is not None:
             k = _num(c)
             return [_arith(op, x, k) for x in xs]
@@ -276,9 +285,12 @@ def _call(e: ast.Call, w: World) -> object:
     flat = _flat(args)
     if name in ("ceil", "floor", "round", "lg", "ln", "log"):
         fn = {
-            "ceil": math.ceil, "floor": math.floor,
+            "ceil": math.ceil,
+            "floor": math.floor,
             "round": lambda x: math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5),
-            "lg": math.log2, "ln": math.log, "log": math.log10,
+            "lg": math.log2,
+            "ln": math.log,
+            "log": math.log10,
         }[name]
         if name in ("lg", "ln", "log") and any(x <= 0 for x in flat):
             raise _Abort

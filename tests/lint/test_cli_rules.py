@@ -54,7 +54,9 @@ def test_docs_rules_md_is_current() -> None:
         assert f"### {rule.code} {rule.name}" in current
 
 
-def test_markdown_output_keeps_the_hand_written_part(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_markdown_output_keeps_the_hand_written_part(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     target = tmp_path / "rules.md"
     target.write_text("# My rules\n\nHand-written.\n")
     assert main(["rules", "--format", "markdown", "--output", str(target)]) == 0

@@ -61,7 +61,9 @@ def test_fix_rewrites_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     f.write_text("$targetDedicatedNodes = min(4, $CurrentDedicated);;\nx = 1 ? 2 : 0 ? 3 : 4;\n")
     assert main(["validate", str(f), "--fix", "--format", "json"]) == 0
     out = capsys.readouterr()
-    assert f.read_text() == "$TargetDedicatedNodes = min(4, $CurrentDedicatedNodes);\nx = 1 ? 2 : (0 ? 3 : 4);\n"
+    assert (
+        f.read_text() == "$TargetDedicatedNodes = min(4, $CurrentDedicatedNodes);\nx = 1 ? 2 : (0 ? 3 : 4);\n"
+    )
     assert "fixed 4 problems" in out.err
     remaining = [d["code"] for d in json.loads(out.out)["diagnostics"]]
     assert "FM211" not in remaining and "FM210" not in remaining and "FM219" not in remaining
@@ -84,13 +86,15 @@ def test_fix_leaves_clean_files_alone(tmp_path: Path, capsys: pytest.CaptureFixt
     assert f.stat().st_mtime_ns == before and f.read_bytes() == b"$TargetDedicatedNodes = 1;\r\n"
 
 
-def test_unknown_config_key_is_a_warning_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_config_key_is_a_warning_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "a.formula"
     f.write_text("$TargetDedicatedNodes = 1;\n")
     (tmp_path / "batchspec.toml").write_text("selct = []\n")
     assert main(["validate", str(f)]) == 0
     captured = capsys.readouterr()
-    assert "batchspec.toml:1:1: warning[BS001] unknown key \"selct\"" in captured.err
+    assert 'batchspec.toml:1:1: warning[BS001] unknown key "selct"' in captured.err
     assert captured.out == "no problems found in 1 file\n"
 
 

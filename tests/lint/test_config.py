@@ -21,7 +21,9 @@ def test_default_config_runs_every_default_rule() -> None:
 
 
 def test_select_and_ignore_by_code_and_name_prefix() -> None:
-    cfg = parse_config('[tool.batchspec]\nselect = ["FM2"]\nignore = ["unused", "FM216"]\n', "pyproject.toml", pyproject=True)
+    cfg = parse_config(
+        '[tool.batchspec]\nselect = ["FM2"]\nignore = ["unused", "FM216"]\n', "pyproject.toml", pyproject=True
+    )
     got = codes(lint_formula(UNCAPPED, "a.formula", cfg))
     assert "FM205" in got and "FM213" not in got and "FM216" not in got
 
@@ -55,7 +57,9 @@ def test_severity_and_options(tmp_path: Path) -> None:
 
 def test_per_file_ignores_with_globs(tmp_path: Path) -> None:
     (tmp_path / "legacy").mkdir()
-    (tmp_path / "batchspec.toml").write_text('[per-file-ignores]\n"legacy/*.formula" = ["unbounded-target"]\n')
+    (tmp_path / "batchspec.toml").write_text(
+        '[per-file-ignores]\n"legacy/*.formula" = ["unbounded-target"]\n'
+    )
     cfg = load_config(tmp_path / "legacy" / "old.formula")
     assert cfg.path is not None
     old = lint_formula(UNCAPPED, str(tmp_path / "legacy" / "old.formula"), cfg)
@@ -64,7 +68,9 @@ def test_per_file_ignores_with_globs(tmp_path: Path) -> None:
 
 
 def test_config_found_by_walking_up(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.batchspec]\nignore = ["FM205"]\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.batchspec]\nignore = ["FM205"]\n'
+    )
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     (deep / "pyproject.toml").write_text('[project]\nname = "inner"\n')  # no [tool.batchspec]: keep walking
@@ -84,10 +90,14 @@ def test_no_config_file_gives_defaults(tmp_path: Path) -> None:
         ('[tool.batchspec]\nselect = "FM2\n', 2, "invalid TOML"),
         ('[tool.batchspec]\nselect = ["FM9"]\n', 2, '"FM9" in "select" matches no code'),
         ('[tool.batchspec]\nignore = ["unbounded-targte"]\n', 2, "matches no code or rule"),
-        ('[tool.batchspec]\nselect = 3\n', 2, "must be a list"),
-        ('[tool.batchspec]\nx = 1\n\n[tool.batchspec.rules.nope-rule]\nseverity = "error"\n', 4, 'unknown rule "nope-rule"'),
+        ("[tool.batchspec]\nselect = 3\n", 2, "must be a list"),
+        (
+            '[tool.batchspec]\nx = 1\n\n[tool.batchspec.rules.nope-rule]\nseverity = "error"\n',
+            4,
+            'unknown rule "nope-rule"',
+        ),
         ('[tool.batchspec.rules.unbounded-target]\nseverity = "loud"\n', 2, "severity must be"),
-        ('[tool.batchspec.rules.unbounded-target]\n\nmax-node = 3\n', 3, 'unknown option "max-node"'),
+        ("[tool.batchspec.rules.unbounded-target]\n\nmax-node = 3\n", 3, 'unknown option "max-node"'),
         ('[tool.batchspec.rules.unbounded-target]\nmax-nodes = "ten"\n', 2, "must be an integer"),
         ('[tool.batchspec.rules.FM001]\nseverity = "warning"\n', 2, "cannot be changed"),
     ],
@@ -134,7 +144,12 @@ def test_cli_overrides() -> None:
 def test_apply_config_for_other_areas() -> None:
     from batchspec.diagnostics.model import Diagnostic, Pos, Span
 
-    d = Diagnostic(code="SP201", name="some-spec-rule", severity=Severity.WARNING, message="m",
-                   span=Span("p.yaml", Pos(1, 1), Pos(1, 1)))
+    d = Diagnostic(
+        code="SP201",
+        name="some-spec-rule",
+        severity=Severity.WARNING,
+        message="m",
+        span=Span("p.yaml", Pos(1, 1), Pos(1, 1)),
+    )
     assert apply_config([d], LintConfig(ignore=("some-spec",)), "p.yaml") == []
     assert apply_config([d], LintConfig(), "p.yaml") == [d]

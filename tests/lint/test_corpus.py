@@ -32,7 +32,9 @@ def _lint(path: Path, shown: str) -> list[Diagnostic]:
 def _render(diagnostics: list[Diagnostic]) -> str:
     out = []
     for d in diagnostics:
-        out.append(f"{d.span.path}:{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code} {d.name}] {d.message}")
+        out.append(
+            f"{d.span.path}:{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code} {d.name}] {d.message}"
+        )
         if d.hint:
             out.append(f"    hint: {d.hint}")
     return "\n".join(out) + "\n" if out else ""
@@ -60,9 +62,13 @@ def test_real_formulas_have_no_error_and_match_golden(path: Path, update_golden:
 
 def test_corpus_goldens_cover_the_corpus() -> None:
     missing = [p.name for p in REAL if not (GOLDEN / "corpus" / f"{p.stem}.out").is_file()]
-    assert len(missing) <= len(REAL) // 4, f"expected findings missing for {missing}; run pytest --update-golden"
+    assert len(missing) <= len(REAL) // 4, (
+        f"expected findings missing for {missing}; run pytest --update-golden"
+    )
     assert not [m for m in missing if m.startswith("lint-")]
-    stale = [g.name for g in (GOLDEN / "corpus").glob("*.out") if not (CORPUS / f"{g.stem}.formula").is_file()]
+    stale = [
+        g.name for g in (GOLDEN / "corpus").glob("*.out") if not (CORPUS / f"{g.stem}.formula").is_file()
+    ]
     assert stale == [], f"golden files without a corpus formula: {stale}"
 
 
@@ -80,7 +86,9 @@ def _found(path: Path) -> list[tuple[str, int, int]]:
 def test_done_when_shipyard_138() -> None:
     # the service said "Line 9, Col 43" (the "(" after GetSample); the finding spans "$PendingTasks.GetSample"
     found = [d for d in _lint(CASES / "shipyard-138.formula", "s.formula") if d.severity >= Severity.WARNING]
-    assert [(d.code, d.span.start.line, d.span.start.col, d.span.end.col) for d in found] == [("FM201", 9, 20, 43)]
+    assert [(d.code, d.span.start.line, d.span.start.col, d.span.end.col) for d in found] == [
+        ("FM201", 9, 20, 43)
+    ]
     assert "GetSamplePercent" in (found[0].hint or "")
 
 
@@ -129,17 +137,34 @@ def test_getsample_unguarded_agrees_with_the_evaluator_on_a_new_pool(path: Path)
     elif result.error is None:
         # no failure on a new pool: every finding must be about a guard that is too weak or a too-young pool,
         # never about a read that the evaluator showed to be safe
-        assert all("without a \"GetSamplePercent\" guard" not in d.message for d in findings), [d.message for d in findings]
+        assert all('without a "GetSamplePercent" guard' not in d.message for d in findings), [
+            d.message for d in findings
+        ]
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        "2024-10-30T00:00:00.880011Z", "Mon, 06 Oct 2014 10:20:00 GMT", "2024-10-30", "2024-10", "2024",
-        "2024-10-30T10:00Z", "2024-10-30T10:00:00+02:00", "mon, 06 oct 2014 10:20:00 GMT",
-        "Mon, 6 Oct 2014 10:20:00 UTC", " 2024-10-30T10:00:00Z ", "Tue, 06 Oct 2014 10:20:00 GMT",
-        "2023-04-14T09:30:51.123456789Z", "2023-02-30T00:00:00Z", "2024-1-3", "2024-10-30 10:00:00Z",
-        "2024-10-30T10:00:00.5+0200", "2024-13-01", "Mon, 06 Oct 2014 25:20:00 GMT", "yesterday", "",
+        "2024-10-30T00:00:00.880011Z",
+        "Mon, 06 Oct 2014 10:20:00 GMT",
+        "2024-10-30",
+        "2024-10",
+        "2024",
+        "2024-10-30T10:00Z",
+        "2024-10-30T10:00:00+02:00",
+        "mon, 06 oct 2014 10:20:00 GMT",
+        "Mon, 6 Oct 2014 10:20:00 UTC",
+        " 2024-10-30T10:00:00Z ",
+        "Tue, 06 Oct 2014 10:20:00 GMT",
+        "2023-04-14T09:30:51.123456789Z",
+        "2023-02-30T00:00:00Z",
+        "2024-1-3",
+        "2024-10-30 10:00:00Z",
+        "2024-10-30T10:00:00.5+0200",
+        "2024-13-01",
+        "Mon, 06 Oct 2014 25:20:00 GMT",
+        "yesterday",
+        "",
     ],
 )
 def test_bad_time_literal_agrees_with_the_evaluator(text: str) -> None:
@@ -190,7 +215,9 @@ def _states(now):  # type: ignore[no-untyped-def]
             values = [None if gaps and i % 3 == 0 else float(i % 7) for i in range(n)]
             series = {m: MetricSeries(values=list(values), end=now - timedelta(seconds=60)) for m in metrics}
             nodes = 0 if gaps else 2  # an empty pool too: divisions by node counts
-            pool = PoolState(current_dedicated_nodes=nodes, target_dedicated_nodes=nodes, task_slots_per_node=4)
+            pool = PoolState(
+                current_dedicated_nodes=nodes, target_dedicated_nodes=nodes, task_slots_per_node=4
+            )
             yield EvalState(time=now, pool=pool, metrics=series)
 
 
@@ -223,7 +250,10 @@ def test_every_insufficient_sample_failure_is_reported(path: Path) -> None:
             code, at = "FM212", lambda d: d.span.start.col > col  # noqa: B023
         else:
             continue
-        assert any(d.code == code and d.span.start.line == line and at(d) for d in diagnostics), (path.name, message)
+        assert any(d.code == code and d.span.start.line == line and at(d) for d in diagnostics), (
+            path.name,
+            message,
+        )
 
 
 @pytest.mark.parametrize("path", [*REAL, *MOTIVATING], ids=[p.stem for p in [*REAL, *MOTIVATING]])
@@ -241,7 +271,9 @@ def test_a_target_that_follows_a_huge_queue_is_reported_unbounded(path: Path) ->
     series = {m: MetricSeries(values=[1e9] * 600, end=now - timedelta(seconds=30)) for m in metrics}
     series["$CPUPercent"] = MetricSeries(values=[100.0] * 600, end=now - timedelta(seconds=30))
     pool = PoolState(
-        current_dedicated_nodes=100, target_dedicated_nodes=100, current_low_priority_nodes=100,
+        current_dedicated_nodes=100,
+        target_dedicated_nodes=100,
+        current_low_priority_nodes=100,
         target_low_priority_nodes=100,
     )
     result = compile_text(text, path.name).evaluate(EvalState(time=now, pool=pool, metrics=series))

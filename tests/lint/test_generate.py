@@ -24,8 +24,13 @@ def _grid() -> list[tuple[str, Params]]:
     )
     for node_type, slots, lookback, percent, dealloc in common:
         base = Params(
-            node_type=node_type, slots_per_node=slots, lookback_minutes=lookback, sample_percent=percent,
-            deallocation=dealloc, min_nodes=1 if slots == 4 else 0, max_nodes=1 if lookback == 2 else 25,
+            node_type=node_type,
+            slots_per_node=slots,
+            lookback_minutes=lookback,
+            sample_percent=percent,
+            deallocation=dealloc,
+            min_nodes=1 if slots == 4 else 0,
+            max_nodes=1 if lookback == 2 else 25,
         )
         for scenario in ("pending-tasks", "active-tasks", "drain-to-zero", "dedicated-spot"):
             out.append((scenario, base))
@@ -128,7 +133,10 @@ def test_generated_formulas_evaluate_on_a_fresh_and_a_busy_pool() -> None:
         assert loaded.error is None, (scenario, loaded.error)
         assert 0 <= loaded.target_dedicated_nodes <= 7 and 0 <= loaded.target_low_priority_nodes <= 9
         if scenario in ("pending-tasks", "active-tasks", "drain-to-zero"):
-            assert loaded.target_dedicated_nodes == 7, (scenario, loaded.results)  # 39 tasks / 4 slots, capped
+            assert loaded.target_dedicated_nodes == 7, (
+                scenario,
+                loaded.results,
+            )  # 39 tasks / 4 slots, capped
         if scenario == "dedicated-spot":
             assert (loaded.target_dedicated_nodes, loaded.target_low_priority_nodes) == (2, 8), loaded.results
         if scenario == "schedule":

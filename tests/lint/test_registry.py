@@ -29,7 +29,9 @@ def test_every_rule_class_is_registered() -> None:
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, Rule) and obj not in (Rule, FormulaRule) and obj.__module__ == module.__name__:
                 found.add(obj)
-                assert info.name.startswith(obj.code.lower() + "_"), f"{info.name}: file named after {obj.code}"
+                assert info.name.startswith(obj.code.lower() + "_"), (
+                    f"{info.name}: file named after {obj.code}"
+                )
                 assert info.name == f"{obj.code.lower()}_{obj.name.replace('-', '_')}"
     assert found == set(all_rules())
 
@@ -37,9 +39,20 @@ def test_every_rule_class_is_registered() -> None:
 def test_issue_rule_names_are_exact() -> None:
     names = {r.name for r in all_rules()}
     for required in (
-        "getsample-unguarded", "percent-scale", "constant-condition", "no-target-assigned", "unbounded-target",
-        "fractional-target", "last-sample-only", "lookback-too-short", "retired-metric", "legacy-alias",
-        "service-variable-case", "bad-time-literal", "unused-variable", "self-assignment",
+        "getsample-unguarded",
+        "percent-scale",
+        "constant-condition",
+        "no-target-assigned",
+        "unbounded-target",
+        "fractional-target",
+        "last-sample-only",
+        "lookback-too-short",
+        "retired-metric",
+        "legacy-alias",
+        "service-variable-case",
+        "bad-time-literal",
+        "unused-variable",
+        "self-assignment",
     ):
         assert required in names
     by_name = {r.name: r for r in all_rules()}
@@ -48,8 +61,12 @@ def test_issue_rule_names_are_exact() -> None:
 
 
 def _make(**overrides):  # a valid rule class, then break one attribute
-    attrs = dict(code="FM299", name="sample-rule", examples=(Example(bad="x = 1;", good="x = 2;"),),
-                 __doc__="A title.\n\nBody.")
+    attrs = dict(
+        code="FM299",
+        name="sample-rule",
+        examples=(Example(bad="x = 1;", good="x = 2;"),),
+        __doc__="A title.\n\nBody.",
+    )
     attrs.update(overrides)
     return type("SampleRule", (FormulaRule,), attrs)
 

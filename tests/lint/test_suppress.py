@@ -20,16 +20,16 @@ def test_same_line_suppression_by_name_and_code() -> None:
 
 
 def test_own_line_suppression_covers_the_next_code_line() -> None:
-    text = "// batchspec: ignore[unbounded-target]\n\n// why: the queue is bounded\n" + UNCAPPED + (
-        "\n$NodeDeallocationOption = taskcompletion;"
+    text = (
+        "// batchspec: ignore[unbounded-target]\n\n// why: the queue is bounded\n"
+        + UNCAPPED
+        + ("\n$NodeDeallocationOption = taskcompletion;")
     )
     assert summary(text) == []
 
 
 def test_suppression_covers_a_multiline_statement() -> None:
-    text = (
-        "// batchspec: ignore[getsample-unguarded]\n$x =\n  avg($CPUPercent.GetSample(TimeInterval_Minute * 10));\n"
-    )
+    text = "// batchspec: ignore[getsample-unguarded]\n$x =\n  avg($CPUPercent.GetSample(TimeInterval_Minute * 10));\n"
     assert [c for c, _l, _c in summary(text, LintConfig(select=("FM201",)))] == []
 
 

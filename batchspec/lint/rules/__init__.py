@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from batchspec.lint.rule import Rule
 from batchspec.lint.rules.formula.fm201_getsample_unguarded import GetsampleUnguarded
 from batchspec.lint.rules.formula.fm202_percent_scale import PercentScale
 from batchspec.lint.rules.formula.fm203_constant_condition import ConstantCondition
@@ -25,7 +26,6 @@ from batchspec.lint.rules.formula.fm220_bare_call_statement import BareCallState
 from batchspec.lint.rules.formula.fm221_nested_ternary import NestedTernary
 from batchspec.lint.rules.formula.fm222_sample_percent_range import SamplePercentRange
 from batchspec.lint.rules.formula.fm223_empty_sample_aggregate import EmptySampleAggregate
-from batchspec.lint.rule import Rule
 
 ALL_RULES: tuple[type[Rule], ...] = (
     GetsampleUnguarded,

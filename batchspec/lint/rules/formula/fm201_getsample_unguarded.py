@@ -38,9 +38,18 @@ class GetsampleUnguarded(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        implicit_percent: float = field(default=70.0, metadata={"doc": "the percentage a window read without one requires (observed 70%, reference A14)"})
-        same_metric: bool = field(default=False, metadata={"doc": "only a GetSamplePercent on the same metric guards a read"})
-        propagation_delay: float = field(default=60.0, metadata={"doc": "seconds before a sample is available (for pool-age guards)"})
+        implicit_percent: float = field(
+            default=70.0,
+            metadata={
+                "doc": "the percentage a window read without one requires (observed 70%, reference A14)"
+            },
+        )
+        same_metric: bool = field(
+            default=False, metadata={"doc": "only a GetSamplePercent on the same metric guards a read"}
+        )
+        propagation_delay: float = field(
+            default=60.0, metadata={"doc": "seconds before a sample is available (for pool-age guards)"}
+        )
 
     examples = (
         Example(
@@ -69,7 +78,11 @@ class GetsampleUnguarded(FormulaRule):
                 f
                 for f in use.facts
                 if isinstance(f, PercentFact)
-                and (f.group == group if not opts.same_metric else metric_group(f.metric) == group and f.metric == use.metric)
+                and (
+                    f.group == group
+                    if not opts.same_metric
+                    else metric_group(f.metric) == group and f.metric == use.metric
+                )
             ]
             best = max(guards, key=lambda f: f.threshold) if guards else None
             if best is not None and (required is None or best.threshold >= required):
@@ -102,7 +115,8 @@ class GetsampleUnguarded(FormulaRule):
                 yield self.report(
                     span,
                     f'the guard only ensures {fmt_num(best.threshold)}% of "{best.metric}" samples, '
-                    f'but "{metric}.GetSample" needs {need}' + (" (the default without a percentage)" if implicit else ""),
+                    f'but "{metric}.GetSample" needs {need}'
+                    + (" (the default without a percentage)" if implicit else ""),
                     hint=f"raise the guard to {need}, or give GetSample a lower percentage argument",
                     related=(Related(best.span, "the guard"),),
                 )

@@ -44,7 +44,12 @@ class PercentScale(FormulaRule):
                 )
                 break
         for use in a.samples:
-            if use.method == "GetSample" and use.percent is not None and 0 < use.percent < 1 and use.percent_node:
+            if (
+                use.method == "GetSample"
+                and use.percent is not None
+                and 0 < use.percent < 1
+                and use.percent_node
+            ):
                 node = use.percent_node
                 yield self.report(
                     node.span,

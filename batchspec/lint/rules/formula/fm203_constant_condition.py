@@ -67,8 +67,9 @@ class ConstantCondition(FormulaRule):
             yield self.report(
                 culprit.span,
                 f'condition "{text}" is always {word}{reason}{whole}',
-                hint="did you mean \"||\"?" if (not t.value and "&&" in text) else
-                "check the comparison: a condition that never changes leaves one branch dead",
+                hint='did you mean "||"?'
+                if (not t.value and "&&" in text)
+                else "check the comparison: a condition that never changes leaves one branch dead",
             )
 
 

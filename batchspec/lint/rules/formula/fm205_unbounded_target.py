@@ -39,7 +39,12 @@ class UnboundedTarget(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        max_nodes: int | None = field(default=None, metadata={"doc": "the largest target you intend: higher bounds are reported, and --fix inserts this cap"})
+        max_nodes: int | None = field(
+            default=None,
+            metadata={
+                "doc": "the largest target you intend: higher bounds are reported, and --fix inserts this cap"
+            },
+        )
 
     examples = (
         Example(
@@ -81,7 +86,9 @@ class UnboundedTarget(FormulaRule):
                     message += ", and it can be negative"
                 hint = f"cap it, e.g. {name} = min(20, …)"
                 if opts.max_nodes is None:
-                    hint += "; set max-nodes in [tool.batchspec.rules.unbounded-target] to let --fix add the cap"
+                    hint += (
+                        "; set max-nodes in [tool.batchspec.rules.unbounded-target] to let --fix add the cap"
+                    )
             elif over_cap:
                 message = f'"{name}" can reach {fmt_num(v.hi)}, above max-nodes = {opts.max_nodes}'
                 hint = f"cap it with min({opts.max_nodes}, …)"

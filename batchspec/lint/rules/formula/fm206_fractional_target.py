@@ -49,6 +49,7 @@ class FractionalTarget(FormulaRule):
                 "targets (2.5 nodes become 2)",
                 hint="round explicitly: ceil(…) to round up, floor(…) to round down",
                 related=tuple(
-                    Related(t.statement.target.span, f"{t.statement.target.name} is assigned here") for t in targets
+                    Related(t.statement.target.span, f"{t.statement.target.name} is assigned here")
+                    for t in targets
                 ),
             )

@@ -26,7 +26,9 @@ class LastSampleOnly(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        metrics: tuple[str, ...] = field(default=("$CPUPercent",), metadata={"doc": "metrics whose last sample alone is reported"})
+        metrics: tuple[str, ...] = field(
+            default=("$CPUPercent",), metadata={"doc": "metrics whose last sample alone is reported"}
+        )
 
     examples = (
         Example(
@@ -55,6 +57,6 @@ class LastSampleOnly(FormulaRule):
                 receiver_and_method(u.node),
                 f'"{u.metric}.GetSample({int(u.count) if float(u.count).is_integer() else u.count})" reads only the '
                 "latest sample, however old; one sample of this metric is noise",
-                hint=f'scale on a trend, e.g. avg({u.metric}.GetSample(TimeInterval_Minute * 10)) guarded by '
+                hint=f"scale on a trend, e.g. avg({u.metric}.GetSample(TimeInterval_Minute * 10)) guarded by "
                 "GetSamplePercent",
             )

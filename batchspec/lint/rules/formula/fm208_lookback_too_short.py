@@ -27,7 +27,9 @@ class LookbackTooShort(FormulaRule):
     @dataclass(frozen=True)
     class Options:
         sample_period: float = field(default=30.0, metadata={"doc": "seconds between two samples"})
-        propagation_delay: float = field(default=60.0, metadata={"doc": "seconds before a sample is available"})
+        propagation_delay: float = field(
+            default=60.0, metadata={"doc": "seconds before a sample is available"}
+        )
 
     examples = (
         Example(

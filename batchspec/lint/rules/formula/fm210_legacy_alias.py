@@ -8,7 +8,6 @@ from batchspec.formula import builtins as b
 from batchspec.lint.context import FormulaContext
 from batchspec.lint.rule import Edit, Example, Finding, Fix, FormulaRule
 
-
 _ALIASES = frozenset(name for name, v in b.SERVICE_VARIABLES.items() if v.alias_of is not None)
 
 

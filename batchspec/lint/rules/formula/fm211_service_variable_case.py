@@ -60,10 +60,14 @@ class ServiceVariableCase(FormulaRule):
             intended = intended_service_name(var.name)
             if intended is None:
                 continue
-            if var.name.startswith("$") or var.name.lower() != intended[1:].lower() or var.name == intended[1:]:
-                what = "differs only in case from" if var.name.startswith("$") else "lacks the \"$\" of"
+            if (
+                var.name.startswith("$")
+                or var.name.lower() != intended[1:].lower()
+                or var.name == intended[1:]
+            ):
+                what = "differs only in case from" if var.name.startswith("$") else 'lacks the "$" of'
             else:
-                what = "differs in case and lacks the \"$\" of"
+                what = 'differs in case and lacks the "$" of'
             yield self.report(
                 var.span,
                 f'"{var.name}" {what} the service variable "{intended}", so it is an ordinary user variable',

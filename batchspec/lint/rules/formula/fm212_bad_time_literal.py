@@ -36,8 +36,14 @@ def time_literal_problem(text: str) -> tuple[str, str, bool] | None:
         mon = m["mon"].title()
         wd = m["wd"].title()
         if mon not in _MONTHS or wd not in _DAYS:
-            return (f'"{text}" has an unknown day or month name', "use English abbreviations: Mon, Jan, …", True)
-        problem = _check_date(int(m["y"]), _MONTHS.index(mon) + 1, int(m["d"]), int(m["h"]), int(m["mi"]), int(m["s"]))
+            return (
+                f'"{text}" has an unknown day or month name',
+                "use English abbreviations: Mon, Jan, …",
+                True,
+            )
+        problem = _check_date(
+            int(m["y"]), _MONTHS.index(mon) + 1, int(m["d"]), int(m["h"]), int(m["mi"]), int(m["s"])
+        )
         if problem:
             return problem
         real = _DAYS[dt.date(int(m["y"]), _MONTHS.index(mon) + 1, int(m["d"])).weekday()]
@@ -58,8 +64,12 @@ def time_literal_problem(text: str) -> tuple[str, str, bool] | None:
                 True,
             )
         problem = _check_date(
-            int(m["y"]), int(m["mo"] or 1), int(m["d"] or 1),
-            int(m["h"] or 0), int(m["mi"] or 0), int(m["s"] or 0),
+            int(m["y"]),
+            int(m["mo"] or 1),
+            int(m["d"] or 1),
+            int(m["h"] or 0),
+            int(m["mi"] or 0),
+            int(m["s"] or 0),
         )
         if problem:
             return problem
@@ -84,7 +94,11 @@ def _check_date(y: int, mo: int, d: int, h: int, mi: int, s: int) -> tuple[str, 
     if not 1 <= d <= last:
         return (f"day {d} does not exist in {y}-{mo:02d}", f"that month has {last} days", True)
     if h > 23 or mi > 59 or s > 59:
-        return (f"time {h:02d}:{mi:02d}:{s:02d} does not exist", "hours are 00–23, minutes and seconds 00–59", True)
+        return (
+            f"time {h:02d}:{mi:02d}:{s:02d} does not exist",
+            "hours are 00–23, minutes and seconds 00–59",
+            True,
+        )
     return None
 
 

@@ -30,7 +30,11 @@ class UnusedVariable(FormulaRule):
         for name, writes in a.var_writes.items():
             if name in b.SERVICE_VARIABLES or name in a.var_reads:
                 continue
-            if name.lower().lstrip("$") in ("targetdedicatednodes", "targetlowprioritynodes", "nodedeallocationoption"):
+            if name.lower().lstrip("$") in (
+                "targetdedicatednodes",
+                "targetlowprioritynodes",
+                "nodedeallocationoption",
+            ):
                 continue  # a misspelled target: service-variable-case reports it
             yield self.report(
                 writes[0].target.span,

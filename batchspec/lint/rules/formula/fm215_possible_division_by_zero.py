@@ -43,7 +43,11 @@ class PossibleDivisionByZero(FormulaRule):
                 continue
             if right.knob or right.lit or not (right.lo <= 0 <= right.hi):
                 continue
-            span_text = "" if right.hi >= POOL_SIZE else f" (it ranges from {fmt_num(right.lo)} to {fmt_num(right.hi)})"
+            span_text = (
+                ""
+                if right.hi >= POOL_SIZE
+                else f" (it ranges from {fmt_num(right.lo)} to {fmt_num(right.hi)})"
+            )
             yield self.report(
                 node.span,
                 f'the divisor "{quote(ctx, node.span)}" can be 0{span_text}',

@@ -45,14 +45,22 @@ class MissingDeallocationOption(FormulaRule):
         if last_target is None:
             return
         final = ctx.analysis.final_targets()
-        keep = ("$CurrentDedicatedNodes", "$CurrentLowPriorityNodes", "$TargetDedicatedNodes", "$TargetLowPriorityNodes")
+        keep = (
+            "$CurrentDedicatedNodes",
+            "$CurrentLowPriorityNodes",
+            "$TargetDedicatedNodes",
+            "$TargetLowPriorityNodes",
+        )
         varying = [
             t
             for t in final.values()
             if t.value.known
             and t.value.lo != t.value.hi
             # "= $CurrentDedicatedNodes" keeps the pool as it is (the docs' harmless formula)
-            and not (isinstance(ast.unparen(t.statement.value), ast.Var) and ast.unparen(t.statement.value).name in keep)  # type: ignore[union-attr]
+            and not (
+                isinstance(ast.unparen(t.statement.value), ast.Var)
+                and ast.unparen(t.statement.value).name in keep
+            )  # type: ignore[union-attr]
         ]
         if not varying:
             return  # constant (or unknown) targets: the formula itself never shrinks a running pool

@@ -38,7 +38,11 @@ class BareCallStatement(FormulaRule):
                 yield self.report(
                     st.span,
                     '"stop()" as a statement always stops the evaluation here'
-                    + (f"; the {after} statement{'s' if after != 1 else ''} after it never run" if after else ""),
+                    + (
+                        f"; the {after} statement{'s' if after != 1 else ''} after it never run"
+                        if after
+                        else ""
+                    ),
                     hint="remove it, or stop conditionally: x = condition ? stop() : 0;",
                 )
             else:

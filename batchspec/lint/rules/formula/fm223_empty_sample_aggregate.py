@@ -35,7 +35,9 @@ class EmptySampleAggregate(FormulaRule):
             fix = None
             if call.name == "max" and call.args:
                 first = call.args[0].span
-                fix = Fix('add a default 0 to "max"', (Edit(Span(first.path, first.start, first.start), "0, "),))
+                fix = Fix(
+                    'add a default 0 to "max"', (Edit(Span(first.path, first.start, first.start), "0, "),)
+                )
             what = quote(ctx, call.span, 50)
             yield self.report(
                 call.name_span,
