@@ -28,6 +28,7 @@ from batchspec.local.model import MAX_BODY, ApiError, Request, Response, iso, re
 ACCOUNT_NAME = "batchspeclocal"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-0000000b5eca"
 RESOURCE_GROUP = "batchspec-local"
+MAX_CONNECTIONS = 256  # open client connections (each has a thread); more are closed at once
 DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of an oversized body read and discarded before answering 413
 
 
@@ -83,6 +84,11 @@ class _Server(ThreadingHTTPServer):
         sock, addr = self.socket.accept()
         # headers and body leave in separate writes: without this, Nagle + delayed ACK add ~40 ms per answer
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.sockets_lock:
+            crowded = len(self.open_sockets) >= MAX_CONNECTIONS
+        if crowded:  # idle or slow clients must not pile up threads without bound
+            sock.close()
+            raise OSError("too many open connections")
         wrapped = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         with self.sockets_lock:
             self.open_sockets.add(wrapped)
@@ -109,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "batchspec-local"
     sys_version = ""
-    timeout = 60
+    timeout = 30  # seconds a connection may sit idle or half-sent before it is closed
 
     def setup(self) -> None:
         super().setup()

@@ -98,3 +98,25 @@ def test_connection_env_survives_shell_sourcing_with_a_storage_string(tmp_path, 
         check=True,
     )
     assert out.stdout.strip() == storage
+
+
+def test_idle_connections_are_bounded(tmp_path, monkeypatch):
+    import socket
+
+    from batchspec.local import service as service_mod
+
+    from .conftest import checked_service, wait_for
+    from .test_dataplane import raw_request
+
+    monkeypatch.setattr(service_mod, "MAX_CONNECTIONS", 3)
+    with checked_service(tmp_path / "s") as svc:
+        idle = [socket.create_connection(("127.0.0.1", svc.port)) for _ in range(3)]
+        wait_for(lambda: len(svc._server.open_sockets) == 3, timeout=5, interval=0.01)
+        extra = socket.create_connection(("127.0.0.1", svc.port))
+        extra.settimeout(5)
+        assert extra.recv(1) == b""  # closed at once: no thread is spent on it
+        extra.close()
+        for sock in idle:
+            sock.close()
+        wait_for(lambda: not svc._server.open_sockets, timeout=5, interval=0.01)
+        assert raw_request(svc, "GET", "/jobs")[0] == 200
