@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 from lark import Lark, Token, Transformer
@@ -399,6 +400,11 @@ class _Session:
         code_point = f"U+{ord(ch):04X}"
         if ch == "\u00a0":
             message, hint = "unexpected non-breaking space (U+00A0)", "replace it with an ordinary space"
+        elif ch == "\ufeff":
+            message, hint = "unexpected byte order mark (U+FEFF)", "save the formula without a BOM"
+        elif unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp"):
+            name = unicodedata.name(ch, "").lower() or "invisible character"
+            message, hint = f"unexpected {name} ({code_point})", "delete it or replace it with an ordinary space"
         elif ord(ch) < 32 or ord(ch) == 127:
             message, hint = f"unexpected control character {code_point}", "is this a text file?"
         elif ord(ch) > 127:

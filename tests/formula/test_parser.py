@@ -131,6 +131,8 @@ def test_string_value_and_comment_inside_string() -> None:
         ('x = "abc', "FM005", 1, 5, "unterminated string"),
         ("x = 1\u00a0+ 2;", "FM004", 1, 6, "unexpected non-breaking space (U+00A0)"),
         ("x = \x00;", "FM004", 1, 5, "unexpected control character U+0000"),
+        ("\ufeffx = 1;", "FM004", 1, 1, "unexpected byte order mark (U+FEFF)"),
+        ("x = 1\u200b;", "FM004", 1, 6, "unexpected zero width space (U+200B)"),
         ("x == 1;", "FM010", 1, 1, "a statement must be an assignment or a function call"),
         ("x = 1; y = 2 = 3;", "FM001", 1, 14, 'unexpected "="; only a single name can be assigned'),
     ],
