@@ -115,7 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "batchspec-local"
     sys_version = ""
-    timeout = 30  # seconds a connection may sit idle or half-sent before it is closed
+    timeout = 120  # seconds a connection may sit idle or half-sent before it is closed (clients reuse them)
 
     def setup(self) -> None:
         super().setup()
