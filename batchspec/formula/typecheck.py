@@ -32,6 +32,8 @@ from batchspec.formula.types import (
 class CheckOptions:
     # A8: accept "double op doubleVec" (e.g. 2 * v) like "doubleVec op double"; the service table does not list it
     allow_double_op_doublevec: bool = False
+    # A11: metric variables that may also be read directly as a double (e.g. {"$PreemptedNodeCount"})
+    bare_metrics: frozenset[str] = frozenset()
 
 
 _AGGREGATE_HINT = "aggregate it first, e.g. avg(…), max(…) or min(…)"
@@ -175,7 +177,7 @@ class _Checker:
         name = e.name
         service = b.SERVICE_VARIABLES.get(name)
         if service is not None:
-            if service.sampled:
+            if service.sampled and name not in self.options.bare_metrics:
                 self.report(
                     "FM110",
                     e.span,

@@ -46,6 +46,14 @@ def test_unary_table_is_exact(op: str, operand: Type) -> None:
     assert (errors == []) == ((op, operand) in b.UNARY_OPERATIONS)
 
 
+def test_bare_metric_set_is_configurable() -> None:
+    assert _errors("x = $PreemptedNodeCount + 1;") == ["FM110"]
+    _f, diagnostics = check_formula(
+        "x = $PreemptedNodeCount + 1;", options=CheckOptions(bare_metrics=frozenset({"$PreemptedNodeCount"}))
+    )
+    assert diagnostics == []
+
+
 def test_double_op_doublevec_leniency_is_an_option() -> None:
     assert _errors("x = 2 * $ActiveTasks.GetSample(3);") == ["FM109"]
     assert _errors("x = 2 * $ActiveTasks.GetSample(3);", allow_double_op_doublevec=True) == []
