@@ -165,7 +165,7 @@ def render_markdown(rows: list[CodeInfo]) -> str:
     parts.append("| Code | Name | Default severity | Area | Summary |")
     parts.append("|---|---|---|---|---|")
     for row in others:
-        summary = row.summary.replace("|", "\\|")
+        summary = row.summary.rstrip(".").replace("|", "\\|")
         parts.append(f"| {row.code} | `{row.name}` | {row.severity.label} | {row.area} | {summary} |")
     parts.append("")
     return "\n".join(parts)
