@@ -17,7 +17,7 @@ these tables; nothing else lists names. Sources are the keys of the reference's 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from batchspec.formula.types import (
     DEALLOCATION_OPTION,
@@ -36,7 +36,6 @@ class Param:
     name: str
     types: frozenset[Type]
     is_list: bool = False  # a doubleVecList: zero or more arguments, each a double or a doubleVec
-    optional: bool = False  # documentation only; optional arguments are modelled as separate overloads
 
     @staticmethod
     def of(name: str, *types: Type) -> Param:
@@ -449,23 +448,6 @@ TIMESTAMP_FIELDS: dict[str, str] = {
 # service limits (§1.1, A1)
 MAX_FORMULA_CHARS = 8192
 MAX_STATEMENTS = 100
-
-
-@dataclass(frozen=True)
-class _Names:
-    """Every predefined name, for "did you mean" suggestions."""
-
-    variables: tuple[str, ...] = field(default_factory=lambda: tuple(SERVICE_VARIABLES))
-    constants: tuple[str, ...] = field(default_factory=lambda: tuple(TIME_INTERVALS) + DEALLOCATION_OPTIONS)
-    functions: tuple[str, ...] = field(default_factory=lambda: tuple(FUNCTIONS))
-    methods: tuple[str, ...] = field(default_factory=lambda: tuple(METHODS))
-
-
-NAMES = _Names()
-
-
-def is_service_name(name: str) -> bool:
-    return name in SERVICE_VARIABLES
 
 
 def service_name_case_insensitive(name: str) -> str | None:
