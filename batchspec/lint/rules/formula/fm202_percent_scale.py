@@ -13,7 +13,9 @@ class PercentScale(FormulaRule):
 
     `GetSamplePercent` returns 0–100 (observed: `96.6667`), `$CPUPercent` samples are percentages, and the
     `samplePercent` argument of `GetSample` is 0–100 too. Comparing them with `0.7` tests for 0.7%, not 70%: the
-    docs' own CPU example (`min($CPUPercent.GetSample(...)) > 0.7`) scales up on almost any load.
+    docs' own CPU example (`min($CPUPercent.GetSample(...)) > 0.7`) scales up on almost any load. The `p` of
+    `percentile(v, p)` is read on the same scale (undocumented; reference A31), so `percentile(v, 0.9)` is reported
+    too.
     """
 
     code = "FM202"
@@ -43,6 +45,16 @@ class PercentScale(FormulaRule):
                     hint=f"did you mean {fmt_num(k * 100)}?",
                 )
                 break
+        for call, args in a.calls:
+            if call.name == "percentile" and len(args) == 2 and len(call.args) == 2:
+                k = args[1].const
+                if k is not None and 0 < k < 1:
+                    yield self.report(
+                        call.args[1].span,
+                        f'the percentile argument of "percentile" is on the 0–100 scale; {fmt_num(k)} asks for '
+                        "the lowest values",
+                        hint=f"did you mean {fmt_num(k * 100)}? (the scale is undocumented; batchspec reads 0–100)",
+                    )
         for use in a.samples:
             if (
                 use.method == "GetSample"
