@@ -15,7 +15,7 @@ from typing import Any
 from batchspec.errors import BatchspecError
 from batchspec.spec.durations import parse_duration
 from batchspec.spec.loader import Document, JsonPath, StringMap, check_size, load_text
-from batchspec.spec.shapes import detect_pool_shape, get
+from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,11 @@ def pool_formula_from_document(doc: Document) -> PoolFormula:
     text = get(data, formula_path)
     if text is not None and not isinstance(text, str):
         raise BatchspecError(f"{doc.path}: the autoscale formula must be a string")
+    if shape.plane == "management" and is_arm_expression(text):
+        raise BatchspecError(
+            f"{doc.path}: the autoscale formula is an ARM template expression ({text[:60]}); "
+            "put the formula text in a .formula file or the template to evaluate or simulate it"
+        )
     if shape.plane == "data" and get(data, (*shape.props, "enableAutoScale")) is False:
         text = None
     interval_raw = get(data, shape.path("interval"))

@@ -200,6 +200,11 @@ def import_pool(doc: Document, *, source_name: str) -> ImportResult:
         )
     if shape.wrapper != "resource":
         notes.append(f"imported the pool resource at {'.'.join(map(str, shape.root))} of the {shape.wrapper}")
+    from batchspec.spec.shapes import all_pool_shapes
+
+    others = [".".join(map(str, s.root)) for s in all_pool_shapes(doc.data)[1:]]
+    if others:
+        notes.append("the file defines more pools, not imported: " + ", ".join(others))
     return _import_management(resource, source_name, notes, plane="management")
 
 

@@ -71,3 +71,11 @@ def test_not_a_pool_is_a_clean_error(tmp_path: Path, content: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BatchspecError, match="no such file"):
         load_pool_formula(tmp_path / "nope.json")
+
+
+def test_arm_expression_formula_is_a_clean_error(tmp_path: Path) -> None:
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps({"resources": [{"type": "Microsoft.Batch/batchAccounts/pools", "name": "a/p", "properties": {
+        "vmSize": "x", "scaleSettings": {"autoScale": {"formula": "[parameters('formula')]"}}}}]}))
+    with pytest.raises(BatchspecError, match="ARM template expression"):
+        load_pool_formula(p)
