@@ -929,7 +929,11 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
                 c.diagnostics.append(d)
         if c.has_errors:
             return c
-    variables = dict(merged.get("variables") or {})
+    raw_vars = merged.get("variables")
+    if raw_vars is not None and not isinstance(raw_vars, dict):
+        ctx.error("SP100", "spec-schema", "variables must be a mapping of names to values", ("variables",))
+        return c
+    variables = dict(raw_vars or {})
     variables.setdefault("env", env or "default")
     c.variables = variables
     data2, diags = interpolate(
