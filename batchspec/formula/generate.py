@@ -25,6 +25,7 @@ DEALLOCATION = ("taskcompletion", "requeue", "terminate", "retaineddata")
 NODE_TYPES = ("dedicated", "spot")
 _TARGET = {"dedicated": "$TargetDedicatedNodes", "spot": "$TargetLowPriorityNodes"}
 _OTHER = {"dedicated": "$TargetLowPriorityNodes", "spot": "$TargetDedicatedNodes"}
+NEWEST_MISSING_SECONDS = 30  # one sample period; matches lookback-too-short's always-missing default
 _DAY_NAMES = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -123,6 +124,14 @@ def _validate(scenario: str, p: Params) -> None:
         )
     if not (1 <= p.sample_percent <= 100):
         raise GenerateError(f"sample-percent must be 1 to 100, not {_num(p.sample_percent)}")
+    # the newest ~30 s of samples are never available yet, so a window ending now is never complete
+    reachable = (p.lookback_minutes * 60 - NEWEST_MISSING_SECONDS) / (p.lookback_minutes * 60) * 100
+    if p.sample_percent > reachable:
+        raise GenerateError(
+            f"sample-percent {_num(p.sample_percent)} can never be met with a {_num(p.lookback_minutes)}-minute "
+            f"look-back: the newest {NEWEST_MISSING_SECONDS} seconds of samples are never available yet, so at most "
+            f"{reachable:.1f}% exist; lower it or look back further"
+        )
     if not (-14 <= p.utc_offset <= 14):
         raise GenerateError(f"utc-offset must be -14 to 14 hours, not {_num(p.utc_offset)}")
 

@@ -19,7 +19,7 @@ def _grid() -> list[tuple[str, Params]]:
         ("dedicated", "spot"),
         (None, 1, 4),
         (2, 10, 90),
-        (50, 70, 100),
+        (50, 70, 75),
         ("taskcompletion", "requeue"),
     )
     for node_type, slots, lookback, percent, dealloc in common:
@@ -80,6 +80,8 @@ def test_generated_formulas_are_guarded_capped_and_commented(scenario: str) -> N
         ("pending-tasks", Params(min_nodes=5, max_nodes=2), "min-nodes (5) is larger than max-nodes (2)"),
         ("pending-tasks", Params(lookback_minutes=0.5), "lookback-minutes must be 2 to 1440"),
         ("pending-tasks", Params(sample_percent=0.7), "sample-percent must be 1 to 100"),
+        ("pending-tasks", Params(sample_percent=100), "sample-percent 100 can never be met"),
+        ("drain-to-zero", Params(sample_percent=80, lookback_minutes=2), "at most 75.0% exist"),
         ("pending-tasks", Params(slots_per_node=0), "slots-per-node must be 1 to 256"),
         ("schedule", Params(days="8"), 'days "8"'),
         ("schedule", Params(days="5-1"), "from low to high"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from batchspec.diagnostics.model import Severity
 from batchspec.lint.context import FormulaContext
 from batchspec.lint.rule import Example, Finding, FormulaRule
-from batchspec.lint.rules.formula._util import args_span, fmt_seconds
+from batchspec.lint.rules.formula._util import args_span, fmt_num, fmt_seconds
 
 
 class LookbackTooShort(FormulaRule):
@@ -17,7 +17,9 @@ class LookbackTooShort(FormulaRule):
     less than a minute ago (`GetSample(TimeInterval_Second * 45)`) usually holds none: its `GetSamplePercent` is
     near 0 and a window read fails. The docs advise starting look-backs more than a minute back. A window that
     starts further back but ends now (`GetSample(TimeInterval_Minute * 10)`) is fine: only its newest samples are
-    missing.
+    missing. But a window that ends now can never be complete: when it requires more of its samples than can
+    exist (`GetSample(TimeInterval_Minute * 2, 80)`: the newest 30 seconds are always missing, so at most 75%), the
+    read fails at every evaluation.
     """
 
     code = "FM208"
@@ -29,6 +31,13 @@ class LookbackTooShort(FormulaRule):
         sample_period: float = field(default=30.0, metadata={"doc": "seconds between two samples"})
         propagation_delay: float = field(
             default=60.0, metadata={"doc": "seconds before a sample is available"}
+        )
+        always_missing: float = field(
+            default=30.0,
+            metadata={"doc": "seconds of newest samples that are never available (observed: one sample)"},
+        )
+        implicit_percent: float = field(
+            default=70.0, metadata={"doc": "the percentage a window GetSample without one requires"}
         )
 
     examples = (
@@ -60,3 +69,15 @@ class LookbackTooShort(FormulaRule):
                     f"{fmt_seconds(opts.propagation_delay)} to arrive, so this window is usually empty",
                     hint="start the look-back more than a minute back, e.g. TimeInterval_Minute * 5",
                 )
+            elif u.method == "GetSample" and near < opts.always_missing:
+                # the newest samples are never there yet: a window ending now can never be complete
+                required = u.percent if u.percent is not None else None if u.percent_unknown else opts.implicit_percent
+                best = (far - max(near, opts.always_missing)) / length * 100
+                if required is not None and required > best + 1e-9:
+                    yield self.report(
+                        args_span(u.node),
+                        f'"{call}" requires {fmt_num(required)}% of a {fmt_seconds(length)} window that ends now, '
+                        f"but the newest {fmt_seconds(opts.always_missing)} of samples are never available yet: at "
+                        f"most {fmt_num(round(best, 1))}% can exist, so this read fails whenever it runs",
+                        hint="look back further (the window's share of missing samples shrinks), or require less",
+                    )
