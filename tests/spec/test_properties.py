@@ -151,3 +151,19 @@ def test_import_render_round_trip_on_arbitrary_bodies(tmp_path_factory, body: di
         (root / name).write_text(content, encoding="utf-8", newline="")
     project = load_project(root)
     assert project.pool_body == body
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("{}[]:,\"'\\ \t\n-#&*!|>?%@`abc019.eE+\r") + ["\u00e9"]), max_size=80),
+    name=st.sampled_from(["a.json", "a.yaml"]),
+)
+def test_readers_and_validate_are_total(text: str, name: str) -> None:
+    from batchspec.spec.loader import DocumentError, load_text
+
+    try:
+        load_text(name, text)
+    except DocumentError as exc:
+        assert all(d.code.startswith("SP0") and d.span.start.line >= 1 for d in exc.diagnostics)
+    validate_document(name, text)
+    validate_document(name, "batchspec: 1\n" + text)
