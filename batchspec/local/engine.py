@@ -59,6 +59,7 @@ class Engine:
             str, dict[tuple[str, str], threading.Event]
         ] = {}  # node id -> running (job,task) -> cancel
         self.history: dict[str, autoscale.MetricHistory] = {}
+        self.start_tasks: dict[str, threading.Event] = {}  # node id -> cancels its running start task
         self.metrics_time: dict[str, float] = {}
         self._stop = threading.Event()
         self._node_seq = 0
@@ -311,6 +312,9 @@ class Engine:
             self.save_node(node)
 
     def _drop_node(self, node: dict) -> None:
+        start_task = self.start_tasks.pop(node["id"], None)
+        if start_task is not None:
+            start_task.set()  # a start task still running on a node that leaves the pool is killed
         self.nodes.pop(node["id"], None)
         self.running.pop(node["id"], None)
         self.store.delete("node", node["id"])
@@ -337,7 +341,9 @@ class Engine:
             wait = start_task.get("waitForSuccess", True)
             self._set_node_state(node, "waitingforstarttask" if wait else "idle")
             node["startTaskInfo"] = {"state": "running", "startTime": iso(), "retryCount": 0}
-            self._spawn(self._run_start_task, node["id"], dict(start_task))
+            cancel = threading.Event()
+            self.start_tasks[node["id"]] = cancel
+            self._spawn(self._run_start_task, node["id"], dict(start_task), cancel)
         self.save_node(node)
         self.cond.notify_all()
 
@@ -360,7 +366,7 @@ class Engine:
         )
         return env
 
-    def _run_start_task(self, node_id: str, start_task: dict) -> None:
+    def _run_start_task(self, node_id: str, start_task: dict, cancel: threading.Event) -> None:
         from batchspec.local import transfer
 
         with self.lock:
@@ -386,7 +392,6 @@ class Engine:
                 env[str(item["name"])] = str(item.get("value") or "")
         max_retries = int(start_task.get("maxTaskRetryCount", 0) or 0)
         attempt = 0
-        cancel = threading.Event()
         while True:
             failure = None
             try:
@@ -415,7 +420,7 @@ class Engine:
                     failure = _failure_of(result)
             with self.lock:
                 node = self.nodes.get(node_id)
-                if node is None or self._stop.is_set():
+                if node is None or self._stop.is_set() or cancel.is_set():
                     return
                 info = node["startTaskInfo"]
                 info["retryCount"] = attempt
@@ -424,6 +429,7 @@ class Engine:
                     info.pop("failureInfo", None)
                     if node["state"] == "waitingforstarttask":
                         self._set_node_state(node, "idle")
+                    self.start_tasks.pop(node_id, None)
                     self.save_node(node)
                     self.cond.notify_all()
                     return
@@ -435,6 +441,7 @@ class Engine:
                 info.update(state="completed", endTime=iso(), result="failure", failureInfo=failure)
                 if result is not None and result.exit_code is not None:
                     info["exitCode"] = result.exit_code
+                self.start_tasks.pop(node_id, None)
                 if node["state"] != "leavingpool":
                     self._set_node_state(node, "starttaskfailed")
                     node["schedulingState"] = "disabled"

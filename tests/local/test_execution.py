@@ -251,3 +251,15 @@ def test_task_files_list_and_traversal(batch, make_pool, service):
     assert read_file(batch, job_id, "f", "wd/result.txt") == "data\n"
     status, _, err = raw_request(service, "GET", f"/jobs/{job_id}/tasks/f/files/..%2F..%2F..%2Fsecrets.json")
     assert status in (400, 404) and err["code"] in ("InvalidPropertyValue", "FileNotFound")
+
+
+def test_start_task_of_a_node_leaving_the_pool_is_killed(batch, make_pool, tmp_path):
+    pidfile = tmp_path / "start.pid"
+    pool = make_pool(nodes=1, start_task={"commandLine": f"/bin/sh -c 'echo $$ > {pidfile}; exec sleep 300'"})
+    wait_for(lambda: pidfile.is_file() and pidfile.read_text().strip())
+    pid = int(pidfile.read_text())
+    assert _alive(pid)
+    # a resize is refused while the pool is resizing (409), as the REST reference documents
+    wait_for(lambda: batch.get_pool(pool).allocation_state == "steady")
+    batch.begin_resize_pool(pool, {"targetDedicatedNodes": 0}, polling_interval=0.05).result()
+    wait_for(lambda: not _alive(pid), timeout=5)
