@@ -120,3 +120,35 @@ def test_idle_connections_are_bounded(tmp_path, monkeypatch):
             sock.close()
         wait_for(lambda: not svc._server.open_sockets, timeout=5, interval=0.01)
         assert raw_request(svc, "GET", "/jobs")[0] == 200
+
+
+def test_serve_with_azurite_adds_storage_and_stops_it(tmp_path):
+    from azure.storage.blob import BlobServiceClient
+
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "local", "serve", "--azurite", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        lines = []
+        while not lines or lines[-1].rstrip() != "}":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        details = json.loads("".join(lines))
+        blobs = BlobServiceClient.from_connection_string(details["storage_connection_string"])
+        blobs.create_container("probe").upload_blob("x", b"1")
+        port = int(details["storage_connection_string"].split("127.0.0.1:")[1].split("/")[0])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    import socket
+
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
