@@ -670,6 +670,13 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
             locate, exact = _source_locator(path, src, span_of(shape.path("formula"), False))
             diags += formula_diagnostics(src.text, path, locate, config, exact)
             ctx.formula = TextSource(src.text, locate, exact)
+    tasks = []
+    for i, job in enumerate(c.jobs):
+        for n, t in enumerate(job.tasks):
+            tpath = c.doc_path(job.task_origins[n]) if n < len(job.task_origins) else _job_doc_path(c, job.id, i)
+            where = (*tpath, "requiredSlots")
+            tasks.append((job.id, t, c.doc.span(where, key=False) if c.doc else Span.point(path, 1, 1)))
+    ctx.extras["tasks"] = tasks
     diags += limit_diagnostics(ctx)
     diags += run_rules(ctx)
     for i, job in enumerate(c.jobs):

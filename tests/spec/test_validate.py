@@ -98,8 +98,11 @@ def test_is_batchspec_document() -> None:
 @pytest.mark.parametrize("rule", ALL_SPEC_RULES, ids=lambda r: r.code)
 def test_rule_examples_are_executed(rule: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for ex in rule.examples:
-        bad = [d.code for d in validate_document("bad.json", ex.bad)]
-        good = [d.code for d in validate_document("good.json", ex.good)]
+        suffix = "yaml" if ex.bad.startswith("batchspec:") else "json"  # a spec, or a pool body
+        (tmp_path / f"bad.{suffix}").write_text(ex.bad)
+        (tmp_path / f"good.{suffix}").write_text(ex.good)
+        bad = [d.code for d in validate_document(str(tmp_path / f"bad.{suffix}"), ex.bad)]
+        good = [d.code for d in validate_document(str(tmp_path / f"good.{suffix}"), ex.good)]
         assert rule.code in bad, (rule.code, bad)
         assert rule.code not in good, (rule.code, good)
 

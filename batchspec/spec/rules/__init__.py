@@ -16,6 +16,7 @@ from batchspec.spec.rules.sp203_task_slots_exceed_vcpus import TaskSlotsExceedVc
 from batchspec.spec.rules.sp204_node_agent_mismatch import NodeAgentMismatch
 from batchspec.spec.rules.sp205_plaintext_secret import PlaintextSecret
 from batchspec.spec.rules.sp206_formula_contradicts_pool import FormulaContradictsPool
+from batchspec.spec.rules.sp207_required_slots_exceed_pool import RequiredSlotsExceedPool
 
 ALL_SPEC_RULES: tuple[type[SpecRule], ...] = (
     PlaceholderInId,
@@ -23,6 +24,7 @@ ALL_SPEC_RULES: tuple[type[SpecRule], ...] = (
     NodeAgentMismatch,
     PlaintextSecret,
     FormulaContradictsPool,
+    RequiredSlotsExceedPool,
     AptWithoutYes,
     SudoUnderAdmin,
     AptKeyDeprecated,
