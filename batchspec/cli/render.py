@@ -91,6 +91,12 @@ def run(args: argparse.Namespace) -> int:
         for f in written:
             print(f"wrote {f.as_posix()}", file=sys.stderr)
         return 0
+    tasks = sum(len(j.tasks) for j in project.jobs)
+    print(
+        f"rendered pool {project.pool_id}, {len(project.jobs)} job(s), {tasks} task(s)"
+        + (f" (--env {args.env})" if args.env else ""),
+        file=sys.stderr,
+    )
     if args.pool:
         sys.stdout.write(_dump(pool_body))
         return 0
