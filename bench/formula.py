@@ -28,8 +28,10 @@ def _seed_text() -> str:
 
 def _variants(base: str, n: int) -> list[str]:
     """Distinct seed-sized formulas (different constants), so no cache could help."""
-    return [base.replace("cappedPoolSize = 1;", f"cappedPoolSize = {i + 1};").replace("70", str(50 + i % 40))
-            for i in range(n)]
+    return [
+        base.replace("cappedPoolSize = 1;", f"cappedPoolSize = {i + 1};").replace("70", str(50 + i % 40))
+        for i in range(n)
+    ]
 
 
 def run(quick: bool) -> list[Result]:
@@ -86,9 +88,12 @@ def run(quick: bool) -> list[Result]:
         probe = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         assert probe.returncode == 0, probe.stdout + probe.stderr
         process_runs = 5 if quick else 15
-        validate = repeat(lambda: subprocess.run(cmd, capture_output=True, cwd=ROOT, check=True), process_runs)
+        validate = repeat(
+            lambda: subprocess.run(cmd, capture_output=True, cwd=ROOT, check=True), process_runs
+        )
         bare = repeat(
-            lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True), process_runs
+            lambda: subprocess.run([sys.executable, "-c", "pass"], capture_output=True, check=True),
+            process_runs,
         )
     results.append(
         Result(

@@ -104,7 +104,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Format .formula files: one statement per line, canonical spacing, comments kept. "
         "Exit 0 ok, 1 --check found files to reformat, 2 could not format (syntax errors, unreadable file).",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help='a .formula file, a directory (recursive), or "-"')
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help='a .formula file, a directory (recursive), or "-"'
+    )
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
     p.add_argument("--diff", action="store_true", help="print a unified diff instead of rewriting files")
     p.set_defaults(func=cmd_fmt)

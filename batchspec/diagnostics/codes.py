@@ -25,10 +25,15 @@ _W = Severity.WARNING
 _FORMULA_CHECKS: tuple[Check, ...] = (
     # FM0xx: syntax
     Check("FM001", "syntax-error", _E, "the formula does not follow the grammar of the autoscale language"),
-    Check("FM002", "missing-semicolon", _E, 'two statements are not separated by ";" (a line break is not enough)'),
+    Check(
+        "FM002",
+        "missing-semicolon",
+        _E,
+        'two statements are not separated by ";" (a line break is not enough)',
+    ),
     Check("FM003", "unbalanced-parentheses", _E, 'a "(" is never closed, or a ")" has no matching "("'),
     Check("FM004", "invalid-character", _E, "a character that no token of the language can contain"),
-    Check("FM005", "unterminated-string", _E, 'a string has no closing double quote on its line'),
+    Check("FM005", "unterminated-string", _E, "a string has no closing double quote on its line"),
     Check("FM006", "incomplete-conditional", _E, 'a "?" without its ":" branch'),
     Check("FM007", "empty-formula", _E, "the formula has no statement (empty, or only comments)"),
     Check("FM008", "invalid-encoding", _E, "the file is not UTF-8 text"),
@@ -39,23 +44,52 @@ _FORMULA_CHECKS: tuple[Check, ...] = (
     Check("FM102", "read-only-assignment", _E, "assignment to a read-only service variable"),
     Check("FM103", "unknown-function", _E, "a call to a function the language does not have"),
     Check("FM104", "unknown-method", _E, "a method that metric variables do not have"),
-    Check("FM105", "wrong-argument-count", _E, "a function or method called with the wrong number of arguments"),
+    Check(
+        "FM105", "wrong-argument-count", _E, "a function or method called with the wrong number of arguments"
+    ),
     Check("FM106", "wrong-argument-type", _E, "an argument of the wrong type"),
-    Check("FM107", "invalid-deallocation-option", _E, "$NodeDeallocationOption assigned something other than "
-          "requeue, retaineddata, taskcompletion or terminate"),
+    Check(
+        "FM107",
+        "invalid-deallocation-option",
+        _E,
+        "$NodeDeallocationOption assigned something other than "
+        "requeue, retaineddata, taskcompletion or terminate",
+    ),
     Check("FM108", "target-not-double", _E, "a node target assigned a value that is not a double"),
-    Check("FM109", "unsupported-operation", _E, "an operator applied to types the operations table does not list"),
-    Check("FM110", "metric-not-sampled", _E, "a metric variable used as a number instead of through a sample method"),
-    Check("FM111", "method-on-non-metric", _E, "a sample method called on something that is not a metric variable"),
-    Check("FM112", "unknown-member", _E, 'a member other than year, month, day, weekday, hour, minute, second, '
-          'or a member of something that is not a timestamp'),
+    Check(
+        "FM109",
+        "unsupported-operation",
+        _E,
+        "an operator applied to types the operations table does not list",
+    ),
+    Check(
+        "FM110",
+        "metric-not-sampled",
+        _E,
+        "a metric variable used as a number instead of through a sample method",
+    ),
+    Check(
+        "FM111",
+        "method-on-non-metric",
+        _E,
+        "a sample method called on something that is not a metric variable",
+    ),
+    Check(
+        "FM112",
+        "unknown-member",
+        _E,
+        "a member other than year, month, day, weekday, hour, minute, second, "
+        "or a member of something that is not a timestamp",
+    ),
     Check("FM113", "misplaced-keyword", _E, "a $NodeDeallocationOption keyword used outside its assignment"),
     Check("FM114", "assign-to-constant", _E, "assignment to a predefined constant or keyword"),
     Check("FM115", "invalid-condition", _E, "a condition (ternary, &&, ||, !) that is not a double"),
     # FM3xx: service limits
     Check("FM301", "formula-too-long", _E, "the formula has more than 8192 characters"),
     Check("FM302", "too-many-statements", _E, "the formula has more than 100 statements"),
-    Check("FM303", "formula-too-many-bytes", _W, "the formula is over 8192 bytes in UTF-8 (the docs say 8 KB)"),
+    Check(
+        "FM303", "formula-too-many-bytes", _W, "the formula is over 8192 bytes in UTF-8 (the docs say 8 KB)"
+    ),
 )
 
 CHECKS: dict[str, Check] = {c.code: c for c in _FORMULA_CHECKS}
@@ -87,7 +121,9 @@ def make(
 # SM: batchspec simulate (owner: SIM). SM0xx: failed --expect checks; SM1xx: scenario files.
 _SIMULATE_CHECKS: tuple[Check, ...] = (
     Check("SM001", "expectation-failed", _E, "a --expect check on a simulation summary figure did not hold"),
-    Check("SM101", "scenario-syntax", _E, "the scenario file is not valid YAML, or too large or deeply nested"),
+    Check(
+        "SM101", "scenario-syntax", _E, "the scenario file is not valid YAML, or too large or deeply nested"
+    ),
     Check("SM102", "scenario-unknown-key", _E, "the scenario has a key batchspec does not know"),
     Check("SM103", "scenario-invalid-value", _E, "a scenario value has the wrong type, unit or range"),
     Check("SM104", "scenario-missing-key", _E, "a required scenario key is missing"),

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Union
 
 from batchspec.diagnostics.model import Pos, Span
 
@@ -117,7 +116,7 @@ class Paren:
     span: Span
 
 
-Expr = Union[Number, String, Var, Unary, Binary, Ternary, Call, Member, MethodCall, Paren]
+Expr = Number | String | Var | Unary | Binary | Ternary | Call | Member | MethodCall | Paren
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +132,7 @@ class ExprStatement:
     span: Span
 
 
-Statement = Union[Assignment, ExprStatement]
+Statement = Assignment | ExprStatement
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,7 +143,7 @@ class Formula:
     span: Span
 
 
-Node = Union[Formula, Assignment, ExprStatement, Expr, Comment]
+Node = Formula | Assignment | ExprStatement | Expr | Comment
 
 EXPR_TYPES = (Number, String, Var, Unary, Binary, Ternary, Call, Member, MethodCall, Paren)
 

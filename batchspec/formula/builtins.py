@@ -66,9 +66,11 @@ class Signature:
         return (len(self.params), len(self.params))
 
     def display(self, name: str) -> str:
-        return f"{self.returns.value if self.returns is not NONE else 'void'} {name}(" + ", ".join(
-            p.display() for p in self.params
-        ) + ")"
+        return (
+            f"{self.returns.value if self.returns is not NONE else 'void'} {name}("
+            + ", ".join(p.display() for p in self.params)
+            + ")"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,9 @@ def _metric(name: str, summary: str, *, retired: bool = False, introduced: str =
     )
 
 
-def _count(name: str, summary: str, *, introduced: str, alias_of: str | None = None, deprecated: bool = False):
+def _count(
+    name: str, summary: str, *, introduced: str, alias_of: str | None = None, deprecated: bool = False
+):
     return ServiceVariable(
         name=name,
         type=DOUBLE,
@@ -310,13 +314,20 @@ _FUNCTIONS: tuple[Function, ...] = (
         source="DL",
     ),
     _aggregate("std", "sample standard deviation (n − 1 divisor) of the flattened list"),
-    Function("stop", (Signature((), NONE, "stops evaluating the formula"),), "stops evaluating the formula", "D15–DL"),
+    Function(
+        "stop",
+        (Signature((), NONE, "stops evaluating the formula"),),
+        "stops evaluating the formula",
+        "D15–DL",
+    ),
     _aggregate("sum", "sum of all components of the flattened list"),
     Function(
         "time",
         (
             Signature((), TIMESTAMP, "the evaluation instant (UTC)"),
-            Signature((Param.of("dateTime", STRING),), TIMESTAMP, "the instant written in RFC 1123 or W3C-DTF"),
+            Signature(
+                (Param.of("dateTime", STRING),), TIMESTAMP, "the instant written in RFC 1123 or W3C-DTF"
+            ),
         ),
         "the current time, or the instant given as a string",
         "D15–DL",
@@ -373,8 +384,12 @@ _METHODS: tuple[Method, ...] = (
     Method(
         "GetSamplePercent",
         (
-            Signature((_t("startTime"),), DOUBLE, "percentage (0–100) of samples available from startTime to now"),
-            Signature((_t("startTime"), _t("endTime")), DOUBLE, "percentage of samples available in the window"),
+            Signature(
+                (_t("startTime"),), DOUBLE, "percentage (0–100) of samples available from startTime to now"
+            ),
+            Signature(
+                (_t("startTime"), _t("endTime")), DOUBLE, "percentage of samples available in the window"
+            ),
         ),
         "percentage of samples available in a window; a double on the 0–100 scale (observed, A13)",
         "D15–DL, GT",
@@ -385,7 +400,12 @@ _METHODS: tuple[Method, ...] = (
         "period of the samples in the history",
         "D15–DL",
     ),
-    Method("Count", (Signature((), DOUBLE, "number of samples"),), "total number of samples in the history", "D15–DL"),
+    Method(
+        "Count",
+        (Signature((), DOUBLE, "number of samples"),),
+        "total number of samples in the history",
+        "D15–DL",
+    ),
     Method(
         "HistoryBeginTime",
         (Signature((), TIMESTAMP, "timestamp of the oldest sample"),),
@@ -460,6 +480,7 @@ def service_name_case_insensitive(name: str) -> str | None:
             return known
     return None
 
+
 # ---------------------------------------------------------------------------------------------------------------
 # Operations table (§2.2, exact). Anything not listed is an "unsupported operation" (A8).
 
@@ -489,7 +510,9 @@ def _ops() -> dict[tuple[Type, str, Type], Type]:
 OPERATIONS: dict[tuple[Type, str, Type], Type] = _ops()
 
 # the configurable leniency of A8: "double op doubleVec" evaluated like "doubleVec op double" (off by default)
-LENIENT_OPERATIONS: dict[tuple[Type, str, Type], Type] = {(DOUBLE, op, DOUBLE_VEC): DOUBLE_VEC for op in "+-*/"}
+LENIENT_OPERATIONS: dict[tuple[Type, str, Type], Type] = {
+    (DOUBLE, op, DOUBLE_VEC): DOUBLE_VEC for op in "+-*/"
+}
 
 UNARY_OPERATIONS: dict[tuple[str, Type], Type] = {
     ("-", DOUBLE): DOUBLE,

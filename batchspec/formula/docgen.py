@@ -36,7 +36,11 @@ def render() -> str:
         "|---|---|---|---|---|",
     ]
     for v in b.SERVICE_VARIABLES.values():
-        read_as = "sample methods only" if v.sampled else ("value or sample methods" if v.methods_allowed else "value")
+        read_as = (
+            "sample methods only"
+            if v.sampled
+            else ("value or sample methods" if v.methods_allowed else "value")
+        )
         notes = [v.summary]
         if v.alias_of and "alias" not in v.summary:
             notes.append(f"alias of `{v.alias_of}`")
@@ -45,9 +49,7 @@ def render() -> str:
         if v.retired_since:
             notes.append(f"retired: no samples since {v.retired_since.isoformat()}")
         notes.append(f"since {v.introduced}")
-        out.append(
-            f"| `{v.name}` | {v.access} | {read_as} | {v.type.value} | {_cell('; '.join(notes))} |"
-        )
+        out.append(f"| `{v.name}` | {v.access} | {read_as} | {v.type.value} | {_cell('; '.join(notes))} |")
     out += ["", "## Functions", ""]
     out += [
         "A `doubleVecList` parameter takes any number of arguments (zero included), each a double or a doubleVec;",
@@ -66,19 +68,35 @@ def render() -> str:
     for m in b.METHODS.values():
         sigs = "<br>".join(f"`{s.display(m.name)}`: {_cell(s.summary)}" for s in m.signatures)
         out.append(f"| `{m.name}` | {sigs} | {_cell(m.summary)} |")
-    out += ["", "Arguments typed `timestamp|timeinterval` accept either; a timeinterval is a look-back from now.", ""]
+    out += [
+        "",
+        "Arguments typed `timestamp|timeinterval` accept either; a timeinterval is a look-back from now.",
+        "",
+    ]
     out += ["## Time interval constants", "", "| constant | length |", "|---|---|"]
     for name, seconds in b.TIME_INTERVALS.items():
         out.append(f"| `{name}` | {seconds:g} s |")
-    out += ["", "## `$NodeDeallocationOption` values", "", "Bare keywords, valid only as the value of "
-            "`$NodeDeallocationOption`; the default is `" + b.DEFAULT_DEALLOCATION_OPTION + "`.", ""]
+    out += [
+        "",
+        "## `$NodeDeallocationOption` values",
+        "",
+        "Bare keywords, valid only as the value of "
+        "`$NodeDeallocationOption`; the default is `" + b.DEFAULT_DEALLOCATION_OPTION + "`.",
+        "",
+    ]
     out += ["| value | effect |", "|---|---|"]
     for name in b.DEALLOCATION_OPTIONS:
         out.append(f"| `{name}` | {b.DEALLOCATION_OPTION_SUMMARIES[name]} |")
     out += ["", "## Timestamp members", "", "| member | value |", "|---|---|"]
     for name, text in b.TIMESTAMP_FIELDS.items():
         out.append(f"| `.{name}` | {text} |")
-    out += ["", "## Operations", "", "Every combination not listed is an error (`FM109 unsupported-operation`).", ""]
+    out += [
+        "",
+        "## Operations",
+        "",
+        "Every combination not listed is an error (`FM109 unsupported-operation`).",
+        "",
+    ]
     out += ["| left | operator | right | result |", "|---|---|---|---|"]
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for (left, op, right), result in b.OPERATIONS.items():

@@ -62,7 +62,9 @@ def tokenize(text: str, path: str):  # type: ignore[no-untyped-def]
                     ast.Comment(text=stripped, span=Span(path, start, Pos(line, start.col + len(stripped))))
                 )
             else:
-                tokens.append((value if kind == "OP" else kind, value, start, Pos(line, end - line_start + 1)))
+                tokens.append(
+                    (value if kind == "OP" else kind, value, start, Pos(line, end - line_start + 1))
+                )
         pos = end
     tokens.append(_EOF)
     return tokens, comments
@@ -102,7 +104,9 @@ class _Parser:
                 statements.append(self.statement())
                 previous_was_statement = True
         return ast.Formula(
-            statements=tuple(statements), empty_statements=tuple(empties), span=Span(self.path, Pos(1, 1), Pos(1, 1))
+            statements=tuple(statements),
+            empty_statements=tuple(empties),
+            span=Span(self.path, Pos(1, 1), Pos(1, 1)),
         )
 
     def statement(self) -> ast.Statement:
@@ -169,7 +173,10 @@ class _Parser:
             operand = self.unary()
             self.depth -= 1
             return ast.Unary(
-                op=tok[0], operand=operand, op_span=self.span(tok[2], tok[3]), span=self.span(tok[2], operand.span.end)
+                op=tok[0],
+                operand=operand,
+                op_span=self.span(tok[2], tok[3]),
+                span=self.span(tok[2], operand.span.end),
             )
         return self.postfix()
 
@@ -224,7 +231,10 @@ class _Parser:
                 self.i += 1
                 args, rpar = self.args()
                 return ast.Call(
-                    name=tok[1], name_span=self.span(tok[2], tok[3]), args=args, span=self.span(tok[2], rpar[3])
+                    name=tok[1],
+                    name_span=self.span(tok[2], tok[3]),
+                    args=args,
+                    span=self.span(tok[2], rpar[3]),
                 )
             return ast.Var(name=tok[1], span=self.span(tok[2], tok[3]))
         if kind == "STRING":

@@ -29,7 +29,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from batchspec.diagnostics.codes import make
 from batchspec.diagnostics.model import Diagnostic, Pos, Related, Span
 from batchspec.formula import ast
-from batchspec.formula.parser import MAX_NESTING, MAX_SYNTAX_ERRORS, ParseResult, first_too_deep
+from batchspec.formula.parser import MAX_SYNTAX_ERRORS, ParseResult, first_too_deep
+
 
 def _tok_span(path: str, tok: Token) -> Span:
     return Span(path, Pos(tok.line, tok.column), Pos(tok.end_line, tok.end_column))
@@ -95,7 +96,10 @@ class _Builder(Transformer):
     def unary(self, items):
         op, operand = items
         return ast.Unary(
-            op=str(op), operand=operand, op_span=_tok_span(self.path, op), span=_join(self.path, op, operand.span)
+            op=str(op),
+            operand=operand,
+            op_span=_tok_span(self.path, op),
+            span=_join(self.path, op, operand.span),
         )
 
     def method_call(self, items):
@@ -127,7 +131,9 @@ class _Builder(Transformer):
 
     def call(self, items):
         name, _lp, args, rpar = items
-        return ast.Call(name=str(name), name_span=_tok_span(self.path, name), args=args, span=_join(self.path, name, rpar))
+        return ast.Call(
+            name=str(name), name_span=_tok_span(self.path, name), args=args, span=_join(self.path, name, rpar)
+        )
 
     def var(self, items):
         (tok,) = items
@@ -176,7 +182,8 @@ def comment_ranges(text: str) -> list[tuple[int, int]]:
 def _code_mask(text: str) -> list[tuple[int, int, str]]:
     """Regions of strings ("s") and comments ("c")."""
     return [
-        (m.start(), m.end(), "c" if m.group().startswith("//") else "s") for m in _STRING_OR_COMMENT.finditer(text)
+        (m.start(), m.end(), "c" if m.group().startswith("//") else "s")
+        for m in _STRING_OR_COMMENT.finditer(text)
     ]
 
 
@@ -279,7 +286,10 @@ def _describe_token(tok: Token) -> str:
 
 
 _CHAR_HINTS = {
-    "'": ("single quotes do not make a string", 'write strings in double quotes: time("2024-10-30T00:00:00Z")'),
+    "'": (
+        "single quotes do not make a string",
+        'write strings in double quotes: time("2024-10-30T00:00:00Z")',
+    ),
     "%": ('the formula language has no "%" operator', None),
     "^": ('the formula language has no "^" operator', "there is no power operator; multiply instead"),
     "&": ('unexpected "&"', 'the logical "and" is "&&"'),
@@ -290,8 +300,14 @@ _CHAR_HINTS = {
     ),
     "[": ('unexpected "["', "the language has no vector literals or indexing; use val(v, i)"),
     "]": ('unexpected "]"', "the language has no vector literals or indexing; use val(v, i)"),
-    "{": ('unexpected "{"', "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false"),
-    "}": ('unexpected "}"', "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false"),
+    "{": (
+        'unexpected "{"',
+        "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false",
+    ),
+    "}": (
+        'unexpected "}"',
+        "the language has no blocks or if statements; choose values with condition ? value_if_true : value_if_false",
+    ),
     "#": ('unexpected "#"', 'comments start with "//"'),
 }
 
@@ -404,7 +420,10 @@ class _Session:
             message, hint = "unexpected byte order mark (U+FEFF)", "save the formula without a BOM"
         elif unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp"):
             name = unicodedata.name(ch, "").lower() or "invisible character"
-            message, hint = f"unexpected {name} ({code_point})", "delete it or replace it with an ordinary space"
+            message, hint = (
+                f"unexpected {name} ({code_point})",
+                "delete it or replace it with an ordinary space",
+            )
         elif ord(ch) < 32 or ord(ch) == 127:
             message, hint = f"unexpected control character {code_point}", "is this a text file?"
         elif ord(ch) > 127:
@@ -413,7 +432,10 @@ class _Session:
             if ch in "\u201c\u201d":
                 hint = 'typographic quotes are not string quotes; use "'
         elif ch == "$":
-            message, hint = 'unexpected "$"', 'write the "$" directly before the name, e.g. $TargetDedicatedNodes'
+            message, hint = (
+                'unexpected "$"',
+                'write the "$" directly before the name, e.g. $TargetDedicatedNodes',
+            )
         else:
             message, hint = f'unexpected character "{ch}"', None
         return _Error(make("FM004", span, message, hint=hint), offset)
@@ -502,21 +524,23 @@ class _Session:
                 offset,
             )
         if tok.type == "PLUS" and "NAME" in expected and "PLUS" not in expected:
-            return _Error(
-                make("FM001", span, 'there is no unary "+"', hint='drop the "+"'), offset
-            )
+            return _Error(make("FM001", span, 'there is no unary "+"', hint='drop the "+"'), offset)
         if tok.type == "NAME" and "ASSIGN" in expected:
             before = re.search(r"(\$?[A-Za-z_][A-Za-z0-9_]*)[ \t]+$", text[:offset])
             if before is not None:
                 joined = before.group(1) + str(tok)
                 from batchspec.formula.builtins import SERVICE_VARIABLES
 
-                hint = f'did you mean "{joined}"?' if joined in SERVICE_VARIABLES else "names cannot contain spaces"
+                hint = (
+                    f'did you mean "{joined}"?'
+                    if joined in SERVICE_VARIABLES
+                    else "names cannot contain spaces"
+                )
                 return _Error(
                     make(
                         "FM001",
                         span,
-                        f"unexpected {_describe_token(tok)} after \"{before.group(1)}\"; expected \"=\"",
+                        f'unexpected {_describe_token(tok)} after "{before.group(1)}"; expected "="',
                         hint=hint,
                     ),
                     offset,
@@ -549,14 +573,19 @@ class _Session:
                 make(
                     "FM001",
                     span,
-                    "a number cannot start with \".\"",
+                    'a number cannot start with "."',
                     hint=f'write "0{re.match(r"[.][0-9]+", text[offset:]).group()}"',  # type: ignore[union-attr]
                 ),
                 offset,
             )
         if tok.type != "NAME" and prev_char == "." and offset >= 2 and text[offset - 2].isdigit():
             return _Error(
-                make("FM001", self.span(offset - 1, offset), 'a number cannot end with "."', hint='write "1.0" or "1"'),
+                make(
+                    "FM001",
+                    self.span(offset - 1, offset),
+                    'a number cannot end with "."',
+                    hint='write "1.0" or "1"',
+                ),
                 offset,
             )
         if "COLON" in expected and tok.type not in _EXPR_START and "SEMI" not in expected:
@@ -600,7 +629,9 @@ class _Session:
                 offset,
             )
         return _Error(
-            make("FM001", span, f"unexpected {_describe_token(tok)}; expected {_describe_expected(expected)}"),
+            make(
+                "FM001", span, f"unexpected {_describe_token(tok)}; expected {_describe_expected(expected)}"
+            ),
             offset,
         )
 
@@ -614,7 +645,9 @@ class _Session:
         for _attempt in range(MAX_SYNTAX_ERRORS + 1):
             inserted: list[Diagnostic] = []
 
-            def on_error(e: UnexpectedInput, _inserted: list[Diagnostic] = inserted, _text: str = text) -> bool:
+            def on_error(
+                e: UnexpectedInput, _inserted: list[Diagnostic] = inserted, _text: str = text
+            ) -> bool:
                 if not isinstance(e, UnexpectedToken) or e.token.type == "$END":
                     return False
                 tok = e.token

@@ -29,7 +29,9 @@ MAX_SYNTAX_ERRORS = 20
 
 @dataclass
 class ParseResult:
-    formula: ast.Formula | None  # None when nothing could be parsed; a partial tree when errors were recovered
+    formula: (
+        ast.Formula | None
+    )  # None when nothing could be parsed; a partial tree when errors were recovered
     diagnostics: list[Diagnostic]
     has_syntax_errors: bool
     # names assigned by statements that had to be dropped (so "undefined variable" is not reported for them)

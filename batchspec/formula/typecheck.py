@@ -145,9 +145,7 @@ class _Checker:
                 hint = f"write the keyword without quotes: {inner.value.lower()}"
         else:
             got = article(value_type.value)
-        self.report(
-            "FM107", value.span, f'"{_NDO}" cannot be {got}; expected one of {options}', hint=hint
-        )
+        self.report("FM107", value.span, f'"{_NDO}" cannot be {got}; expected one of {options}', hint=hint)
 
     # -- expressions ------------------------------------------------------------------------------------------
     def expr(self, e: ast.Expr, *, keyword_ok: bool = False) -> Type:
@@ -222,7 +220,10 @@ class _Checker:
             return
         if name in b.FUNCTIONS:
             self.report(
-                "FM101", e.span, f'undefined variable "{name}"', hint=f'"{name}" is a function: call it, {name}(…)'
+                "FM101",
+                e.span,
+                f'undefined variable "{name}"',
+                hint=f'"{name}" is a function: call it, {name}(…)',
             )
             return
         candidates = list(dict.fromkeys([*self.user_types, *b.SERVICE_VARIABLES, *b.TIME_INTERVALS]))
@@ -251,7 +252,7 @@ class _Checker:
             "FM109",
             e.op_span,
             f'unsupported operation "-{t.value}"; unary "-" applies to a double or a timeinterval',
-            hint='multiply instead: v * -1' if t is DOUBLE_VEC else None,
+            hint="multiply instead: v * -1" if t is DOUBLE_VEC else None,
         )
         return UNKNOWN
 
@@ -278,7 +279,7 @@ class _Checker:
             return result
         hint = None
         if lt is DOUBLE and rt is DOUBLE_VEC and op in "+*":
-            hint = f'only doubleVec {op} double is defined: put the doubleVec first'
+            hint = f"only doubleVec {op} double is defined: put the doubleVec first"
         elif lt is DOUBLE and rt is DOUBLE_VEC:
             hint = f"only doubleVec {op} double is defined; " + _AGGREGATE_HINT
         elif DOUBLE_VEC in (lt, rt) and op in b.COMPARISON_OPERATORS:
@@ -349,17 +350,24 @@ class _Checker:
                 hint = "metrics have the methods " + ", ".join(b.METHODS)
             self.report("FM104", e.method_span, f'unknown method "{e.method}"', hint=hint)
             return UNKNOWN
-        receiver_unknown = isinstance(receiver, ast.Var) and service is None and self._unknown_name(receiver.name)
+        receiver_unknown = (
+            isinstance(receiver, ast.Var) and service is None and self._unknown_name(receiver.name)
+        )
         if not receiver_ok and not receiver_unknown:
             if service is not None:
-                message = f'"{service.name}" is not a metric; "{e.method}" can only be called on a metric variable'
+                message = (
+                    f'"{service.name}" is not a metric; "{e.method}" can only be called on a metric variable'
+                )
             else:
                 message = f'"{e.method}" can only be called on a metric variable such as "$PendingTasks"'
             self.report(
                 "FM111",
                 e.receiver.span,
                 message,
-                hint="metrics: " + ", ".join(v.name for v in b.SERVICE_VARIABLES.values() if v.sampled and not v.retired_since),
+                hint="metrics: "
+                + ", ".join(
+                    v.name for v in b.SERVICE_VARIABLES.values() if v.sampled and not v.retired_since
+                ),
             )
         name = f'"{receiver.name}.{e.method}"' if isinstance(receiver, ast.Var) else f'"{e.method}"'
         result = self.resolve(name, method.signatures, e.args, arg_types, e.span)
@@ -374,7 +382,9 @@ class _Checker:
         span: Span,
     ) -> Type:
         n = len(args)
-        candidates = [s for s in signatures if s.arity()[0] <= n and (s.arity()[1] is None or n <= s.arity()[1])]
+        candidates = [
+            s for s in signatures if s.arity()[0] <= n and (s.arity()[1] is None or n <= s.arity()[1])
+        ]
         if not candidates:
             counts = sorted({s.arity()[0] for s in signatures})
             if len(counts) == 1:

@@ -170,7 +170,10 @@ CHECKLIST_VALID = {
     23: ["myActiveSamples=$ActiveTasks.GetSample(5);"],
     24: ["n = $CurrentDedicatedNodes * 1.1;"],
     25: ["$half = $TargetDedicatedNodes / 2; $TargetDedicatedNodes = 4; $next = $TargetDedicatedNodes + 1;"],
-    26: ["$TargetDedicatedNodes = 5; $TargetDedicated = 3;", "$TargetDedicated = 3; $TargetDedicatedNodes = 5;"],
+    26: [
+        "$TargetDedicatedNodes = 5; $TargetDedicated = 3;",
+        "$TargetDedicated = 3; $TargetDedicatedNodes = 5;",
+    ],
     27: ["$TargetDedicated=0;$TargetLowPriority=2"],
     28: ["$TargetDedicatedNodes = 0.5;", "$TargetDedicatedNodes = 2.7;", "$TargetDedicatedNodes = -3;"],
     29: ["$targetDedicatedNodes = 5;"],

@@ -12,7 +12,10 @@ S = Span("", Pos(0, 0), Pos(0, 0))
 
 names = st.from_regex(r"\$?[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 known_names = st.sampled_from(
-    sorted(b.SERVICE_VARIABLES) + sorted(b.TIME_INTERVALS) + list(b.DEALLOCATION_OPTIONS) + ["x", "$y", "span"]
+    sorted(b.SERVICE_VARIABLES)
+    + sorted(b.TIME_INTERVALS)
+    + list(b.DEALLOCATION_OPTIONS)
+    + ["x", "$y", "span"]
 )
 numbers = st.from_regex(r"[0-9]{1,4}(\.[0-9]{1,3})?", fullmatch=True).map(
     lambda t: ast.Number(value=float(t), text=t, span=S)
@@ -27,14 +30,23 @@ fields = st.one_of(st.sampled_from(sorted(b.TIMESTAMP_FIELDS)), names)
 def _extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]:
     args = st.lists(children, max_size=3).map(tuple)
     return st.one_of(
-        st.builds(lambda op, e: ast.Unary(op=op, operand=e, op_span=S, span=S), st.sampled_from(ast.UNARY_OPERATORS), children),
         st.builds(
-            lambda op, l, r: ast.Binary(op=op, left=l, right=r, op_span=S, span=S),
+            lambda op, e: ast.Unary(op=op, operand=e, op_span=S, span=S),
+            st.sampled_from(ast.UNARY_OPERATORS),
+            children,
+        ),
+        st.builds(
+            lambda op, lhs, rhs: ast.Binary(op=op, left=lhs, right=rhs, op_span=S, span=S),
             st.sampled_from(ast.BINARY_OPERATORS),
             children,
             children,
         ),
-        st.builds(lambda c, t, f: ast.Ternary(condition=c, if_true=t, if_false=f, span=S), children, children, children),
+        st.builds(
+            lambda c, t, f: ast.Ternary(condition=c, if_true=t, if_false=f, span=S),
+            children,
+            children,
+            children,
+        ),
         st.builds(lambda n, a: ast.Call(name=n, name_span=S, args=a, span=S), function_names, args),
         st.builds(lambda r, n: ast.Member(receiver=r, name=n, name_span=S, span=S), children, fields),
         st.builds(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench import formula as bench_formula
 from batchspec.formula import check_formula
+from bench import formula as bench_formula
 
 
 def test_bench_inputs_are_clean_distinct_seed_sized_formulas() -> None:

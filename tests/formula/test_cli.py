@@ -77,7 +77,9 @@ def test_non_utf8_is_a_positioned_diagnostic(tmp_path: Path, capsys: pytest.Capt
     f.write_bytes("x = 1;\n// caf\xe9 note\n".encode("latin-1"))
     assert main(["validate", str(f), "--format", "concise"]) == 1
     out = capsys.readouterr().out
-    assert out.endswith("latin1.formula:2:7: error[FM008] file is not valid UTF-8: byte 0xe9 cannot be decoded\n")
+    assert out.endswith(
+        "latin1.formula:2:7: error[FM008] file is not valid UTF-8: byte 0xe9 cannot be decoded\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +93,15 @@ def test_non_utf8_is_a_positioned_diagnostic(tmp_path: Path, capsys: pytest.Capt
         (b"x = 1 ?\n", "FM001"),
         (b"?", "FM006"),
     ],
-    ids=["empty", "only-comment", "binary-junk", "control-chars", "unbalanced", "open-ternary", "lone-question"],
+    ids=[
+        "empty",
+        "only-comment",
+        "binary-junk",
+        "control-chars",
+        "unbalanced",
+        "open-ternary",
+        "lone-question",
+    ],
 )
 def test_bad_input_is_a_diagnostic(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, code: str
@@ -131,7 +141,9 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_auto_format_follows_ci_environment(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_auto_format_follows_ci_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.delenv("TF_BUILD", raising=False)
     main(["validate", str(THREE)])
@@ -208,7 +220,9 @@ def test_clean_validate_does_not_import_lark(tmp_path: Path) -> None:
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
-def test_stdin_filename_names_stdin_text(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stdin_filename_names_stdin_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _stdin(monkeypatch, b"$TargetDedicatedNodes = foo;\n")
     assert main(["validate", "-", "--stdin-filename", "pools/gpu.formula", "--format", "concise"]) == 1
     assert 'pools/gpu.formula:1:25: error[FM101] undefined variable "foo"' in capsys.readouterr().out

@@ -48,6 +48,7 @@ def test_invalid_real_formula_gets_recorded_diagnostics(
     _formula, diagnostics = check_formula(text, path.name)
     assert any(d.severity is Severity.ERROR for d in diagnostics)
     lines = "".join(
-        f"{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code}] {d.message}\n" for d in diagnostics
+        f"{d.span.start.line}:{d.span.start.col}: {d.severity.label}[{d.code}] {d.message}\n"
+        for d in diagnostics
     )
     golden(path.with_suffix(".expected"), lines)

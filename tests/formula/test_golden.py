@@ -11,8 +11,14 @@ from batchspec.diagnostics.render import FORMATS, render
 from batchspec.formula import check_formula
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-EXTENSIONS = {"text": "txt", "concise": "concise", "json": "json", "sarif": "sarif", "github": "github",
-              "azure-devops": "azure-devops"}
+EXTENSIONS = {
+    "text": "txt",
+    "concise": "concise",
+    "json": "json",
+    "sarif": "sarif",
+    "github": "github",
+    "azure-devops": "azure-devops",
+}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

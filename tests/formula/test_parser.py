@@ -122,8 +122,14 @@ def test_string_value_and_comment_inside_string() -> None:
         ("?", "FM006", 1, 1, '"?" needs a condition before it; expected a statement'),
         ("x = ?", "FM006", 1, 5, '"?" needs a condition before it; expected an expression'),
         ("x = 1 ?", "FM001", 1, 8, "unexpected end of the formula; expected an expression"),
-        ("x = 1 ? 2", "FM006", 1, 10, 'the formula ends inside a conditional: expected ":" and the value used when '
-         "the condition is false"),
+        (
+            "x = 1 ? 2",
+            "FM006",
+            1,
+            10,
+            'the formula ends inside a conditional: expected ":" and the value used when '
+            "the condition is false",
+        ),
         ("x = a b;", "FM001", 1, 7, 'unexpected name "b"; expected ";" or an operator'),
         ("x = ;", "FM001", 1, 5, 'unexpected ";"; expected an expression'),
         ("x = 1 +\n\n", "FM001", 1, 8, "unexpected end of the formula; expected an expression"),
@@ -140,7 +146,12 @@ def test_string_value_and_comment_inside_string() -> None:
 def test_error_wording_and_position(text: str, code: str, line: int, col: int, message: str) -> None:
     _f, diagnostics = check_formula(text, "e.formula")
     first = diagnostics[0]
-    assert (first.code, first.span.start.line, first.span.start.col, first.message) == (code, line, col, message)
+    assert (first.code, first.span.start.line, first.span.start.col, first.message) == (
+        code,
+        line,
+        col,
+        message,
+    )
     for d in diagnostics:
         for word in ("SEMI", "RPAR", "NAME", "$END", "Token", "lark", "__ANON"):
             assert word not in d.message and word not in (d.hint or "")
@@ -194,12 +205,31 @@ def test_binary_junk_never_raises() -> None:
     [
         ("x = 1 y = 2;", "FM002", 6, 'statements are separated by ";"'),
         ("$TargetDedicated Nodes = 1;", "FM001", 18, 'did you mean "$TargetDedicatedNodes"?'),
-        ("if (1) { $TargetDedicatedNodes = 1; }", "FM004", 8, "the language has no blocks or if statements; "
-         "choose values with condition ? value_if_true : value_if_false"),
-        ("x = time() - 5;", "FM109", 12, "a number is not a time interval; write e.g. t + (-5 * TimeInterval_Minute)"),
-        ("x = $ActiveTasks.GetSample(1)[0];", "FM004", 30, "the language has no vector literals or indexing; use val(v, i)"),
-        ("x = $ActiveTasks.GetSample(1).avg();", "FM104", 31,
-         "a doubleVec has no methods; pass it to a function such as avg(…), max(…), min(…) or sum(…)"),
+        (
+            "if (1) { $TargetDedicatedNodes = 1; }",
+            "FM004",
+            8,
+            "the language has no blocks or if statements; "
+            "choose values with condition ? value_if_true : value_if_false",
+        ),
+        (
+            "x = time() - 5;",
+            "FM109",
+            12,
+            "a number is not a time interval; write e.g. t + (-5 * TimeInterval_Minute)",
+        ),
+        (
+            "x = $ActiveTasks.GetSample(1)[0];",
+            "FM004",
+            30,
+            "the language has no vector literals or indexing; use val(v, i)",
+        ),
+        (
+            "x = $ActiveTasks.GetSample(1).avg();",
+            "FM104",
+            31,
+            "a doubleVec has no methods; pass it to a function such as avg(…), max(…), min(…) or sum(…)",
+        ),
     ],
 )
 def test_common_mistakes_get_specific_hints(text: str, code: str, col: int, hint: str) -> None:

@@ -46,7 +46,9 @@ def test_fast_path_equals_lark_on_reference_formulas() -> None:
         assert parse(text, "r.formula").formula == parse_with_lark(text, "r.formula").formula
 
 
-_ALPHABET = st.sampled_from(list("$xX_09 .,;()=!<>+-*/?:&|\"'\t\r\n%^#[]é\x00") + ["//", "/*", "GetSample", "time"])
+_ALPHABET = st.sampled_from(
+    list("$xX_09 .,;()=!<>+-*/?:&|\"'\t\r\n%^#[]é\x00") + ["//", "/*", "GetSample", "time"]
+)
 
 
 @settings(max_examples=400)
@@ -64,7 +66,11 @@ def test_any_text_gives_a_tree_or_positioned_diagnostics(text: str) -> None:
         for internal in ("Token", "SEMI", "RPAR", "LPAR", "QMARK", "$END", "__ANON", "Tree(", "Unexpected"):
             assert internal not in d.message and internal not in (d.hint or "")
         assert 1 <= d.span.start.line <= len(lines) + 1
-        assert 1 <= d.span.start.col <= len(lines[d.span.start.line - 1]) + 2 if d.span.start.line <= len(lines) else True
+        assert (
+            1 <= d.span.start.col <= len(lines[d.span.start.line - 1]) + 2
+            if d.span.start.line <= len(lines)
+            else True
+        )
     if formula is None:
         assert any(d.code.startswith("FM0") or d.code == "FM301" for d in diagnostics)
 
@@ -91,7 +97,9 @@ def _grammar_strings():  # type: ignore[no-untyped-def]
     from hypothesis.extra.lark import from_lark
     from lark import Lark
 
-    grammar = importlib.resources.files("batchspec.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
+    grammar = (
+        importlib.resources.files("batchspec.formula").joinpath("grammar.lark").read_text(encoding="utf-8")
+    )
     return from_lark(Lark(grammar, parser="lalr"), start="start")
 
 

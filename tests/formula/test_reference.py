@@ -9,7 +9,9 @@ from batchspec.formula import check_formula, parse_formula
 from tests.formula import reference_formulas as ref
 
 VALID_CASES = [(name, text) for name, text in ref.VALID.items()]
-VALID_CASES += [(f"row{row}_{i}", text) for row, texts in ref.CHECKLIST_VALID.items() for i, text in enumerate(texts)]
+VALID_CASES += [
+    (f"row{row}_{i}", text) for row, texts in ref.CHECKLIST_VALID.items() for i, text in enumerate(texts)
+]
 VALID_CASES += [(f"grammar_{i}", text) for i, text in enumerate(ref.GRAMMAR_ACCEPTS)]
 
 

@@ -59,7 +59,10 @@ def test_sarif_shape() -> None:
     result = run["results"][0]
     assert result["level"] == "error" and result["ruleIndex"] == 0
     assert result["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": 1, "startColumn": 5, "endLine": 1, "endColumn": 8
+        "startLine": 1,
+        "startColumn": 5,
+        "endLine": 1,
+        "endColumn": 8,
     }
     assert result["relatedLocations"][0]["message"]["text"] == "first assigned here"
 

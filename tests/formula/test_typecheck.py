@@ -7,9 +7,8 @@ import itertools
 import pytest
 
 from batchspec.diagnostics.model import Severity
-from batchspec.formula import ast
+from batchspec.formula import ast, check_formula
 from batchspec.formula import builtins as b
-from batchspec.formula import check_formula
 from batchspec.formula.typecheck import CheckOptions
 from batchspec.formula.types import Type
 
@@ -74,7 +73,7 @@ def test_double_op_doublevec_leniency_is_an_option() -> None:
         ("x = percentile($ActiveTasks.GetSample(3), 50);", []),
         ("x = percentile(1, 50);", ["FM106"]),
         ("x = val($ActiveTasks.GetSample(3), $ActiveTasks.GetSample(1));", ["FM106"]),
-        ("x = time(); y = time(\"2024-01-01T00:00:00Z\");", []),
+        ('x = time(); y = time("2024-01-01T00:00:00Z");', []),
         ("x = time(1);", ["FM106"]),
         ("x = rand(1);", ["FM105"]),
         # GetSample: the type of the second argument picks samplePercent or endTime (§4.3)

@@ -69,7 +69,10 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
                 {
                     "id": i,
                     "message": {"text": r.message},
-                    "physicalLocation": {"artifactLocation": {"uri": _uri(r.span.path)}, "region": _region(r.span)},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(r.span.path)},
+                        "region": _region(r.span),
+                    },
                 }
                 for i, r in enumerate(d.related)
             ]
