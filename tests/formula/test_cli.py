@@ -6,10 +6,13 @@ import io
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from batchspec.cli.main import main
 
@@ -228,3 +231,17 @@ def test_stdin_filename_names_stdin_text(
     assert 'pools/gpu.formula:1:25: error[FM101] undefined variable "foo"' in capsys.readouterr().out
     assert main(["validate", "x.formula", "--stdin-filename", "a.formula"]) == 2
     assert '--stdin-filename names the text read from "-"' in capsys.readouterr().err
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=300))
+def test_any_bytes_give_json_and_exit_0_or_1(capsys: pytest.CaptureFixture[str], data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "fuzz.formula"
+        f.write_bytes(data)
+        rc = main(["validate", str(f), "--format", "json"])
+    captured = capsys.readouterr()
+    assert rc in (0, 1), captured.err
+    assert "Traceback" not in captured.err and "internal error" not in captured.err
+    doc = json.loads(captured.out)
+    assert doc["summary"]["files"] == 1
