@@ -28,6 +28,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _length(seconds: float) -> str:
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0), ("seconds", 1.0)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}" if seconds != size else f"1 {unit[:-1]}"
+    return "0" if seconds == 0 else f"{seconds:g} seconds"
+
+
 def render() -> str:
     out: list[str] = [MARKER, ""]
     out += ["## Service variables", ""]
@@ -60,13 +67,13 @@ def render() -> str:
         "|---|---|---|",
     ]
     for f in b.FUNCTIONS.values():
-        sigs = "<br>".join(f"`{s.display(f.name)}`: {_cell(s.summary)}" for s in f.signatures)
+        sigs = _cell("<br>".join(f"`{s.display(f.name)}`: {s.summary}" for s in f.signatures))
         note = "" if f.legacy else f"documented from {f.since} (not in the 2015–2020 docs)"
         out.append(f"| `{f.name}` | {sigs} | {note} |")
     out += ["", "## Sample methods", "", "Callable on metric variables (`$CPUPercent.GetSample(…)`).", ""]
     out += ["| method | signatures | notes |", "|---|---|---|"]
     for m in b.METHODS.values():
-        sigs = "<br>".join(f"`{s.display(m.name)}`: {_cell(s.summary)}" for s in m.signatures)
+        sigs = _cell("<br>".join(f"`{s.display(m.name)}`: {s.summary}" for s in m.signatures))
         out.append(f"| `{m.name}` | {sigs} | {_cell(m.summary)} |")
     out += [
         "",
@@ -75,7 +82,7 @@ def render() -> str:
     ]
     out += ["## Time interval constants", "", "| constant | length |", "|---|---|"]
     for name, seconds in b.TIME_INTERVALS.items():
-        out.append(f"| `{name}` | {seconds:g} s |")
+        out.append(f"| `{name}` | {_length(seconds)} |")
     out += [
         "",
         "## `$NodeDeallocationOption` values",
