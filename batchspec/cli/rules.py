@@ -1,4 +1,4 @@
-"""``batchspec rules [--format table|markdown|json] [--output FILE]``: every code a user can see.
+"""``batchspec rules [RULE] [--format table|markdown|json] [--output FILE]``: every code a user can see.
 
 Lists the formula lint rules (with their documentation, options and examples), the front end's built-in checks
 (``batchspec.diagnostics.codes``), the linter's own tool codes, and SPEC's spec codes and rules when the spec area
@@ -194,7 +194,35 @@ def write_below_marker(path: Path, generated: str) -> bool:
     return True
 
 
+def render_one(key: str) -> str:
+    """The documentation of one rule (by code or name), or the row of a built-in code, as plain text."""
+    from batchspec.lint.registry import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        for row in all_rows():
+            if key in (row.code, row.name) or key.upper() == row.code:
+                return f"{row.code} {row.name} ({row.severity.label}, {row.area})\n\n{row.summary}\n"
+        raise BatchspecError(f'no rule or code "{key}"; batchspec rules lists them all')
+    out = [f"{rule.code} {rule.name} ({rule.default_severity.label}{', fixable' if rule.fixable else ''})", ""]
+    out += [rule.title(), ""]
+    if rule.body():
+        out += [rule.body(), ""]
+    options = _options(rule)
+    if options:
+        out.append(f"Options ([tool.batchspec.rules.{rule.name}]):")
+        out += [f"  {n} = {_toml_value(d)}  ({t}){'  ' + doc if doc else ''}" for n, t, d, doc in options]
+        out.append("")
+    for example in rule.examples:
+        out += ["Reported:", *("    " + line for line in example.bad.splitlines()), ""]
+        out += ["Not reported:", *("    " + line for line in example.good.splitlines()), ""]
+    return "\n".join(out)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
+    if args.rule:
+        sys.stdout.write(render_one(args.rule))
+        return 0
     rows = all_rows()
     if args.format == "json":
         text = render_json(rows)
@@ -218,6 +246,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="list every rule and diagnostic code",
         description="List every code batchspec can report: formula lint rules, built-in checks, spec rules.",
     )
+    p.add_argument("rule", nargs="?", help="show the documentation of one rule or code (e.g. FM201, unbounded-target)")
     p.add_argument("--format", choices=("table", "markdown", "json"), default="table", help="output format")
     p.add_argument(
         "--output",

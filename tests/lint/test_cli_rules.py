@@ -77,3 +77,14 @@ def test_output_to_an_unwritable_place_exits_2(tmp_path: Path, capsys: pytest.Ca
     target.mkdir()  # a directory cannot be written as a file
     assert main(["rules", "--format", "markdown", "--output", str(target)]) == 2
     assert "cannot" in capsys.readouterr().err
+
+
+def test_one_rule_by_code_or_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "unbounded-target"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("FM205 unbounded-target (warning, fixable)")
+    assert "max-nodes = (unset)" in out and "Reported:" in out and "Not reported:" in out
+    assert main(["rules", "FM101"]) == 0
+    assert capsys.readouterr().out.startswith("FM101 undefined-variable (error")
+    assert main(["rules", "no-such-rule"]) == 2
+    assert 'no rule or code "no-such-rule"' in capsys.readouterr().err
