@@ -424,6 +424,8 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
     vm: dict[str, Any] = {}
     if "image" in pool:
         vm["imageReference"] = pool["image"]
+        # a derived node agent (and anything else rendered under the VM configuration) points at the image
+        origins.append((("properties", "deploymentConfiguration"), (*P, "image")))
         origins.append(
             (
                 ("properties", "deploymentConfiguration", "virtualMachineConfiguration", "imageReference"),
