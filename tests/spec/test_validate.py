@@ -230,3 +230,15 @@ def test_script_checks_follow_line_continuations() -> None:
     body = {"properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": cmd}}}
     diags = [d for d in validate_document("p.json", json.dumps(body)) if d.code == "SP213"]
     assert [d.message for d in diags] == ['"pandas" is installed without a pinned version']
+
+
+def test_positions_that_cannot_be_mapped_exactly_say_so(tmp_path: Path) -> None:
+    spec = (
+        "batchspec: 1\npool:\n  id: p\n  vmSize: Standard_D2s_v3\n"
+        "  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}\n"
+        "  autoScale:\n    formula: >\n      $a = 1;\n      $TargetDedicatedNodes = $Nope;\n"
+    )
+    (tmp_path / "batchspec.yaml").write_text(spec)
+    d = next(d for d in validate_document(str(tmp_path / "batchspec.yaml"), spec) if d.code == "FM101")
+    assert d.span.start.line == 7  # the folded block scalar itself, not a guessed line inside it
+    assert "could not be mapped exactly" in (d.hint or "") and "formula line 1" in (d.hint or "")
