@@ -482,7 +482,11 @@ class _Interpreter:
         # kinds (reference §2.2)
         if lk in (NUM, VEC) and rk in (NUM, VEC):
             kind = VEC if VEC in (lk, rk) else NUM
-        elif (lk == DUR and rk == DUR and op in "+-") or (lk == DUR and rk == NUM and op in "*/") or (lk == NUM and rk == DUR and op == "*"):
+        elif (
+            (lk == DUR and rk == DUR and op in "+-")
+            or (lk == DUR and rk == NUM and op in "*/")
+            or (lk == NUM and rk == DUR and op == "*")
+        ):
             kind = DUR
         elif (lk == TIME and rk == DUR and op in "+-") or (lk == DUR and rk == TIME and op == "+"):
             kind = TIME

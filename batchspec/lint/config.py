@@ -28,6 +28,7 @@ import fnmatch
 import functools
 import re
 import sys
+import types
 import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -511,16 +512,14 @@ def _header_parts(line: str) -> tuple[str, ...]:
 
 
 def _convert(value: Any, hint: Any) -> tuple[Any, str | None]:
+    """Check a TOML value against an Options field's type; (converted value, problem or None)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if hint is Any:
         return value, None
-    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+    if origin is typing.Union or origin is types.UnionType:  # "int | None"
         if value is None:
             return None, None
-        non_none = [a for a in args if a is not type(None)]
-        return _convert(value, non_none[0]) if non_none else (value, None)
-    if str(type(hint)) == "<class 'types.UnionType'>":
         non_none = [a for a in args if a is not type(None)]
         return _convert(value, non_none[0]) if non_none else (value, None)
     if hint is bool:
@@ -543,9 +542,7 @@ def _convert(value: Any, hint: Any) -> tuple[Any, str | None]:
         for item in value:
             conv, problem = _convert(item, inner)
             if problem:
-                return None, f"items {problem[5:] if problem.startswith('must ') else problem}".replace(
-                    "items be", "items must be"
-                )
+                return None, "items " + problem
             out.append(conv)
         return tuple(out), None
     return value, None

@@ -153,3 +153,31 @@ def test_apply_config_for_other_areas() -> None:
     )
     assert apply_config([d], LintConfig(ignore=("some-spec",)), "p.yaml") == []
     assert apply_config([d], LintConfig(), "p.yaml") == [d]
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('[rules.last-sample-only]\nmetrics = "$CPUPercent"\n', "must be a list"),
+        ("[rules.last-sample-only]\nmetrics = [1]\n", "items must be a string"),
+        ("[rules.getsample-unguarded]\nsame-metric = 1\n", "must be true or false"),
+        ('[rules.getsample-unguarded]\nimplicit-percent = "high"\n', "must be a number"),
+    ],
+)
+def test_option_types_are_checked(table: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(table, "batchspec.toml")
+    assert fragment in info.value.diagnostics[0].message
+
+
+def test_options_reach_the_rules() -> None:
+    cfg = parse_config('[rules.last-sample-only]\nmetrics = ["$PendingTasks"]\n', "batchspec.toml")
+    text = "t = max(0, $PendingTasks.GetSample(1));"
+    assert [d.code for d in lint_formula(text, "a.formula", cfg) if d.code == "FM207"] == ["FM207"]
+    cfg = parse_config("[rules.getsample-unguarded]\nimplicit-percent = 50\n", "batchspec.toml")
+    guarded = (
+        "p = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 10);\n"
+        "x = p < 50 ? 0 : avg($PendingTasks.GetSample(TimeInterval_Minute * 10));"
+    )
+    assert "FM201" not in [d.code for d in lint_formula(guarded, "a.formula", cfg)]
+    assert "FM201" in [d.code for d in lint_formula(guarded, "a.formula")]

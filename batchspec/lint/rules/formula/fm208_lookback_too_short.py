@@ -71,7 +71,13 @@ class LookbackTooShort(FormulaRule):
                 )
             elif u.method == "GetSample" and near < opts.always_missing:
                 # the newest samples are never there yet: a window ending now can never be complete
-                required = u.percent if u.percent is not None else None if u.percent_unknown else opts.implicit_percent
+                required = (
+                    u.percent
+                    if u.percent is not None
+                    else None
+                    if u.percent_unknown
+                    else opts.implicit_percent
+                )
                 best = (far - max(near, opts.always_missing)) / length * 100
                 if required is not None and required > best + 1e-9:
                     yield self.report(
