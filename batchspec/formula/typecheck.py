@@ -52,6 +52,23 @@ def _suggest(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     return matches[0] if matches else None
 
 
+# names people reach for that the language spells differently
+_FUNCTION_SYNONYMS = {
+    "now": "time",
+    "average": "avg",
+    "mean": "avg",
+    "count": "len",
+    "length": "len",
+    "size": "len",
+    "minimum": "min",
+    "maximum": "max",
+    "ceiling": "ceil",
+    "total": "sum",
+    "stdev": "std",
+    "stddev": "std",
+}
+
+
 class _Checker:
     def __init__(self, path: str, broken_names: frozenset[str], options: CheckOptions) -> None:
         self.path = path
@@ -325,7 +342,7 @@ class _Checker:
         arg_types = [self.expr(a) for a in e.args]
         fn = b.FUNCTIONS.get(e.name)
         if fn is None:
-            suggestion = _suggest(e.name, tuple(b.FUNCTIONS))
+            suggestion = _FUNCTION_SYNONYMS.get(e.name.lower()) or _suggest(e.name, tuple(b.FUNCTIONS))
             hint = f'did you mean "{suggestion}"?' if suggestion else None
             if e.name in b.SERVICE_VARIABLES or e.name in self.user_types:
                 hint = f'"{e.name}" is a variable, not a function'
