@@ -26,6 +26,7 @@ from batchspec.lint.rules.formula.fm220_bare_call_statement import BareCallState
 from batchspec.lint.rules.formula.fm221_nested_ternary import NestedTernary
 from batchspec.lint.rules.formula.fm222_sample_percent_range import SamplePercentRange
 from batchspec.lint.rules.formula.fm223_empty_sample_aggregate import EmptySampleAggregate
+from batchspec.lint.rules.formula.fm224_overwritten_assignment import OverwrittenAssignment
 
 ALL_RULES: tuple[type[Rule], ...] = (
     GetsampleUnguarded,
@@ -51,6 +52,7 @@ ALL_RULES: tuple[type[Rule], ...] = (
     NestedTernary,
     SamplePercentRange,
     EmptySampleAggregate,
+    OverwrittenAssignment,
 )
 
 __all__ = ["ALL_RULES"]
