@@ -148,7 +148,8 @@ def check_paths(paths: list[str], config: object | None = None, *, stdin_name: s
             continue
         text, problems = decode(data, item.path)
         if text is None:
-            if item.kind != "document?":
+            # a discovered YAML/JSON file that is not UTF-8 is still reported when it is a batchspec document
+            if item.kind != "document?" or is_document(item.path, data.decode("utf-8", "replace")):
                 run.files += 1
                 run.diagnostics += problems
             continue

@@ -52,7 +52,13 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise BatchspecError(f"{path}: is a directory; expected a file") from None
     except UnicodeDecodeError as exc:
-        raise BatchspecError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        data = exc.object if isinstance(exc.object, bytes) else b""
+        line = data.count(b"\n", 0, exc.start) + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise BatchspecError(
+            f"{path}:{line}:{col}: file is not UTF-8 text: byte 0x{data[exc.start:exc.start + 1].hex()} cannot be decoded"
+        ) from None
     except OSError as exc:
         raise BatchspecError(f"{path}: cannot read ({exc.strerror})") from None
 

@@ -733,8 +733,19 @@ def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput,
         if not matches:
             ctx.error("SP011", "missing-include", f'input files "{pattern}" match no file', (*p, "files"))
         prefix = str(inp.get("prefix", ""))
+        outside = [m for m in matches if m.resolve() != root and root not in m.resolve().parents]
+        for m in outside:  # a symlink inside the project that points out of it: never upload what it points to
+            ctx.error(
+                "SP010",
+                "include-outside-project",
+                f'input file "{m.relative_to(root).as_posix()}" links to a file outside the project folder',
+                (*p, "files"),
+                hint="copy the file into the project, or remove the link",
+            )
         for m in matches:
-            rel = m.resolve().relative_to(root)
+            if m in outside:
+                continue
+            rel = m.relative_to(root)
             first_glob = min([pattern.find(ch) for ch in "*?[" if ch in pattern] or [len(pattern)])
             head = pattern[:first_glob]
             base = Path(head.rsplit("/", 1)[0]) if "/" in head else Path()

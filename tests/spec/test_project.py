@@ -243,3 +243,38 @@ def test_bash_length_syntax_is_not_a_jinja_comment(tmp_path: Path) -> None:
           "      arr=(a b)\n      echo \"${#arr[@]} {{ n }}\"\n  fixedScale") + "variables: {n: 3}\n")
     cmd = load_project(tmp_path).pool_body["properties"]["startTask"]["commandLine"]
     assert shlex.split(cmd)[2].endswith('echo "${#arr[@]} 3"')
+
+
+def test_input_symlinked_outside_the_project_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    project = tmp_path / "p"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "a.txt").write_text("hello\n")
+    (tmp_path / "secret.txt").write_text("secret\n")
+    os.symlink(tmp_path / "secret.txt", project / "data" / "b.txt")
+    write(project, "batchspec: 1\n" + POOL + "jobs:\n  - id: j\n    inputs:\n      - files: data/*.txt\n"
+          "        container: inputs\n    tasks:\n      - {id: t, commandLine: echo}\n")
+    assert main(["validate", "--format", "concise", str(project)]) == 1
+    out = capsys.readouterr().out
+    assert f"{project / 'batchspec.yaml'}:11:" in out and "SP010" in out and "secret" not in out
+    assert main(["render", str(project)]) == 2
+    assert "SP010" in capsys.readouterr().err
+
+
+def test_non_utf8_spec_is_positioned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    spec = project / "batchspec.yaml"
+    spec.write_bytes("batchspec: 1\npool:\n  id: caf\xe9\n".encode("latin-1"))
+    assert main(["validate", "--format", "concise", str(project)]) == 1
+    assert capsys.readouterr().out.startswith(f"{spec}:3:10: error[FM008]")
+    assert main(["render", str(project)]) == 2
+    assert f"{spec}:3:10:" in capsys.readouterr().err
+
+
+def test_deeply_nested_pool_json_named_explicitly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = tmp_path / "pool.json"
+    pool.write_text('{"properties": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert main(["validate", "--format", "concise", str(pool)]) == 1
+    assert capsys.readouterr().out.startswith(f"{pool}:1:80: error[SP005]")
