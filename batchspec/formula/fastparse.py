@@ -40,32 +40,30 @@ def tokenize(text: str, path: str):  # type: ignore[no-untyped-def]
     line = 1
     line_start = 0
     pos = 0
-    n = len(text)
-    match = _TOKEN.match
-    while pos < n:
-        m = match(text, pos)
-        if m is None:
+    append = tokens.append
+    for m in _TOKEN.finditer(text):
+        start = m.start()
+        if start != pos:  # finditer skipped a character no token matches
             return None
         kind = m.lastgroup
-        end = m.end()
+        pos = m.end()
         if kind == "WS":
-            newlines = text.count("\n", pos, end)
+            newlines = text.count("\n", start, pos)
             if newlines:
                 line += newlines
-                line_start = text.rindex("\n", pos, end) + 1
+                line_start = text.rindex("\n", start, pos) + 1
+            continue
+        value = m.group()
+        col = start - line_start + 1
+        if kind == "COMMENT":
+            stripped = value.rstrip("\r")
+            comments.append(
+                ast.Comment(text=stripped, span=Span(path, Pos(line, col), Pos(line, col + len(stripped))))
+            )
         else:
-            value = m.group()
-            start = Pos(line, pos - line_start + 1)
-            if kind == "COMMENT":
-                stripped = value.rstrip("\r")
-                comments.append(
-                    ast.Comment(text=stripped, span=Span(path, start, Pos(line, start.col + len(stripped))))
-                )
-            else:
-                tokens.append(
-                    (value if kind == "OP" else kind, value, start, Pos(line, end - line_start + 1))
-                )
-        pos = end
+            append((value if kind == "OP" else kind, value, Pos(line, col), Pos(line, col + len(value))))
+    if pos != len(text):
+        return None
     tokens.append(_EOF)
     return tokens, comments
 

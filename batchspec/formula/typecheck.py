@@ -399,9 +399,7 @@ class _Checker:
         span: Span,
     ) -> Type:
         n = len(args)
-        candidates = [
-            s for s in signatures if s.arity()[0] <= n and (s.arity()[1] is None or n <= s.arity()[1])
-        ]
+        candidates = [s for s in signatures if _accepts_count(s, n)]
         if not candidates:
             counts = sorted({s.arity()[0] for s in signatures})
             if len(counts) == 1:
@@ -459,6 +457,17 @@ class _Checker:
                 hint="timestamps come from time() or a metric's HistoryBeginTime()",
             )
         return DOUBLE
+
+
+_ARITY: dict[int, tuple[int, int | None]] = {}
+
+
+def _accepts_count(sig: b.Signature, n: int) -> bool:
+    arity = _ARITY.get(id(sig))
+    if arity is None:
+        arity = _ARITY[id(sig)] = sig.arity()  # signatures are module-level constants
+    low, high = arity
+    return low <= n and (high is None or n <= high)
 
 
 def _param_types(sig: b.Signature, index: int) -> set[Type]:
