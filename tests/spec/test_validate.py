@@ -242,3 +242,16 @@ def test_positions_that_cannot_be_mapped_exactly_say_so(tmp_path: Path) -> None:
     d = next(d for d in validate_document(str(tmp_path / "batchspec.yaml"), spec) if d.code == "FM101")
     assert d.span.start.line == 7  # the folded block scalar itself, not a guessed line inside it
     assert "could not be mapped exactly" in (d.hint or "") and "formula line 1" in (d.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("size", "vcpus"),
+    [("Standard_D2a_V4", 2), ("STANDARD_D4", 8), ("Standard_D3_v2", 4), ("Standard_D11_v2", 2), ("Standard_DS2_v2", 2),
+     ("Standard_D16s_v5", 16), ("Standard_E32-8s_v5", 8), ("Standard_F8s_v2", 8), ("Standard_A4_v2", 4),
+     ("Standard_A4", 8), ("Standard_NC6s_v3", 6), ("Standard_M128ms", 128), ("Standard_B2ms", 2),
+     ("Standard_X9_v9", None), ("Standard_E4_v2", None), ("Standard_ND96amsr_A100_v4", 96), ("weird", None)],
+)
+def test_vcpu_table(size: str, vcpus: int | None) -> None:
+    from batchspec.spec.rules.vmsizes import vcpus as lookup
+
+    assert lookup(size) == vcpus
