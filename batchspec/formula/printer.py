@@ -1,6 +1,7 @@
 """AST → canonical text (``batchspec fmt``).
 
-The canonical form: one statement per line, each ended by ``;``; single spaces around binary operators, ``?`` and
+The canonical form: one statement per line, each ended by ``;`` (an assignment of a conditional longer than 110
+characters is split before its ``?`` and ``:``); single spaces around binary operators, ``?`` and
 ``:``; none after unary operators, inside parentheses or before commas; one space after commas. Numbers keep the
 digits as written. Parentheses written by the user are kept; the printer adds only the ones precedence needs (for
 trees built by code). Comments are kept: a comment that followed a statement on its line stays after it, a comment
@@ -76,9 +77,23 @@ def print_expr(e: ast.Expr) -> str:
     raise AssertionError(f"unhandled node {type(e).__name__}")  # pragma: no cover
 
 
+MAX_WIDTH = 110  # a longer assignment of a conditional is split before "?" and ":"
+
+
 def print_statement(s: ast.Statement) -> str:
     if isinstance(s, ast.Assignment):
-        return f"{s.target.name} = {print_expr(s.value)};"
+        line = f"{s.target.name} = {print_expr(s.value)};"
+        if len(line) > MAX_WIDTH and isinstance(s.value, ast.Ternary):
+            t = s.value
+            condition = print_expr(t.condition)
+            if _prec(t.condition) <= _TERNARY:
+                condition = f"({condition})"
+            return (
+                f"{s.target.name} = {condition}\n"
+                f"    ? {print_expr(t.if_true)}\n"
+                f"    : {print_expr(t.if_false)};"
+            )
+        return line
     return f"{print_expr(s.expr)};"
 
 

@@ -245,3 +245,18 @@ def test_any_bytes_give_json_and_exit_0_or_1(capsys: pytest.CaptureFixture[str],
     assert "Traceback" not in captured.err and "internal error" not in captured.err
     doc = json.loads(captured.out)
     assert doc["summary"]["files"] == 1
+
+
+def test_fmt_splits_a_long_conditional_and_stays_stable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "long.formula"
+    f.write_text(
+        "$tasks = $samples < 70 ? max(0,$PendingTasks.GetSample(1)) : max( $PendingTasks.GetSample(1), "
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 15)));"
+    )
+    assert main(["fmt", str(f)]) == 0
+    assert f.read_text() == (
+        "$tasks = $samples < 70\n"
+        "    ? max(0, $PendingTasks.GetSample(1))\n"
+        "    : max($PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 15)));\n"
+    )
+    assert main(["fmt", "--check", str(f)]) == 0
