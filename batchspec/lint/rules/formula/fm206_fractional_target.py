@@ -46,7 +46,7 @@ class FractionalTarget(FormulaRule):
             yield self.report(
                 span,  # type: ignore[arg-type]
                 f'{names} {verb} computed with {kind} ("{expr}") and can be fractional; the service truncates '
-                "targets (2.5 nodes become 2)",
+                "targets (0.5 node becomes 0, 2.5 nodes become 2)",
                 hint="round explicitly: ceil(…) to round up, floor(…) to round down",
                 related=tuple(
                     Related(t.statement.target.span, f"{t.statement.target.name} is assigned here")
