@@ -631,13 +631,11 @@ class DataPlane:
             if "autoScale" in scale:
                 raise ApiError(
                     409,
-                    "AutoScalingEnabled",
+                    "OperationNotValidOnPool",
                     "The specified pool has autoscale enabled; disable autoscale before resizing it.",
                 )
             if pool["allocationState"] != "steady":
-                raise ApiError(
-                    409, "PoolNotSteady", "The specified pool is not in a steady allocation state."
-                )
+                raise ApiError(409, "PoolBeingResized", "The specified pool is being resized.")
             fixed: dict = {}
             for k in ("targetDedicatedNodes", "targetLowPriorityNodes"):
                 v = body.get(
@@ -694,7 +692,9 @@ class DataPlane:
                 )
             if pool["allocationState"] == "resizing" and not auto:
                 raise ApiError(
-                    409, "PoolIsResizing", "Autoscale cannot be enabled while the pool is resizing."
+                    409,
+                    "PoolBeingResized",
+                    "The specified pool is being resized; autoscale cannot be enabled now.",
                 )
             last = pool.get("_last_enable", 0)
             if time.time() - last < 30 / eng.clock.time_scale:
@@ -736,7 +736,9 @@ class DataPlane:
         with eng.lock:
             pool = self._pool(pool_id)
             if "autoScale" not in (pool["properties"].get("scaleSettings") or {}):
-                raise ApiError(409, "AutoScaleNotEnabled", "Autoscale is not enabled on the specified pool.")
+                raise ApiError(
+                    409, "OperationInvalidForCurrentState", "Autoscale is not enabled on the specified pool."
+                )
             if not isinstance(formula, str):
                 raise ApiError(
                     400,
@@ -910,8 +912,10 @@ class DataPlane:
         eng = self.engine
         with eng.lock:
             job = self._job(job_id)
-            if job["state"] in ("completed", "terminating"):
+            if job["state"] == "completed":
                 raise ApiError(409, "JobCompleted", "The specified job is already in a completed state.")
+            if job["state"] == "terminating":
+                raise ApiError(409, "JobBeingTerminated", "The specified job is being terminated.")
             if job["state"] == "deleting":
                 raise ApiError(409, "JobBeingDeleted", "The specified job has been marked for deletion.")
             eng.terminate_job(job, reason)
@@ -932,7 +936,7 @@ class DataPlane:
             job = self._job(job_id)
             if job["state"] != "active":
                 raise ApiError(
-                    409, "InvalidJobState", f"The job is {job['state']}; only an active job can be disabled."
+                    409, "JobNotActive", f"The job is {job['state']}; only an active job can be disabled."
                 )
             if how != "wait":
                 for running in eng.running.values():
@@ -950,7 +954,9 @@ class DataPlane:
             job = self._job(job_id)
             if job["state"] != "disabled":
                 raise ApiError(
-                    409, "InvalidJobState", f"The job is {job['state']}; only a disabled job can be enabled."
+                    409,
+                    "OperationInvalidForCurrentState",
+                    f"The job is {job['state']}; only a disabled job can be enabled.",
                 )
             eng._set_job_state(job, "active")
             eng.save_job(job)
@@ -1112,8 +1118,10 @@ class DataPlane:
 
     def _writable_job(self, job_id: str) -> dict:
         job = self._job(job_id)
-        if job["state"] in ("completed", "terminating"):
+        if job["state"] == "completed":
             raise ApiError(409, "JobCompleted", "The specified job is already in a completed state.")
+        if job["state"] == "terminating":
+            raise ApiError(409, "JobBeingTerminated", "The specified job is being terminated.")
         if job["state"] == "deleting":
             raise ApiError(
                 409,
@@ -1291,9 +1299,19 @@ class DataPlane:
         with eng.lock:
             job = self._job(job_id)
             task = self._task(job_id, task_id)
-            if task["state"] != "completed" or task.get("executionInfo", {}).get("result") != "failure":
+            if task["state"] != "completed":
                 raise ApiError(
-                    409, "TaskNotCompletedOrFailed", "Only a completed task that failed can be reactivated."
+                    409,
+                    "TaskNotCompleted",
+                    "The specified task is not in a completed state, and the "
+                    "requested operation can be performed only on completed tasks.",
+                )
+            if task.get("executionInfo", {}).get("result") != "failure":
+                raise ApiError(
+                    409,
+                    "TaskSucceeded",
+                    "The specified task has already completed successfully, and "
+                    "the requested operation cannot be performed on successful tasks.",
                 )
             jk = _key(job["id"])
             eng._set_task_state(task, "active")

@@ -397,14 +397,14 @@ class Engine:
             try:
                 transfer.download_resource_files(start_task.get("resourceFiles") or [], wd)
             except transfer.TransferError as exc:
-                failure = {"category": "usererror", "code": "ResourceFileDownloadFailed", "message": str(exc)}
+                failure = {"category": exc.category, "code": exc.code, "message": str(exc)}
                 result = None
             else:
                 try:
                     argv = executor.split_command_line(start_task["commandLine"])
                 except ValueError as exc:
                     argv = None
-                    failure = {"category": "usererror", "code": "CommandLineInvalid", "message": str(exc)}
+                    failure = {"category": "usererror", "code": "CommandLaunchFailed", "message": str(exc)}
                 result = None
                 if argv is not None:
                     result = executor.run(
@@ -833,7 +833,7 @@ class Engine:
         try:
             transfer.download_resource_files(task.get("resourceFiles") or [], wd)
         except transfer.TransferError as exc:
-            failure = {"category": "usererror", "code": "ResourceFileDownloadFailed", "message": str(exc)}
+            failure = {"category": exc.category, "code": exc.code, "message": str(exc)}
             (task_dir / "stderr.txt").write_text(f"{exc}\n")
             (task_dir / "stdout.txt").write_bytes(b"")
         if failure is None:
@@ -841,7 +841,7 @@ class Engine:
                 argv = executor.split_command_line(task["commandLine"])
             except ValueError as exc:
                 argv = None
-                failure = {"category": "usererror", "code": "CommandLineInvalid", "message": str(exc)}
+                failure = {"category": "usererror", "code": "CommandLaunchFailed", "message": str(exc)}
             if argv is not None:
                 result = executor.run(
                     argv,

@@ -696,7 +696,12 @@ class ManagementPlane:
         with eng.lock:
             pool = self._pool(name)
             if pool["allocationState"] == "resizing":
-                ded, low = eng.current_counts(name.lower())
+                # keep the nodes that exist; the ones still being allocated are given up
+                kept = [
+                    n for n in eng.pool_nodes(name.lower()) if n["state"] not in ("creating", "leavingpool")
+                ]
+                ded = sum(1 for n in kept if n["isDedicated"])
+                low = len(kept) - ded
                 pool["targetDedicated"], pool["targetLowPriority"] = ded, low
                 fixed = (pool["properties"].get("scaleSettings") or {}).get("fixedScale")
                 if fixed is not None:

@@ -16,7 +16,26 @@ MAX_DOWNLOAD = 1 << 30  # bytes per resource file
 
 
 class TransferError(Exception):
-    pass
+    """A resource file could not be fetched; ``code``/``category`` are Batch's task scheduling error codes."""
+
+    def __init__(
+        self, message: str, code: str = "BlobDownloadMiscError", category: str = "servererror"
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.category = category
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """Batch's code for a failed download: BlobNotFound / BlobAccessDenied (user errors), else a server error."""
+    status = getattr(exc, "status_code", None) or getattr(exc, "code", None)
+    if status == 404:
+        return "BlobNotFound", "usererror"
+    if status in (401, 403):
+        return "BlobAccessDenied", "usererror"
+    if isinstance(exc, TimeoutError):
+        return "BlobDownloadTimedOut", "servererror"
+    return "BlobDownloadMiscError", "servererror"
 
 
 def unsafe_path(path: str) -> bool:
@@ -30,7 +49,11 @@ def unsafe_path(path: str) -> bool:
 def _inside(base: Path, relative: str) -> Path:
     target = (base / relative).resolve()
     if not (target == base.resolve() or base.resolve() in target.parents):
-        raise TransferError(f"the path {relative!r} escapes the task working directory")
+        raise TransferError(
+            f"the path {relative!r} escapes the task working directory",
+            "ResourceFileCreateFailed",
+            "usererror",
+        )
     return target
 
 
@@ -55,7 +78,11 @@ def download_resource_files(resource_files: list[dict], wd: Path) -> None:
                 prefix = rf.get("blobPrefix") or None
                 for blob in container.list_blobs(name_starts_with=prefix):
                     if unsafe_path(blob.name):
-                        raise TransferError(f"blob name {blob.name!r} escapes the task working directory")
+                        raise TransferError(
+                            f"blob name {blob.name!r} escapes the task working directory",
+                            "ResourceFileCreateFailed",
+                            "usererror",
+                        )
                     target = _inside(base, blob.name)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with open(target, "wb") as fh:
@@ -64,18 +91,23 @@ def download_resource_files(resource_files: list[dict], wd: Path) -> None:
             elif rf.get("autoStorageContainerName"):
                 raise TransferError(
                     "autoStorageContainerName needs an auto-storage account, which the local service does not have; "
-                    "use storageContainerUrl with a SAS URL"
+                    "use storageContainerUrl with a SAS URL",
+                    "BlobAccessDenied",
+                    "usererror",
                 )
             else:
                 raise TransferError(
-                    "a resource file needs httpUrl, storageContainerUrl or autoStorageContainerName"
+                    "a resource file needs httpUrl, storageContainerUrl or autoStorageContainerName",
+                    "ResourceFileCreateFailed",
+                    "usererror",
                 )
         except TransferError:
             raise
         except Exception as exc:  # network, storage and file-system errors all fail the task, not the service
             source = rf.get("httpUrl") or rf.get("storageContainerUrl") or "?"
+            code, category = _classify(exc)
             raise TransferError(
-                f"downloading {_redact(source)} failed: {type(exc).__name__}: {exc}"
+                f"downloading {_redact(source)} failed: {type(exc).__name__}: {exc}", code, category
             ) from None
 
 

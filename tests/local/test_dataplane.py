@@ -337,3 +337,36 @@ def test_wrongly_typed_job_fields_are_client_errors(batch, body):
     with pytest.raises(HttpResponseError) as exc:
         batch.create_job({**body, "id": unique("job")})
     assert exc.value.status_code == 400
+
+
+def test_resize_conflicts_and_stop_resize(tmp_path):
+    from .conftest import checked_service, make_clients
+
+    with checked_service(
+        tmp_path / "s", allocation_delay=30
+    ) as svc:  # nodes stay "creating": the pool resizes
+        _, arm, batch = make_clients(svc.connection)
+        c = svc.connection
+        arm.pool.create(
+            c.resource_group,
+            c.account_name,
+            "slow",
+            {"properties": {"vmSize": "a", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 2}}}},
+        )
+        assert batch.get_pool("slow").allocation_state == "resizing"
+        with pytest.raises(ResourceExistsError) as exc:
+            batch.begin_resize_pool("slow", {"targetDedicatedNodes": 3}, polling_interval=0.05)
+        assert exc.value.error.code == "PoolBeingResized"
+        batch.begin_stop_pool_resize("slow", polling_interval=0.05).result()
+        pool = batch.get_pool("slow")
+        assert (
+            pool.allocation_state == "steady" and pool.target_dedicated_nodes == pool.current_dedicated_nodes
+        )
+
+
+def test_reactivating_needs_a_failed_task(batch, make_pool):
+    pool = make_pool(nodes=1)
+    job_id = run_job(batch, pool, [{"id": "ok", "commandLine": "true"}])
+    with pytest.raises(ResourceExistsError) as exc:
+        batch.reactivate_task(job_id, "ok")
+    assert exc.value.error.code == "TaskSucceeded"

@@ -67,7 +67,8 @@ def test_failed_download_fails_the_task_not_the_service(batch, make_pool, azurit
         batch, pool, [{"id": "t", "commandLine": "true", "resourceFiles": [{"storageContainerUrl": missing}]}]
     )
     info = batch.get_task(job_id, "t").execution_info
-    assert info.result == "failure" and info.failure_info.code == "ResourceFileDownloadFailed"
+    assert info.result == "failure" and info.failure_info.code == "BlobNotFound"
+    assert info.failure_info.category == "usererror"
     assert "sig=" not in info.failure_info.message  # the SAS token is not echoed back
 
 
