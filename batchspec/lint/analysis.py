@@ -22,8 +22,6 @@ narrow the intervals of variables inside their branches (``x > 20 ? 20 : x`` is 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from batchspec.diagnostics.model import Span
@@ -176,10 +174,6 @@ class V:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"V({self.kind}, [{self.lo}, {self.hi}], known={self.known}, knob={self.knob}, lit={self.lit})"
-
-
-def num(lo: float, hi: float | None = None, **kw: object) -> V:
-    return V(NUM, lo, lo if hi is None else hi, known=True, **kw)  # type: ignore[arg-type]
 
 
 UNKNOWN = V()
@@ -1121,19 +1115,3 @@ def member_sets(e: ast.Expr) -> dict[tuple[str, str], frozenset[int]] | None:
                 out[key] = s
         return out
     return None
-
-
-def comparison_truth(cmp: Comparison) -> bool | None:
-    return _decide(cmp.node.op, cmp.left, cmp.right)
-
-
-def iter_nodes(formula: ast.Formula) -> Iterable[ast.Node]:
-    for statement in formula.statements:
-        yield from ast.walk(statement)
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def squash(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()

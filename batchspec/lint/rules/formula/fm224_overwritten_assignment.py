@@ -59,6 +59,8 @@ class OverwrittenAssignment(FormulaRule):
                     hint="remove this assignment, or build on it in the next one",
                     related=(Related(st.target.span, "overwritten here"),),
                     # a lost node target is likely a bug; a lost intermediate value only dead code
-                    severity=None if key in b.TARGET_VARIABLES or key == "$NodeDeallocationOption" else Severity.INFO,
+                    severity=None
+                    if key in b.TARGET_VARIABLES or key == "$NodeDeallocationOption"
+                    else Severity.INFO,
                 )
             pending[key] = st
