@@ -181,6 +181,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     run = check_paths(
         args.paths, LintSettings.from_args(args, extra_codes=spec_rows), stdin_name=args.stdin_filename
     )
+    if run.files == 0 and not run.could_not_check:
+        print(
+            "batchspec: note: no .formula file or batchspec spec found in "
+            + ", ".join(f'"{p}"' for p in args.paths),
+            file=sys.stderr,
+        )
     for message in run.could_not_check:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)

@@ -260,3 +260,9 @@ def test_fmt_splits_a_long_conditional_and_stays_stable(tmp_path: Path, capsys: 
         "    : max($PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 15)));\n"
     )
     assert main(["fmt", "--check", str(f)]) == 0
+
+
+def test_directory_without_formulas_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["validate", str(tmp_path), "--format", "concise"]) == 0
+    assert "no .formula file or batchspec spec found" in capsys.readouterr().err
