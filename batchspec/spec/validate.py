@@ -452,8 +452,8 @@ def command_line_source(
     from batchspec.spec.startscript import split_command_with_offsets
 
     split = split_command_with_offsets(command_line)
-    if split is None:
-        return TextSource(command_line, locate_cmd, exact), "bash"
+    if split is None:  # a plain command line (no shell): command checks apply, shellcheck does not
+        return TextSource(command_line, locate_cmd, exact), ""
     shell, body, offs = split
 
     def locate(a: int, b: int) -> Span:
@@ -465,7 +465,24 @@ def command_line_source(
     return TextSource(body, locate, exact), shell.rsplit("/", 1)[-1]
 
 
+def is_windows_pool(ctx: PoolContext) -> bool:
+    """Windows nodes: the start task is cmd/PowerShell, so the shell checks do not apply."""
+    vm = ctx.get(ctx.path("vmConfig"))
+    if not isinstance(vm, dict):
+        return False
+    agent = next((v for k, v in vm.items() if isinstance(k, str) and k.lower() == "nodeagentskuid"), None)
+    if isinstance(agent, str) and "windows" in agent.lower():
+        return True
+    image = vm.get("imageReference")
+    if isinstance(image, dict):
+        text = f"{image.get('publisher', '')} {image.get('offer', '')}".lower()
+        return "windows" in text
+    return False
+
+
 def run_rules(ctx: PoolContext) -> list[Diagnostic]:
+    if ctx.script is not None and is_windows_pool(ctx):
+        ctx.script = None
     out: list[Diagnostic] = []
     for rule_cls in ALL_SPEC_RULES:
         rule = rule_cls()

@@ -255,3 +255,15 @@ def test_vcpu_table(size: str, vcpus: int | None) -> None:
     from batchspec.spec.rules.vmsizes import vcpus as lookup
 
     assert lookup(size) == vcpus
+
+
+def test_shell_checks_stay_off_windows_pools_and_plain_command_lines() -> None:
+    win = {"properties": {"vmSize": "Standard_D2s_v3", "deploymentConfiguration": {"virtualMachineConfiguration": {
+        "imageReference": {"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2022-datacenter"},
+        "nodeAgentSkuId": "batch.node.windows amd64"}},
+        "startTask": {"commandLine": 'powershell -Command "if ($x) { sudo apt-get install foo || echo no }"'}}}
+    assert not [d for d in validate_document("w.json", json.dumps(win)) if d.code.startswith("SP21")]
+    plain = {"properties": {"vmSize": "Standard_D2s_v3", "startTask": {"commandLine": "apt-get install -qq curl"}}}
+    assert not [d for d in validate_document("p.json", json.dumps(plain)) if d.code.startswith("SP21")]
+    plain["properties"]["startTask"]["commandLine"] = "apt-get install curl"
+    assert [d.code for d in validate_document("p.json", json.dumps(plain)) if d.code.startswith("SP21")] == ["SP210"]

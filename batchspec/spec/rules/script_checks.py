@@ -68,8 +68,11 @@ class AptWithoutYes(SpecRule):
                 continue
             prog = ws[0][1].rsplit("/", 1)[-1]
             args = [w for _, w in ws[1:]]
-            yes = any(
-                a in ("-y", "--yes", "--assume-yes") or re.fullmatch(r"-[a-z]*y[a-z]*", a) for a in args
+            yes = any(  # apt-get: quiet level 2 (-qq) implies -y
+                a in ("-y", "--yes", "--assume-yes", "-qq", "-q=2", "--force-yes")
+                or re.fullmatch(r"-[a-z]*y[a-z]*", a)
+                or "Assume-Yes=true" in a
+                for a in args
             )
             if prog in ("apt", "apt-get") and self._VERBS & set(args) and not yes:
                 verb = next(a for a in args if a in self._VERBS)
@@ -325,9 +328,8 @@ def _start(binary: str, script: str, shell: str) -> subprocess.Popen[str] | None
 def prefetch_shellcheck(script: str, shell: str) -> None:
     """Start shellcheck now so it runs while the other checks do (collected by the SP215 rule)."""
     binary = shellcheck_binary()
-    if binary is None or os.environ.get("BATCHSPEC_NO_SHELLCHECK"):
+    if binary is None or os.environ.get("BATCHSPEC_NO_SHELLCHECK") or shell not in ("bash", "sh", "dash", "ksh"):
         return
-    shell = shell if shell in ("bash", "sh", "dash", "ksh") else "bash"
     key = (binary, script, shell)
     if key in _PENDING or len(_PENDING) > 8 or _cached(binary, script, shell) is not None:
         return
@@ -442,7 +444,8 @@ class Shellcheck(SpecRule):
         if src is None or binary is None or os.environ.get("BATCHSPEC_NO_SHELLCHECK"):
             return
         shell = ctx.extras.get("shell", "bash")
-        shell = shell if shell in ("bash", "sh", "dash", "ksh") else "bash"
+        if shell not in ("bash", "sh", "dash", "ksh"):
+            return  # a plain command line or another shell: shellcheck would judge it as bash
         index = LineIndex(src.text)
         from batchspec.diagnostics.model import Pos
 
