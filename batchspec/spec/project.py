@@ -515,6 +515,15 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         origins.append((("properties", "scaleSettings", "fixedScale"), (*P, "fixedScale")))
     # start task
     st = pool.get("startTask")
+    if isinstance(st, dict) and _windows_image(pool) and any(k in st for k in ("script", "scriptFile")):
+        ctx.error(
+            "SP018",
+            "script-on-windows",
+            "a start-task script compiles to a POSIX shell command line, but this pool runs Windows",
+            (*P, "startTask", "script" if "script" in st else "scriptFile"),
+            hint='use commandLine, e.g. cmd /c "..." or powershell -File ...',
+            key=True,
+        )
     if isinstance(st, dict):
         SP = (*P, "startTask")
         out: dict[str, Any] = {}
@@ -582,6 +591,14 @@ def _origins_for(value: Any, body: JsonPath, spec: JsonPath, out: list) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
             _origins_for(v, (*body, k), (*spec, k), out)
+
+
+def _windows_image(pool: dict) -> bool:
+    agent = pool.get("nodeAgentSkuId")
+    if isinstance(agent, str):
+        return "windows" in agent.lower()
+    derived = node_agent_for(pool.get("image"))
+    return derived is not None and "windows" in derived
 
 
 def _agent_given_elsewhere(pool: dict) -> bool:

@@ -278,3 +278,10 @@ def test_deeply_nested_pool_json_named_explicitly(tmp_path: Path, capsys: pytest
     pool.write_text('{"properties": ' + "[" * 100_000 + "]" * 100_000 + "}")
     assert main(["validate", "--format", "concise", str(pool)]) == 1
     assert capsys.readouterr().out.startswith(f"{pool}:1:80: error[SP005]")
+
+
+def test_script_on_a_windows_pool_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path, "batchspec: 1\npool:\n  id: w\n  vmSize: Standard_D2s_v3\n"
+          "  image: {publisher: MicrosoftWindowsServer, offer: WindowsServer, sku: 2022-datacenter}\n"
+          "  fixedScale: {targetDedicatedNodes: 1}\n  startTask:\n    script: echo hi\n")
+    assert ("SP018", 8, 5) in errors_of(tmp_path)
