@@ -62,7 +62,7 @@ SPEC_CODES: tuple[Check, ...] = (
         "(accepted case-insensitively, but plan/diff tools and other readers see a difference)",
     ),
     Check("TM001", "template-syntax", _E, "a Jinja template has a syntax error"),
-    Check("TM002", "undefined-variable", _E, "a template uses a variable that is not defined"),
+    Check("TM002", "undefined-template-variable", _E, "a template uses a variable that is not defined"),
     Check(
         "TM003", "template-sandbox", _E, "a template tried to reach Python internals (stopped by the sandbox)"
     ),

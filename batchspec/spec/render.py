@@ -151,7 +151,7 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
         known = ", ".join(sorted(str(k) for k in variables)) or "none"
         raise TemplateProblem(
             "TM002",
-            "undefined-variable",
+            "undefined-template-variable",
             f'undefined template variable "{name}"' if "is undefined" in msg else f"template error: {msg}",
             hint=f"defined variables: {known}",
         ) from None
