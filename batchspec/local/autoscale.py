@@ -37,7 +37,7 @@ METRICS = (
     "$PendingTasks",
     "$SucceededTasks",
     "$FailedTasks",
-    "$TaskSlotsPerNode",
+    "$PreemptedNodeCount",
 )
 
 

@@ -38,8 +38,16 @@ class Engine:
         time_scale: float,
         allocation_delay: float,
         output_cap: int = DEFAULT_OUTPUT_CAP,
+        preempt: float = 0.0,
+        seed: int | None = None,
     ) -> None:
+        import random
+
         self.state_dir = state_dir
+        self.preempt = (
+            preempt  # chance per sample period that a low-priority node is preempted (fault injection)
+        )
+        self._rng = random.Random(seed)
         self.account_name = account_name
         self.account_url = account_url
         self.allocation_delay = allocation_delay
@@ -293,7 +301,7 @@ class Engine:
         order = sorted(
             nodes,
             key=lambda n: (
-                n["state"] not in ("creating", "starttaskfailed", "unusable"),
+                n["state"] not in ("creating", "starttaskfailed", "unusable", "preempted"),
                 len(self.running.get(n["id"], {})),
                 -n["_seq"],
             ),
@@ -468,7 +476,7 @@ class Engine:
             target_low_priority_nodes=pool["targetLowPriority"],
             current_dedicated_nodes=ded,
             current_low_priority_nodes=low,
-            preempted_node_count=0,
+            preempted_node_count=sum(1 for n in self.pool_nodes(pool_key) if n["state"] == "preempted"),
             usable_node_count=usable,
             task_slots_per_node=int(pool["properties"].get("taskSlotsPerNode", 1)),
             node_deallocation_option=(pool.get("_deallocation") or "requeue").lower(),
@@ -519,18 +527,51 @@ class Engine:
         if last is not None and now < last + period:
             return last + period
         self.metrics_time[pool_key] = now
+        if self.preempt:
+            self._preempt_tick(pool_key, now, period)
         self.history.setdefault(pool_key, autoscale.MetricHistory()).add(self._sample(pool_key, pool))
         return now + period
+
+    def _preempt_tick(self, pool_key: str, now: float, period: float) -> None:
+        """Spot/low-priority eviction: the node keeps its place in the pool as "preempted", its running tasks are
+        requeued, and it comes back (start task and all) a few sample periods later."""
+        for node in self.pool_nodes(pool_key):
+            if node["isDedicated"]:
+                continue
+            if node["state"] == "preempted":
+                if now >= node.get("_recover_at", now):
+                    self._set_node_state(node, "creating")
+                    node["schedulingState"] = "enabled"
+                    node["_ready_at"] = now + self.allocation_delay
+                    self.save_node(node)
+                continue
+            if (
+                node["state"] in ("idle", "running", "waitingforstarttask", "starting")
+                and self._rng.random() < self.preempt
+            ):
+                for (job_key, task_key), cancel in self.running.get(node["id"], {}).items():
+                    task = self.tasks.get(job_key, {}).get(task_key)
+                    if task is not None:
+                        task["_cancel_reason"] = "requeue"
+                    cancel.set()
+                start_task = self.start_tasks.pop(node["id"], None)
+                if start_task is not None:
+                    start_task.set()
+                self._set_node_state(node, "preempted")
+                node["schedulingState"] = "disabled"
+                node["_recover_at"] = now + 4 * period
+                self.save_node(node)
 
     def _sample(self, pool_key: str, pool: dict) -> autoscale.Sample:
         active = running = succeeded = failed = 0
         for job_key, job in self.jobs.items():
             if job.get("poolInfo", {}).get("poolId", "").lower() != pool_key or job["state"] != "active":
                 continue
-            for task in self.tasks[job_key].values():
+            waiting = set(self.blocked.get(job_key, ()))  # dependencies not met: not "ready to run"
+            for task_key, task in self.tasks[job_key].items():
                 state = task["state"]
                 if state == "active":
-                    active += 1
+                    active += task_key not in waiting
                 elif state in ("running", "preparing"):
                     running += 1
                 elif task.get("executionInfo", {}).get("result") == "failure":
@@ -550,7 +591,7 @@ class Engine:
                 "$FailedTasks": float(failed),
                 "$CPUPercent": 100.0 * used / slots if nodes else 0.0,
                 "$SampleNodeCount": float(len(nodes)),
-                "$TaskSlotsPerNode": float(pool["properties"].get("taskSlotsPerNode", 1)),
+                "$PreemptedNodeCount": float(sum(1 for n in nodes if n["state"] == "preempted")),
                 "$WallClockSeconds": 30.0 * len(nodes),
             }
         )

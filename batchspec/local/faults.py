@@ -6,6 +6,8 @@ Syntax: comma-separated ``key=value`` items, e.g. ``429=0.05,503=0.05,reset=0.01
   error shape; 429 and 503 carry ``Retry-After`` (``retry-after=<seconds>``, default 1) as real throttling does.
 - ``reset=p``: drop the connection without an answer (after reading the request, so the request had no effect).
 - ``partial=p``: in an add-collection answer, mark each task ``servererror`` with probability p (not added).
+- ``preempt=p``: each sample period (30 s of service time), each low-priority node is preempted with probability p:
+  its running tasks are requeued, it shows as ``preempted`` (``$PreemptedNodeCount``) and returns 2 minutes later.
 - ``latency=50ms`` (or ``0.05s``/``0.05``): added to every answer.
 - ``seed=N``: makes the sequence of injected faults reproducible.
 
@@ -29,6 +31,7 @@ class Faults:
     statuses: dict[int, float] = field(default_factory=dict)
     reset: float = 0.0
     partial: float = 0.0
+    preempt: float = 0.0  # per low-priority node and sample period (acts in the scheduler, not on requests)
     latency: float = 0.0
     retry_after: float = 1.0
     seed: int | None = None
@@ -97,7 +100,7 @@ def parse_faults(spec: str | None) -> Faults:
             raise BatchspecError(f'{ENV_VAR}: expected key=value, got "{item}"')
         if key.isdigit() and 400 <= int(key) <= 599:
             kwargs["statuses"][int(key)] = _probability(value, key)
-        elif key in ("reset", "partial"):
+        elif key in ("reset", "partial", "preempt"):
             kwargs[key] = _probability(value, key)
         elif key == "latency":
             kwargs["latency"] = _seconds(value, key)
@@ -111,6 +114,6 @@ def parse_faults(spec: str | None) -> Faults:
         else:
             raise BatchspecError(
                 f'{ENV_VAR}: unknown fault "{key}"; expected an HTTP status (429, 500, 503, ...), reset, partial, '
-                "latency, retry-after or seed"
+                "preempt, latency, retry-after or seed"
             )
     return Faults(**kwargs)

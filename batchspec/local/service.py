@@ -205,6 +205,8 @@ class LocalBatchService:
             time_scale=self.time_scale,
             allocation_delay=self.allocation_delay,
             output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
+            preempt=self.faults.preempt,
+            seed=self.faults.seed,
         )
         self.mgmt = ManagementPlane(self)
         self.data = DataPlane(self)

@@ -12,7 +12,10 @@ from .conftest import checked_service, make_clients
 
 
 def test_parse_faults():
-    f = parse_faults("429=0.05, 503=0.1,reset=0.01,partial=0.02,latency=50ms,seed=7,retry-after=0")
+    f = parse_faults(
+        "429=0.05, 503=0.1,reset=0.01,partial=0.02,latency=50ms,seed=7,retry-after=0,preempt=0.1"
+    )
+    assert f.preempt == 0.1
     assert f.statuses == {429: 0.05, 503: 0.1} and f.reset == 0.01 and f.partial == 0.02
     assert f.latency == pytest.approx(0.05) and f.seed == 7 and f.retry_after == 0
     assert not parse_faults("").active
@@ -105,3 +108,52 @@ def test_bounded_client_retries_end_with_exactly_the_submitted_tasks(tmp_path):
         assert sorted(ids) == [f"t{i:03d}" for i in range(300)]
         assert "ServiceResponseError" in seen and {"TooManyRequests", "ServerBusy"} & set(seen), seen
         assert rounds > 1
+
+
+def test_preempted_low_priority_nodes_requeue_their_tasks_and_come_back(tmp_path):
+    from .conftest import wait_for
+
+    # time_scale=600: a sample period (30 s) is 0.05 s; preempt=1 evicts every low-priority node each period
+    with checked_service(
+        tmp_path / "s", time_scale=600, allocation_delay=0.01, faults="preempt=1,seed=2"
+    ) as svc:
+        c = svc.connection
+        _, arm, batch = make_clients(c)
+        arm.pool.create(
+            c.resource_group,
+            c.account_name,
+            "spot",
+            {
+                "properties": {
+                    "vmSize": "a",
+                    "scaleSettings": {
+                        "autoScale": {"formula": "$TargetLowPriorityNodes = 1;", "evaluationInterval": "PT5M"}
+                    },
+                }
+            },
+        )
+        batch.create_job({"id": "j", "poolInfo": {"poolId": "spot"}})
+        batch.create_task("j", {"id": "t", "commandLine": "sleep 30"})
+        wait_for(lambda: (batch.get_task("j", "t").execution_info.requeue_count or 0) >= 1, timeout=15)
+        seen = set()
+
+        def preempted_seen() -> bool:
+            seen.update(n.state for n in batch.list_nodes("spot"))
+            return "preempted" in seen and seen & {
+                "idle",
+                "running",
+                "creating",
+                "starting",
+                "waitingforstarttask",
+            }
+
+        wait_for(preempted_seen, timeout=15)
+        formula = "$TargetLowPriorityNodes = 1; $evicted = max($PreemptedNodeCount.GetSample(1));"
+        wait_for(
+            lambda: (
+                "$evicted=1" in batch.evaluate_pool_auto_scale("spot", {"autoScaleFormula": formula}).results
+            ),
+            timeout=15,
+        )
+        pool = arm.pool.get(c.resource_group, c.account_name, "spot")
+        assert pool.current_low_priority_nodes == 1  # a preempted node still counts, as in Azure
