@@ -235,6 +235,28 @@ class Engine:
         }
         nodes = [n for n in self.pool_nodes(pool_key) if n["state"] != "leavingpool"]
         changed = False
+        over = [
+            k
+            for k, v in (("dedicated", pool["targetDedicated"]), ("low-priority", pool["targetLowPriority"]))
+            if v > MAX_NODES_PER_POOL
+        ]
+        errors = (
+            [
+                {
+                    "code": "AccountCoreQuotaReached",
+                    "message": f"The local service runs at most {MAX_NODES_PER_POOL} {over[0]} nodes per pool; the pool "
+                    f"was resized to {MAX_NODES_PER_POOL}.",
+                }
+            ]
+            if over
+            else None
+        )
+        if errors != pool.get("resizeErrors"):
+            if errors:
+                pool["resizeErrors"] = errors
+            else:
+                pool.pop("resizeErrors", None)
+            changed = True
         if pool["allocationState"] == "stopping":
             self.set_allocation_state(pool, "steady")
             changed = True

@@ -370,3 +370,21 @@ def test_reactivating_needs_a_failed_task(batch, make_pool):
     with pytest.raises(ResourceExistsError) as exc:
         batch.reactivate_task(job_id, "ok")
     assert exc.value.error.code == "TaskSucceeded"
+
+
+def test_targets_beyond_the_local_node_cap_are_reported_as_resize_errors(arm, conn, batch):
+    name = unique("big")
+    arm.pool.create(
+        conn.resource_group,
+        conn.account_name,
+        name,
+        {"properties": {"vmSize": "a", "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 65}}}},
+    )
+    try:
+        wait_for(lambda: batch.get_pool(name).resize_errors)
+        err = batch.get_pool(name).resize_errors[0]
+        assert err.code == "AccountCoreQuotaReached" and "at most 64" in err.message
+        status = arm.pool.get(conn.resource_group, conn.account_name, name).resize_operation_status
+        assert status.errors[0].code == "AccountCoreQuotaReached"
+    finally:
+        arm.pool.begin_delete(conn.resource_group, conn.account_name, name).result()
