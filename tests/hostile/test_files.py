@@ -95,6 +95,12 @@ def test_deeply_nested_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
 
 
+def test_deeply_nested_pool_json_named_explicitly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = write(tmp_path, '{"properties": ' + "[" * 100_000 + "]" * 100_000 + "}", "pool.json")
+    assert _run(capsys, "validate", "--format", "concise", pool) == (
+        1, f"{pool}:1:80: error[SP005] values nest more than 64 levels deep\n", "")
+
+
 def test_deeply_nested_state_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     formula = write(tmp_path, OK_FORMULA, "f.formula")
     state = write(tmp_path, "metrics: " + "[" * 5000 + "]" * 5000 + "\n", "state.yaml")
@@ -183,11 +189,13 @@ def test_latin1_spec_named_directly(tmp_path: Path, capsys: pytest.CaptureFixtur
     )
 
 
-def test_latin1_spec_through_render(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_latin1_spec_in_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A spec that cannot be decoded is reported, not skipped as "not a batchspec document"."""
     spec = write(tmp_path / "p", "batchspec: 1\npool:\n  id: caf\xe9\n".encode("latin-1"))
-    code, out, err = _run(capsys, "render", spec.parent)
-    assert (code, out) == (2, "")
-    assert err.startswith(f"batchspec: error: {spec}") and "not UTF-8" in err
+    assert _run(capsys, "validate", "--format", "concise", spec.parent) == (
+        1, f"{spec}:3:10: error[FM008] file is not valid UTF-8: byte 0xe9 cannot be decoded\n", "")
+    assert _run(capsys, "render", spec.parent) == (
+        2, "", f"batchspec: error: {spec}:3:10: file is not UTF-8 text: byte 0xe9 cannot be decoded\n")
 
 
 def test_latin1_formula_through_fmt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -350,3 +358,17 @@ def test_input_files_outside_the_project(
     expected = f'{spec}:12:16: error[SP010] input files "{files}" reach outside the project folder'
     code, out, _ = _run(capsys, "validate", "--format", "concise", project)
     assert code == 1 and out.startswith(expected + "\n"), out
+
+
+def test_input_file_symlinked_outside_the_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A symlink inside the project must not carry a file from outside it into blob storage."""
+    project = tmp_path / "p"
+    write(project, OK_FORMULA, "autoscale.formula")
+    (tmp_path / "secret.txt").write_text("secret\n")
+    write(project / "data", "hello\n", "a.txt")
+    os.symlink(tmp_path / "secret.txt", project / "data" / "b.txt")
+    spec = write(project, SPEC_WITH_INPUTS.format(formula="autoscale.formula", files="data/*.txt"))
+    expected = f'{spec}:12:16: error[SP010] input file "data/b.txt" links to a file outside the project folder'
+    assert _run(capsys, "validate", "--format", "concise", project) == (1, expected + "\n", "")
+    code, out, err = _run(capsys, "render", project)
+    assert (code, out) == (2, "") and err.startswith(expected + "\n")
