@@ -237,6 +237,7 @@ class DataPlane:
                     "disableautoscale": self._disable_as,
                     "evaluateautoscale": self._evaluate_as,
                     "updateproperties": self._update_properties,
+                    "removenodes": self._remove_nodes,
                 }.get(action)
                 if handler is not None:
                     return handler(req, rest[0])
@@ -255,6 +256,10 @@ class DataPlane:
             if len(rest) == 4:
                 return self._list_files(req, url, root)
             return self._get_file(req, url, root, "/".join(rest[4:]), head=m == "HEAD")
+        elif len(rest) == 4 and rest[1].lower() == "nodes" and m == "POST":
+            action = rest[3].lower()
+            if action in ("disablescheduling", "enablescheduling", "reboot"):
+                return self._node_action(req, rest[0], rest[2], action)
         elif len(rest) == 3 and rest[1].lower() == "nodes" and m == "GET":
             with self.engine.lock:
                 pool = self._pool(rest[0])
@@ -670,6 +675,68 @@ class DataPlane:
             eng.save_pool(pool)
             eng.wake()
         return Response(202, None, {"Retry-After": "0"})
+
+    def _remove_nodes(self, req: Request, pool_id: str) -> Response:
+        body = self._body(req, "BatchNodeRemoveOptions")
+        ids = body.get("nodeList")
+        if not isinstance(ids, list) or not ids or len(ids) > 100:
+            raise _invalid("nodeList", "nodeList must list 1 to 100 node ids")
+        option = str(body.get("nodeDeallocationOption") or "requeue").lower()
+        eng = self.engine
+        with eng.lock:
+            pool = self._pool(pool_id)
+            if pool["allocationState"] != "steady":
+                raise ApiError(409, "PoolBeingResized", "The specified pool is being resized.")
+            key = _key(pool["name"])
+            nodes = []
+            for node_id in ids:
+                node = eng.nodes.get(str(node_id))
+                if node is None or node["_pool"] != key:
+                    raise ApiError(
+                        404, "NodeNotFound", "The specified node does not exist.", [("NodeId", str(node_id))]
+                    )
+                nodes.append(node)
+            for node in nodes:
+                eng.evict(node, "leavingpool", option)
+            ded, low = eng.current_counts(key)
+            pool["targetDedicated"], pool["targetLowPriority"] = ded, low
+            fixed = (pool["properties"].get("scaleSettings") or {}).get("fixedScale")
+            if fixed is not None:
+                fixed["targetDedicatedNodes"], fixed["targetLowPriorityNodes"] = ded, low
+            eng.set_allocation_state(pool, "resizing")
+            pool["etag"] = new_etag()
+            eng.save_pool(pool)
+            eng.wake()
+        return Response(202, None, {"Retry-After": "0"})
+
+    def _node_action(self, req: Request, pool_id: str, node_id: str, action: str) -> Response:
+        definition = {
+            "disablescheduling": "BatchNodeDisableSchedulingOptions",
+            "reboot": "BatchNodeRebootOptions",
+        }.get(action)
+        body = self._body(req, definition) if req.body and definition else {}
+        eng = self.engine
+        with eng.lock:
+            pool = self._pool(pool_id)
+            node = eng.nodes.get(node_id)
+            if node is None or node["_pool"] != _key(pool["name"]):
+                raise ApiError(404, "NodeNotFound", "The specified node does not exist.")
+            if action == "enablescheduling":
+                node["schedulingState"] = "enabled"
+            elif action == "disablescheduling":
+                node["schedulingState"] = "disabled"
+                eng.stop_tasks_on(node, str(body.get("nodeDisableSchedulingOption") or "requeue").lower())
+            else:
+                if node["state"] not in ("idle", "running", "starttaskfailed", "unusable"):
+                    raise ApiError(
+                        409,
+                        "OperationNotValidOnNode",
+                        f"The node is {node['state']}; it cannot be rebooted now.",
+                    )
+                eng.evict(node, "rebooting", str(body.get("nodeRebootOption") or "requeue").lower())
+            eng.save_node(node)
+            eng.wake()
+        return Response(202 if action == "reboot" else 200, None)
 
     def _stop_resize(self, req: Request, pool_id: str) -> Response:
         self.svc.mgmt._stop_resize(pool_id)

@@ -192,6 +192,14 @@ class Engine:
             due = min(due, self._sample_tick(pool_key, pool, now))
             self._resize_tick(pool_key, pool, now)
         for node in list(self.nodes.values()):
+            if node["state"] == "rebooting" and not self.running.get(node["id"]):
+                start_task = self.start_tasks.pop(node["id"], None)
+                if start_task is not None:
+                    start_task.set()
+                self._set_node_state(node, "creating")  # boots again: start task and all
+                node["schedulingState"] = "enabled"
+                node["_ready_at"] = now + self.allocation_delay
+                self.save_node(node)
             if node["state"] == "creating" and now >= node.get("_ready_at", now):
                 self._node_ready(node)
             elif node["state"] == "creating":
@@ -329,17 +337,24 @@ class Engine:
             ),
         )
         for node in order[:count]:
-            self._set_node_state(node, "leavingpool")
-            node["schedulingState"] = "disabled"
-            running = self.running.get(node["id"], {})
-            for (job_key, task_key), cancel in running.items():
-                task = self.tasks.get(job_key, {}).get(task_key)
-                if task is None:
-                    continue
-                if option in ("requeue", "terminate"):
-                    task["_cancel_reason"] = option
-                    cancel.set()
-            self.save_node(node)
+            self.evict(node, "leavingpool", option)
+
+    def evict(self, node: dict, state: str, option: str) -> None:
+        """Take a node out of scheduling (leaving the pool, rebooting, ...); ``option`` says what happens to its
+        running tasks: requeue or terminate them now, or let them finish (taskcompletion, retaineddata)."""
+        self._set_node_state(node, state)
+        node["schedulingState"] = "disabled"
+        self.stop_tasks_on(node, option)
+        self.save_node(node)
+
+    def stop_tasks_on(self, node: dict, option: str) -> None:
+        if option not in ("requeue", "terminate"):
+            return
+        for (job_key, task_key), cancel in self.running.get(node["id"], {}).items():
+            task = self.tasks.get(job_key, {}).get(task_key)
+            if task is not None:
+                task["_cancel_reason"] = option
+                cancel.set()
 
     def _drop_node(self, node: dict) -> None:
         start_task = self.start_tasks.pop(node["id"], None)

@@ -263,3 +263,23 @@ def test_start_task_of_a_node_leaving_the_pool_is_killed(batch, make_pool, tmp_p
     wait_for(lambda: batch.get_pool(pool).allocation_state == "steady")
     batch.begin_resize_pool(pool, {"targetDedicatedNodes": 0}, polling_interval=0.05).result()
     wait_for(lambda: not _alive(pid), timeout=5)
+
+
+def test_node_scheduling_reboot_and_remove(batch, make_pool, tmp_path):
+    counter = tmp_path / "boots"
+    pool = make_pool(nodes=2, slots=1, start_task={"commandLine": f"/bin/sh -c 'echo boot >> {counter}'"})
+    wait_for(lambda: pool_ready(batch, pool, 2))
+    first, second = sorted(n.id for n in batch.list_nodes(pool))
+    # (azure-batch 15.1: optional option bodies must be given and non-empty, as for begin_terminate_job)
+    batch.disable_node_scheduling(pool, first, {"nodeDisableSchedulingOption": "requeue"})
+    job_id = run_job(batch, pool, [{"id": f"t{i}", "commandLine": "true"} for i in range(3)])
+    assert {t.node_info.node_id for t in batch.list_tasks(job_id)} == {second}
+    batch.enable_node_scheduling(pool, first)
+    assert batch.get_node(pool, first).scheduling_state == "enabled"
+    boots = len(counter.read_text().split())
+    batch.begin_reboot_node(pool, first, {"nodeRebootOption": "requeue"}, polling_interval=0.05).result()
+    wait_for(lambda: batch.get_node(pool, first).state == "idle")
+    assert len(counter.read_text().split()) == boots + 1  # the start task ran again
+    batch.begin_remove_nodes(pool, {"nodeList": [first]}, polling_interval=0.05).result()
+    assert [n.id for n in batch.list_nodes(pool)] == [second]
+    assert batch.get_pool(pool).target_dedicated_nodes == 1
