@@ -341,3 +341,22 @@ def test_environment_and_default_credentials_work_with_the_connection_env(conn, 
     ):
         arm = BatchManagementClient(cred, conn.subscription_id, base_url=conn.management_url, retry_total=0)
         assert arm.batch_account.get(conn.resource_group, conn.account_name).name == conn.account_name
+
+
+def test_malformed_and_oversized_management_bodies_get_cloud_errors(service):
+    from .test_dataplane import raw_request
+
+    token, _ = service.issuer.issue("https://management.azure.com")
+    path = (
+        f"/subscriptions/{service.subscription_id}/resourceGroups/{service.resource_group}/providers/"
+        f"Microsoft.Batch/batchAccounts/{service.account_name}/pools/{unique('raw')}"
+    )
+    status, headers, body = raw_request(service, "PUT", path, b"{oops", token=token)
+    assert status == 400 and body["error"]["code"] == "InvalidRequestBody"
+    assert headers["Content-Type"].startswith("application/json")
+    status, _, body = raw_request(service, "PUT", path, b"[]", token=token)
+    assert status == 400 and body["error"]["code"] == "InvalidRequestBody"
+    status, _, body = raw_request(service, "PUT", path, b" " * (5 * 1024 * 1024), token=token)
+    assert status == 413 and body["error"]["code"] == "RequestBodyTooLarge"
+    status, _, body = raw_request(service, "GET", path, token=token, query="api-version=2024-07-01")
+    assert status == 400 and body["error"]["code"] == "InvalidApiVersionParameter"
