@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from batchspec.errors import BatchspecError
 from batchspec.local import auth, tls
 from batchspec.local import faults as faults_mod
-from batchspec.local.model import MAX_BODY, ApiError, Request, Response, iso, request_id
+from batchspec.local.model import MAX_BODY, ApiError, Request, Response, request_id
 
 ACCOUNT_NAME = "batchspeclocal"
 SUBSCRIPTION_ID = "00000000-0000-0000-0000-0000000b5eca"
@@ -521,4 +521,3 @@ _FAULT_MESSAGES = {
     503: "The server is currently unable to receive requests. Please retry your request "
     "(injected by BATCHSPEC_LOCAL_FAULTS).",
 }
-_ = iso
