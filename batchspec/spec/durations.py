@@ -62,3 +62,36 @@ def cli_duration_to_iso(text: object) -> str | None:
         seconds=int(m.group("s")),
     )
     return format_duration(td)
+
+
+_SHORTHAND_PART = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)",
+    re.IGNORECASE,
+)
+
+
+def suggest_duration(text: object) -> str | None:
+    """The ISO 8601 spelling of a duration written another way: ``"15m"`` / ``"1h 30min"`` / ``"0:15:00"`` /
+    ``"pt5m"`` -> ``PT15M`` / ``PT1H30M`` / ``PT15M`` / ``PT5M``; None when the text is no recognisable duration
+    (a bare number is ambiguous: seconds or minutes?)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    stripped = text.strip()
+    if stripped != stripped.upper() and parse_duration(stripped) is not None:
+        return stripped.upper()  # pt5m: right grammar, wrong case
+    cli = cli_duration_to_iso(stripped)
+    if cli is not None:
+        return cli
+    compact = stripped.replace(",", " ")
+    parts = list(_SHORTHAND_PART.finditer(compact))
+    if not parts or "".join(m.group(0) for m in parts).replace(" ", "") != compact.replace(" ", ""):
+        return None
+    seconds = 0.0
+    scale = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+    for m in parts:
+        unit = m.group("unit").lower()
+        key = "m" if unit.startswith("min") else unit[0]
+        seconds += float(m.group("n")) * scale[key]
+    if seconds <= 0 or seconds != int(seconds):
+        return None
+    return format_duration(timedelta(seconds=seconds))

@@ -27,7 +27,14 @@ def _tojson(value: Any, indent: int | None = None) -> str:
 
 class TemplateProblem(Exception):
     def __init__(
-        self, code: str, name: str, message: str, line: int | None = None, hint: str | None = None
+        self,
+        code: str,
+        name: str,
+        message: str,
+        line: int | None = None,
+        hint: str | None = None,
+        *,
+        variable: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -35,6 +42,18 @@ class TemplateProblem(Exception):
         self.message = message
         self.line = line
         self.hint = hint
+        self.variable = variable  # TM002: the undefined name, to point at its use in the template
+
+
+def _undefined_hint(name: str, variables: Mapping[str, Any]) -> str:
+    import difflib
+
+    known = sorted(str(k) for k in variables)
+    same_case = [k for k in known if k.lower() == name.lower()]
+    close = same_case or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        return f'did you mean "{close[0]}"? (variables are case-sensitive; defined: {", ".join(known)})'
+    return f"define it under variables: (defined: {', '.join(known) or 'none'})"
 
 
 MAX_REPEAT = 100_000  # "x" * n and [..] * n beyond this are refused (a template must not allocate gigabytes)
@@ -148,12 +167,13 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
     except UndefinedError as exc:
         msg = str(exc.message or exc)
         name = msg.split("'")[1] if msg.count("'") >= 2 else msg
-        known = ", ".join(sorted(str(k) for k in variables)) or "none"
+        undefined = "is undefined" in msg
         raise TemplateProblem(
             "TM002",
             "undefined-template-variable",
-            f'undefined template variable "{name}"' if "is undefined" in msg else f"template error: {msg}",
-            hint=f"defined variables: {known}",
+            f'undefined template variable "{name}"' if undefined else f"template error: {msg}",
+            hint=_undefined_hint(name, variables) if undefined else None,
+            variable=name if undefined else None,
         ) from None
     except SecurityError as exc:
         raise TemplateProblem(
@@ -186,6 +206,10 @@ def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Spa
         return doc.span(path)
     smap = loc.string_map
     value = _get(doc.data, path)
+    if problem.variable and smap is not None and smap.exact and isinstance(value, str):
+        use = _first_use(value, problem.variable)
+        if use is not None:
+            return Span(doc.path, smap.at(use), smap.at(use + len(problem.variable)))
     if problem.line and smap is not None and smap.exact and isinstance(value, str):
         offset = 0
         for _ in range(problem.line - 1):
@@ -198,6 +222,16 @@ def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Spa
         end = smap.at(len(value) if end_off < 0 else end_off)
         return Span(doc.path, start, end if end >= start else start)
     return loc.span
+
+
+def _first_use(template: str, variable: str) -> int | None:
+    """Offset of the first use of ``variable`` inside a ``{{ }}`` / ``{% %}`` tag of ``template``, or None."""
+    word = re.compile(r"(?<![\w.])" + re.escape(variable) + r"(?!\w)")
+    for tag in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", template, re.S):
+        m = word.search(tag.group(0))
+        if m is not None:
+            return tag.start() + m.start()
+    return None
 
 
 def _get(data: Any, path: JsonPath) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +58,14 @@ def _where(path: JsonPath) -> str:
     return f" in {format_path(path)}" if path else ""
 
 
+ID_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"  # pool, job and task ids (REST specification)
+
+
+def _id_suggestion(value: str) -> str:
+    fixed = re.sub(r"[^A-Za-z0-9_-]", "_", value)[:64]
+    return fixed if fixed and fixed != value else ""
+
+
 def describe(error: Any) -> tuple[str, str | None, JsonPath, bool]:
     """(message, hint, path to point at, point at the key) for one jsonschema error."""
     path: JsonPath = tuple(error.absolute_path)
@@ -98,6 +107,20 @@ def describe(error: Any) -> tuple[str, str | None, JsonPath, bool]:
         )
         return f"expected {expected}, got {_type_name(inst)}{_where(path)}", None, path, False
     if v == "pattern":
+        from batchspec.spec.durations import DURATION_PATTERN, suggest_duration
+
+        if error.validator_value == DURATION_PATTERN:  # the regex means nothing to a reader; say what it is
+            iso = suggest_duration(inst)
+            hint = f'write "{iso}"' if iso else "write it like PT30S, PT5M, PT1H30M or P1D"
+            return f"{_short(inst)} is not an ISO 8601 duration{_where(path)}", hint, path, False
+        if error.validator_value == ID_PATTERN:
+            return (
+                f"{_short(inst)} is not a valid id{_where(path)}",
+                'an id holds 1-64 letters, digits, "-" and "_" (no dots or spaces)'
+                + (f'; e.g. "{_id_suggestion(inst)}"' if isinstance(inst, str) and _id_suggestion(inst) else ""),
+                path,
+                False,
+            )
         return (
             f"{_short(inst)} does not match the pattern {error.validator_value}{_where(path)}",
             None,

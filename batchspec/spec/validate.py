@@ -306,6 +306,23 @@ def _in(path: JsonPath) -> str:
     return f" in {format_path(path)}" if path else ""
 
 
+def _duration_hint(text: str) -> str:
+    from batchspec.spec.durations import suggest_duration
+
+    iso = suggest_duration(text)
+    return f'write "{iso}"' if iso else "write it like PT5M or PT1H"
+
+
+def drop_repeated_duration_errors(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """The schema's pattern check and SP104 both reject a malformed duration; keep the schema's one."""
+    schema_spans = {d.span for d in diags if d.code != "SP104" and "is not an ISO 8601 duration" in d.message}
+    return [
+        d
+        for d in diags
+        if not (d.code == "SP104" and d.span in schema_spans and "is not an ISO 8601 duration" in d.message)
+    ]
+
+
 def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
     """Limits the REST specification states only in prose (reference §10): SP104."""
     out: list[Diagnostic] = []
@@ -325,7 +342,7 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
                     Severity.ERROR,
                     f'evaluation interval "{interval}" is not an ISO 8601 duration',
                     ctx.span_of(ip, False),
-                    hint="write it like PT5M or PT1H",
+                    hint=_duration_hint(interval),
                 )
             )
         elif not (5 * 60 <= td.total_seconds() <= 168 * 3600):
@@ -336,7 +353,7 @@ def limit_diagnostics(ctx: PoolContext) -> list[Diagnostic]:
                     Severity.ERROR,
                     f'evaluation interval "{interval}" is outside 5 minutes to 168 hours',
                     ctx.span_of(ip, False),
-                    hint="the service rejects it with 400 Bad Request",
+                    hint="the service rejects it; use PT5M (the shortest) up to PT168H",
                 )
             )
     rp = (
@@ -588,7 +605,7 @@ def _validate_one_pool(doc: Document, shape: PoolShape, config: Any) -> list[Dia
         from batchspec.spec.rules.script_checks import prefetch_shellcheck
 
         prefetch_shellcheck(ctx.script.text, ctx.extras.get("shell", "bash"))
-    diags += limit_diagnostics(ctx)
+    diags = drop_repeated_duration_errors(diags + limit_diagnostics(ctx))
     diags += run_rules(ctx)
     return diags
 
@@ -696,7 +713,7 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
             where = (*tpath, "requiredSlots")
             tasks.append((job.id, t, c.doc.span(where, key=False) if c.doc else Span.point(path, 1, 1)))
     ctx.extras["tasks"] = tasks
-    diags += limit_diagnostics(ctx)
+    diags = drop_repeated_duration_errors(diags + limit_diagnostics(ctx))
     diags += run_rules(ctx)
     for i, job in enumerate(c.jobs):
         jpath = _job_doc_path(c, job.id, i)
@@ -720,7 +737,11 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
                         code=d.code,
                         name=d.name,
                         severity=d.severity,
-                        message=f'task "{t.get("id")}": {d.message}',
+                        message=(
+                            f"task {d.message.removesuffix(' in id')}"  # the id itself is what is wrong
+                            if d.message.endswith(" is not a valid id in id")
+                            else f'task "{t.get("id")}": {d.message}'
+                        ),
                         span=d.span,
                         hint=d.hint,
                     )

@@ -1,0 +1,113 @@
+"""Messages a user meets while writing a spec by hand: one finding per mistake, at the exact place, with a hint
+that says what to write instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from batchspec.spec.durations import suggest_duration
+from batchspec.spec.validate import validate_document
+
+POOL_HEAD = """batchspec: 1
+variables:
+  maxNodes: 3
+pool:
+  id: p1
+  vmSize: Standard_D2s_v3
+  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts, version: latest}
+"""
+
+
+def check(tmp_path: Path, text: str) -> list:
+    path = tmp_path / "batchspec.yaml"
+    path.write_text(text, encoding="utf-8")
+    return validate_document(str(path), text)
+
+
+def at(text: str, d) -> str:
+    line = text.split("\n")[d.span.start.line - 1]
+    return line[d.span.start.col - 1 : d.span.end.col - 1]
+
+
+@pytest.mark.parametrize(
+    ("written", "iso"),
+    [("15m", "PT15M"), ("1h 30min", "PT1H30M"), ("0:15:00", "PT15M"), ("pt5m", "PT5M"), ("2 days", "P2D"),
+     ("10s", "PT10S"), ("300", None), ("PT5M", None), ("soon", None)],
+)
+def test_suggest_duration(written: str, iso: str | None) -> None:
+    assert suggest_duration(written) == iso
+
+
+def test_a_shorthand_duration_is_one_error_with_the_iso_spelling(tmp_path: Path) -> None:
+    text = POOL_HEAD + "  autoScale:\n    formula: \"$TargetDedicatedNodes = 1;\"\n    evaluationInterval: 5m\n"
+    diags = check(tmp_path, text)
+    assert [(d.code, d.span.start.line, d.span.start.col) for d in diags] == [("SP101", 10, 25)]
+    assert diags[0].message.startswith('"5m" is not an ISO 8601 duration')
+    assert "pattern" not in diags[0].message  # no regex thrown at the user
+    assert diags[0].hint == 'write "PT5M"'
+
+
+def test_resize_timeout_shorthand_gets_the_same_help(tmp_path: Path) -> None:
+    text = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1, resizeTimeout: 15m}\n"
+    (d,) = check(tmp_path, text)
+    assert (d.code, at(text, d), d.hint) == ("SP101", "15m", 'write "PT15M"')
+
+
+def test_interval_out_of_range_says_what_is_allowed(tmp_path: Path) -> None:
+    text = POOL_HEAD + "  autoScale:\n    formula: \"$TargetDedicatedNodes = 1;\"\n    evaluationInterval: PT2M\n"
+    (d,) = check(tmp_path, text)
+    assert d.code == "SP104" and "PT5M" in (d.hint or "") and "PT168H" in (d.hint or "")
+
+
+def test_a_swept_value_with_a_dot_gives_a_readable_task_id_error(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  fixedScale: {targetDedicatedNodes: 1}\n"
+        "jobs:\n"
+        "  - id: sweep\n"
+        "    taskFactory:\n"
+        "      parametricSweep:\n"
+        "        parameters: {lr: ['0.1', '0.01']}\n"
+        "        task: {id: 'train-{{ lr }}', commandLine: 'python3 train.py'}\n"
+    )
+    (d,) = check(tmp_path, text)
+    assert d.code == "SP106"
+    assert d.message == 'task "train-0.1" is not a valid id'
+    assert 'e.g. "train-0_1"' in (d.hint or "")
+    assert at(text, d) == "'train-{{ lr }}'"
+
+
+def test_the_documented_sweep_example_renders_valid_task_ids(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  fixedScale: {targetDedicatedNodes: 1}\n"
+        "jobs:\n"
+        "  - id: sweep\n"
+        "    taskFactory:\n"
+        "      parametricSweep:\n"
+        "        parameters: {seed: {start: 1, end: 3}, lr: [\"0.1\", \"0.01\"]}\n"
+        "        task: {id: \"train-{{ seed }}-{{ lr | replace('.', '_') }}\", script: \"python3 train.py --lr {{ lr }}\"}\n"
+    )
+    assert check(tmp_path, text) == []
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text(encoding="utf-8")
+    assert "id: \"train-{{ seed }}-{{ lr | replace('.', '_') }}\"" in doc
+
+
+def test_undefined_template_variable_points_at_its_use_inside_a_block(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  autoScale:\n"
+        "    evaluationInterval: PT5M\n"
+        "    formula: |\n"
+        "      // cap the pool\n"
+        "      $TargetDedicatedNodes = min({{ maxnodes }}, 2);\n"
+    )
+    (d,) = check(tmp_path, text)
+    assert (d.code, d.span.start.line, at(text, d)) == ("TM002", 12, "maxnodes")
+    assert (d.hint or "").startswith('did you mean "maxNodes"?')
+
+
+def test_undefined_template_variable_without_a_close_name(tmp_path: Path) -> None:
+    text = POOL_HEAD.replace("Standard_D2s_v3", '"{{ size }}"') + "  fixedScale: {targetDedicatedNodes: 1}\n"
+    (d,) = check(tmp_path, text)
+    assert (d.code, at(text, d)) == ("TM002", "size")
+    assert "define it under variables:" in (d.hint or "") and "maxNodes" in (d.hint or "")
