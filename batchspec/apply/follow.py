@@ -240,7 +240,9 @@ def format_failures(result: FollowResult, scrub: Callable[[str], str] = lambda s
         lines.extend(_indent_tail(node.stderr_tail, "startup/stderr.txt"))
     if result.start_task_failures:
         lines.append(
-            "the pool's nodes cannot run tasks until the start task succeeds; fix it and apply again"
+            "the pool's nodes cannot run tasks until the start task succeeds. Fix it, then run "
+            "`batchspec apply --drain`: nodes whose start task failed keep failing until they are rebooted or "
+            "reimaged (a changed start task reaches existing nodes only then), and --drain replaces them"
         )
     for task in result.failed[:MAX_FAILED_SHOWN]:
         lines.append(

@@ -260,7 +260,10 @@ def render_text(
         lines.append(
             paint(
                 "dim",
-                "note: existing nodes keep the old start task/packages until they are rebooted or reimaged",
+                "note: apply --drain replaces the existing nodes, so that they all run the new start task/packages"
+                if drain
+                else "note: existing nodes keep the old start task/packages until they are rebooted or reimaged "
+                "(apply --drain replaces them)",
             )
         )
     return "\n".join(lines) + "\n"

@@ -145,9 +145,27 @@ def _wait_for_zero_nodes(
         time.sleep(poll)
 
 
+def _failed_start_task_nodes(backend: Backend, pool_id: str) -> list[str]:
+    return sorted(n.id for n in backend.list_nodes(pool_id) if n.state == "starttaskfailed")
+
+
 def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Console) -> None:
     pid = pool.pool_id
     if pool.action is ChangeClass.NONE:
+        # --drain also replaces nodes whose start task failed: they keep failing until rebooted or reimaged, even
+        # once the spec's start task is fixed (a plain apply would find the same failed nodes again)
+        if opts.drain and pool.live is not None and pool.live_nodes > 0:
+            failed = _failed_start_task_nodes(backend, pid)
+            if failed:
+                _drain_and_update(
+                    pool,
+                    backend,
+                    opts,
+                    console,
+                    f"{len(failed)} node(s) whose start task failed ({', '.join(failed[:3])}"
+                    + (", …" if len(failed) > 3 else "")
+                    + ")",
+                )
         return
     if pool.action is ChangeClass.CREATE:
         attempts: list[int] = []
@@ -169,62 +187,76 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
     assert pool.live is not None
     classes = pool.classes()
     needs_zero = ChangeClass.ZERO_NODES in classes and pool.live_nodes > 0
+    # a new start task (or packages) reaches existing nodes only after a reboot or reimage: with --drain, the
+    # nodes are replaced so that all of them run it (what a user who just fixed a failing start task needs)
+    renew_nodes = ChangeClass.REBOOT in classes and pool.live_nodes > 0
     if ChangeClass.RECREATE in classes or (needs_zero and opts.replace and not opts.drain):
         console.say(f'replacing pool "{pid}": deleting it (its running tasks stop)…')
         retry_transient(lambda: backend.delete_pool(pid))
         retry_transient(lambda: backend.create_pool(pid, pool.desired))
         console.say(f'created pool "{pid}" again')
         return
-    if needs_zero and opts.drain:
-        console.say(
-            f'draining pool "{pid}" to zero nodes (deallocation: {opts.deallocation}) for: '
-            + ", ".join(c.property for c in pool.changes if c.change_class is ChangeClass.ZERO_NODES)
+    if (needs_zero or renew_nodes) and opts.drain:
+        drained_for = (ChangeClass.ZERO_NODES, ChangeClass.REBOOT)
+        _drain_and_update(
+            pool,
+            backend,
+            opts,
+            console,
+            ", ".join(c.property for c in pool.changes if c.change_class in drained_for),
         )
-        etag = pool.live.etag
-        retry_transient(
-            lambda: backend.update_pool(
-                pid,
-                {
-                    "properties": {
-                        "scaleSettings": {
-                            "fixedScale": {
-                                "targetDedicatedNodes": 0,
-                                "targetLowPriorityNodes": 0,
-                                "nodeDeallocationOption": opts.deallocation,
-                            }
-                        }
-                    }
-                },
-                etag,
-            )
-        )
-        drained = _wait_for_zero_nodes(backend, pid, opts.drain_timeout, console, opts.poll_interval)
-        patch = pool.patch()
-        restore = (pool.desired.get("properties") or {}).get("scaleSettings") or pool.live.properties.get(
-            "scaleSettings"
-        )
-        if restore:
-            patch.setdefault("properties", {})["scaleSettings"] = restore
-        try:
-            retry_transient(lambda: backend.update_pool(pid, patch, drained.etag))
-        except (ServiceError, PreconditionFailed) as exc:
-            raise BatchspecError(
-                f'pool "{pid}" was drained to zero nodes but the update failed: {exc}; it stays at fixed scale 0 '
-                "until apply is run again",
-                exit_code=1,
-            ) from None
-        console.say(f'updated pool "{pid}" and restored its scale settings')
         return
     live_etag = pool.live.etag
     retry_transient(lambda: backend.update_pool(pid, pool.patch(), live_etag))
     console.say(
         f'updated pool "{pid}": ' + ", ".join(f"{c.property} ({c.change_class.label})" for c in pool.changes)
     )
-    if ChangeClass.REBOOT in classes and pool.live_nodes:
+    if renew_nodes:
         console.say(
             f'note: the {pool.live_nodes} existing node(s) of pool "{pid}" get the new start task or packages only '
-            "after a reboot or reimage; new nodes get them at once"
+            "after a reboot or reimage; new nodes get them at once (apply --drain replaces the existing nodes)"
         )
+
+
+def _drain_and_update(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Console, why: str) -> None:
+    """Scale the pool to zero nodes, wait, then PATCH the plan's changes together with the spec's scale settings."""
+    assert pool.live is not None
+    pid = pool.pool_id
+    console.say(f'draining pool "{pid}" to zero nodes (deallocation: {opts.deallocation}) for: {why}')
+    etag = pool.live.etag
+    retry_transient(
+        lambda: backend.update_pool(
+            pid,
+            {
+                "properties": {
+                    "scaleSettings": {
+                        "fixedScale": {
+                            "targetDedicatedNodes": 0,
+                            "targetLowPriorityNodes": 0,
+                            "nodeDeallocationOption": opts.deallocation,
+                        }
+                    }
+                }
+            },
+            etag,
+        )
+    )
+    drained = _wait_for_zero_nodes(backend, pid, opts.drain_timeout, console, opts.poll_interval)
+    patch = pool.patch()
+    restore = (pool.desired.get("properties") or {}).get("scaleSettings") or pool.live.properties.get(
+        "scaleSettings"
+    )
+    if restore:
+        patch.setdefault("properties", {})["scaleSettings"] = restore
+    try:
+        retry_transient(lambda: backend.update_pool(pid, patch, drained.etag))
+    except (ServiceError, PreconditionFailed) as exc:
+        raise BatchspecError(
+            f'pool "{pid}" was drained to zero nodes but the update failed: {exc}; it stays at fixed scale 0 '
+            "until apply is run again",
+            exit_code=1,
+        ) from None
+    console.say(f'updated pool "{pid}" and restored its scale settings; its nodes are new')
 
 
 # -- jobs -----------------------------------------------------------------------------------------------------------

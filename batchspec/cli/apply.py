@@ -27,7 +27,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--drain",
         action="store_true",
-        help="for changes that need zero nodes: scale the pool to zero, update it, restore its scale settings",
+        help="for changes that need zero nodes or reach existing nodes only after a reboot (a new start task), "
+        "and to replace nodes whose start task failed: scale the pool to zero, update it, restore its scale "
+        "settings",
     )
     p.add_argument(
         "--drain-deallocation",

@@ -129,6 +129,18 @@ def test_start_task_failure_fails_fast(
     err = capsys.readouterr().err
     assert "start task failed on node" in err
     assert "Unable to locate package foo" in err
+    assert "Fix it, then run `batchspec apply --drain`" in err
+
+    # fixed start task: as on Azure, the node that failed keeps its failed start task, so a plain apply updates the
+    # pool and fails again; --drain replaces the failed node and the tasks run
+    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2, start_task="/bin/sh -c 'echo installed'")
+    assert main(["apply", str(spec), "--yes", "--timeout", "60"]) == 1
+    err = capsys.readouterr().err
+    assert "update in place + node reboot" in err and "start task failed on node" in err
+    assert main(["apply", str(spec), "--yes", "--drain", "--timeout", "60"]) == 0
+    err = capsys.readouterr().err
+    assert "whose start task failed" in err and "its nodes are new" in err
+    assert "all 2 task(s) succeeded" in err
 
 
 def test_confirmation_is_required_without_a_terminal(

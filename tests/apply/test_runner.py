@@ -215,6 +215,8 @@ def test_start_task_failure_fails_fast_with_its_stderr() -> None:
     assert code == 1
     assert "start task failed on node node-0" in log
     assert "apt-get: command failed" in log
+    # what to do next, without the loop of a plain re-apply that finds the same failed nodes
+    assert "Fix it, then run `batchspec apply --drain`" in log
 
 
 def test_no_wait_returns_after_submission() -> None:
@@ -346,3 +348,60 @@ def test_status_and_destroy() -> None:
     ]
     destroy(p, backend, Console(io.StringIO()))
     assert backend.pools == {} and backend.jobs == {}
+
+
+def test_drain_replaces_nodes_for_a_new_start_task() -> None:
+    """A new start task reaches existing nodes only after a reboot: --drain replaces them instead."""
+    backend = FakeBackend()
+    run_apply(project(), backend)
+    pool = copy.deepcopy(POOL)
+    pool["properties"]["startTask"]["commandLine"] = "/bin/sh -c 'setup --fixed'"
+    p = project(pool=pool)
+    plan = build_plan(p, backend)
+    assert plan.pool.action is ChangeClass.REBOOT
+    assert "apply --drain replaces them" in render_text(plan)
+    assert "apply --drain replaces the existing nodes" in render_text(plan, drain=True)
+    calls_before = len(backend.calls)
+    code, log = run_apply(p, backend, drain=True)
+    assert code == 0, log
+    patches = [c[1] for c in backend.calls[calls_before:] if c[0] == "update_pool"]
+    assert patches[0]["properties"]["scaleSettings"]["fixedScale"]["targetDedicatedNodes"] == 0
+    assert patches[1]["properties"]["startTask"]["commandLine"] == "/bin/sh -c 'setup --fixed'"
+    assert "autoScale" in patches[1]["properties"]["scaleSettings"]
+    assert 'draining pool "qs" to zero nodes (deallocation: TaskCompletion) for: properties.startTask' in log
+
+
+def test_start_task_change_without_drain_says_how_to_renew_the_nodes() -> None:
+    backend = FakeBackend()
+    run_apply(project(), backend)
+    pool = copy.deepcopy(POOL)
+    pool["properties"]["startTask"]["commandLine"] = "/bin/sh -c 'setup --fixed'"
+    code, log = run_apply(project(pool=pool), backend)
+    assert code == 0
+    assert "get the new start task or packages only after a reboot or reimage" in log
+    assert "apply --drain replaces the existing nodes" in log
+    patches = [c[1] for c in backend.calls if c[0] == "update_pool"]
+    assert len(patches) == 1 and "fixedScale" not in json.dumps(patches)
+
+
+def test_failed_start_task_nodes_are_left_alone_without_drain() -> None:
+    backend = FakeBackend()
+    run_apply(project(), backend)
+    backend.start_task_fails = True
+    calls_before = len(backend.calls)
+    run_apply(project(), backend)
+    assert not [c for c in backend.calls[calls_before:] if c[0] == "update_pool"]
+
+
+def test_drain_with_failed_start_task_nodes_scales_to_zero_and_back() -> None:
+    backend = FakeBackend()
+    run_apply(project(), backend)
+    backend.start_task_fails = True
+    calls_before = len(backend.calls)
+    code, log = run_apply(project(), backend, drain=True)
+    patches = [c[1] for c in backend.calls[calls_before:] if c[0] == "update_pool"]
+    assert len(patches) == 2, log
+    assert patches[0]["properties"]["scaleSettings"]["fixedScale"]["targetDedicatedNodes"] == 0
+    assert patches[1] == {"properties": {"scaleSettings": POOL["properties"]["scaleSettings"]}}
+    assert "for: 2 node(s) whose start task failed (node-0, node-1)" in log
+    assert "its nodes are new" in log
