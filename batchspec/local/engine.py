@@ -40,9 +40,13 @@ class Engine:
         output_cap: int = DEFAULT_OUTPUT_CAP,
         preempt: float = 0.0,
         seed: int | None = None,
+        max_running_tasks: int | None = None,
     ) -> None:
         import random
 
+        # every node shares this machine: however many nodes x slots a formula asks for, at most this many task
+        # processes run at once (the rest wait, active, as on a busy pool)
+        self.max_running_tasks = max_running_tasks or max(16, 4 * (os.cpu_count() or 1))
         self.state_dir = state_dir
         self.preempt = (
             preempt  # chance per sample period that a low-priority node is preempted (fault injection)
@@ -768,7 +772,10 @@ class Engine:
         self.blocked[job_key] = keep
 
     def _dispatch(self) -> None:
+        budget = self.max_running_tasks - sum(len(r) for r in self.running.values())
         for pool_key, pool in self.pools.items():
+            if budget <= 0:
+                return
             if pool["state"] != "active":
                 continue
             jobs = [
@@ -814,6 +821,9 @@ class Engine:
                         node = min(free, key=lambda n: (n["runningTaskSlotsCount"], n["_seq"]))
                     queue.popleft()
                     self._launch(job_key, job, task, node, pool, need)
+                    budget -= 1
+                    if budget <= 0:
+                        return
 
     def _running_in_job(self, job_key: str) -> int:
         return sum(1 for running in self.running.values() for k in running if k[0] == job_key)

@@ -153,6 +153,7 @@ class LocalBatchService:
         faults: str | None = None,
         page_size: int = 1000,
         output_cap: int | None = None,
+        max_running_tasks: int | None = None,
         verbose: bool = False,
     ) -> None:
         if time_scale <= 0:
@@ -163,6 +164,7 @@ class LocalBatchService:
         self.allocation_delay = allocation_delay
         self.page_size = page_size
         self.output_cap = output_cap
+        self.max_running_tasks = max_running_tasks
         self.verbose = verbose
         self.faults = faults_mod.parse_faults(
             faults if faults is not None else os.environ.get(faults_mod.ENV_VAR)
@@ -206,6 +208,7 @@ class LocalBatchService:
             allocation_delay=self.allocation_delay,
             output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
             preempt=self.faults.preempt,
+            max_running_tasks=self.max_running_tasks,
             seed=self.faults.seed,
         )
         self.mgmt = ManagementPlane(self)

@@ -283,3 +283,33 @@ def test_node_scheduling_reboot_and_remove(batch, make_pool, tmp_path):
     batch.begin_remove_nodes(pool, {"nodeList": [first]}, polling_interval=0.05).result()
     assert [n.id for n in batch.list_nodes(pool)] == [second]
     assert batch.get_pool(pool).target_dedicated_nodes == 1
+
+
+def test_running_task_processes_are_capped_machine_wide(tmp_path):
+    from .conftest import checked_service, make_clients
+
+    with checked_service(tmp_path / "s", allocation_delay=0.01, max_running_tasks=3) as svc:
+        c = svc.connection
+        _, arm, batch = make_clients(c)
+        arm.pool.create(
+            c.resource_group,
+            c.account_name,
+            "wide",
+            {
+                "properties": {
+                    "vmSize": "a",
+                    "taskSlotsPerNode": 4,
+                    "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 2}},
+                }
+            },
+        )
+        wait_for(lambda: pool_ready(batch, "wide", 2))
+        batch.create_job({"id": "j", "poolInfo": {"poolId": "wide"}})
+        batch.create_task_collection(
+            "j", {"value": [{"id": f"t{i}", "commandLine": "sleep 1"} for i in range(6)]}
+        )
+        wait_for(lambda: batch.get_job_task_counts("j").task_counts.running == 3)
+        for _ in range(5):  # 8 free slots, but never more than 3 task processes
+            assert batch.get_job_task_counts("j").task_counts.running <= 3
+            time.sleep(0.1)
+        wait_for(lambda: batch.get_job_task_counts("j").task_counts.completed == 6)
