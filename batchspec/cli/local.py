@@ -129,8 +129,8 @@ def _serve(args: argparse.Namespace) -> int:
         verbose=args.verbose,
     )
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     svc.start()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     azurite = None
     try:
         storage = None

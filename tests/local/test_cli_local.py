@@ -152,3 +152,8 @@ def test_serve_with_azurite_adds_storage_and_stops_it(tmp_path):
 
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_busy_port_is_a_clear_error(tmp_path, capsys, service):
+    assert main(["local", "serve", "--state-dir", str(tmp_path / "s"), "--port", str(service.port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{service.port}" in capsys.readouterr().err
