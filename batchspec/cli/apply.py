@@ -62,10 +62,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
-def confirm(question: str) -> bool:
+def confirm(question: str, command: str = "apply") -> bool:
     if not sys.stdin.isatty():
         raise BatchspecError(
-            "apply needs confirmation but stdin is not a terminal; pass --yes to apply without asking"
+            f"{command} needs confirmation but stdin is not a terminal; pass --yes to {command} without asking"
         )
     sys.stderr.write(f"{question}\n  Only 'yes' will be accepted: ")
     sys.stderr.flush()

@@ -26,12 +26,41 @@ def run(args: argparse.Namespace) -> int:
 
     project = load_project(args)
     with open_session(project, args) as session:
-        jobs = ", ".join(f'"{j.id}"' for j in project.jobs) or "none"
-        sys.stderr.write(
-            f'{session.backend.account.description}\n  will delete jobs {jobs} and pool "{project.pool_id}"\n'
-        )
-        if not args.yes and not confirm("Do you really want to destroy them?"):
+        scrub = session.console.scrub
+        lines = service_error_guard(lambda: _what_would_go(project, session.backend), scrub)
+        sys.stderr.write(f"Target: {session.backend.account.description}\n\n")
+        if not lines:
+            names = [f'job "{j.id}"' for j in project.jobs] + [f'pool "{project.pool_id}"']
+            verb = "does not exist" if len(names) == 1 else "do not exist"
+            sys.stderr.write(f"Nothing to destroy: {', '.join(names)} {verb}.\n")
+            return 0
+        sys.stderr.write(scrub("".join(f"  - {line}\n" for line in lines)) + "\n")
+        if not args.yes and not confirm("Do you really want to delete them?", command="destroy"):
             session.console.say("destroy cancelled; nothing was deleted")
             return 1
-        service_error_guard(lambda: destroy(project, session.backend, session.console), session.console.scrub)
+        service_error_guard(lambda: destroy(project, session.backend, session.console), scrub)
     return 0
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _what_would_go(project: Any, backend: Any) -> list[str]:
+    """One line per job and pool that exists and would be deleted (none: nothing to do)."""
+    lines = []
+    for job in project.jobs:
+        if backend.get_job(job.id) is None:
+            continue
+        counts = backend.task_counts(job.id)
+        total = counts.active + counts.running + counts.completed
+        running = f", {counts.running} running (they stop)" if counts.running else ""
+        lines.append(f'job "{job.id}" will be deleted with its {_plural(total, "task")}{running}')
+    pool = backend.get_pool(project.pool_id)
+    if pool is not None:
+        nodes = pool.node_count
+        lines.append(
+            f'pool "{project.pool_id}" will be deleted'
+            + (f" with its {_plural(nodes, 'node')}" if nodes else " (it has no nodes)")
+        )
+    return lines

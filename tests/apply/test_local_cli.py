@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -146,10 +147,42 @@ def test_start_task_failure_fails_fast(
 def test_confirmation_is_required_without_a_terminal(
     tmp_path: Path, use_service: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = write_spec(tmp_path, pool_id=unique("ask-pool"))
+    pool = unique("ask-pool")
+    spec = write_spec(tmp_path, pool_id=pool)
     assert main(["apply", str(spec)]) == 2
-    assert "pass --yes" in capsys.readouterr().err
+    assert "apply needs confirmation but stdin is not a terminal; pass --yes" in capsys.readouterr().err
+    # nothing exists: destroy says so and has nothing to ask
+    assert main(["destroy", str(spec)]) == 0
+    assert f'Nothing to destroy: pool "{pool}" does not exist.' in capsys.readouterr().err
+    assert main(["apply", str(spec), "--yes"]) == 0
+    capsys.readouterr()
     assert main(["destroy", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert f'- pool "{pool}" will be deleted with its 1 node' in err
+    assert "destroy needs confirmation but stdin is not a terminal; pass --yes to destroy without asking" in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_destroy_asks_and_only_yes_deletes(
+    tmp_path: Path, use_service: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pool, job = unique("confirm-pool"), unique("confirm-job")
+    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=3)
+    assert main(["apply", str(spec), "--yes"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    assert main(["destroy", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f'- job "{job}" will be deleted with its 3 tasks' in err
+    assert "Only 'yes' will be accepted" in err and "destroy cancelled; nothing was deleted" in err
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    assert main(["destroy", str(spec)]) == 0
+    err = capsys.readouterr().err
+    assert f'deleted job "{job}"' in err and f'deleted pool "{pool}"' in err
 
 
 def test_missing_spec_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
