@@ -38,6 +38,7 @@ SPEC_CODES: tuple[Check, ...] = (
     Check("SP016", "too-many-tasks", _E, "a task factory expands beyond the task limit"),
     Check("SP017", "duplicate-task-id", _E, "two tasks of a job share an id (case-insensitively)"),
     Check("SP018", "script-on-windows", _E, "a start-task script (POSIX shell) on a Windows pool"),
+    Check("SP019", "unknown-task-dependency", _E, "a task depends on a task id that the job does not have"),
     Check("SP020", "not-a-spec", _E, "a file given as a spec has no batchspec marker"),
     Check("SP021", "spec-version", _E, "the spec version is not supported"),
     Check("SP100", "spec-schema", _E, "the spec does not match schemas/spec.schema.json"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchspec.diagnostics.model import Diagnostic, Severity, Span
+from batchspec.diagnostics.model import Diagnostic, Related, Severity, Span
 from batchspec.errors import BatchspecError
 from batchspec.spec.extract import PoolFormula, read_text
 from batchspec.spec.images import node_agent_for
@@ -729,6 +729,33 @@ def _expand_sweep(ctx: _Ctx, spec: Any, path: JsonPath) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
 
 
+def _check_dependencies(
+    ctx: _Ctx, tasks: list[dict[str, Any]], origins: list[JsonPath], ids: dict[str, int], job_id: str
+) -> None:
+    """A dependency on an id the job never adds keeps the task blocked for ever: almost always a typo."""
+    import difflib
+
+    known = [t["id"] for t in tasks]
+    for n, t in enumerate(tasks):
+        dep = t.get("dependsOn")
+        wanted = dep.get("taskIds") if isinstance(dep, dict) else None
+        if not isinstance(wanted, list):
+            continue
+        for i, w in enumerate(wanted):
+            if not isinstance(w, str) or w.lower() in ids:
+                continue
+            close = difflib.get_close_matches(w, known, n=1, cutoff=0.6)
+            here = (*origins[n], "dependsOn", "taskIds", i) if n < len(origins) else ()
+            ctx.error(
+                "SP019",
+                "unknown-task-dependency",
+                f'task "{t["id"]}" depends on "{w}", which is not a task of job "{job_id}"; it would never run',
+                here,
+                f'did you mean "{close[0]}"?' if close else "depend on the id of a task listed in this job",
+            )
+            return  # one is enough: a factory template repeats the same mistake in every task
+
+
 def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput, Path]]:
     out: list[tuple[StagedInput, Path]] = []
     root = ctx.c.root.resolve()
@@ -810,14 +837,26 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
     for n, t in enumerate(tasks):
         key = t["id"].lower()
         if key in seen:
-            ctx.error(
-                "SP017",
-                "duplicate-task-id",
-                f'task id "{t["id"]}" is used twice in job "{job_id}" (ids are case-insensitive)',
-                path,
+            first = seen[key]
+            here = (*origins[n], "id") if n < len(origins) else path
+            ctx.c.diagnostics.append(
+                Diagnostic(
+                    code="SP017",
+                    name="duplicate-task-id",
+                    severity=Severity.ERROR,
+                    message=f'task id "{t["id"]}" is used twice in job "{job_id}" (ids are case-insensitive)',
+                    span=ctx.c.span(here),
+                    hint="give each task its own id; Batch rejects the second one",
+                    related=(
+                        (Related(ctx.c.span((*origins[first], "id")), "first used here"),)
+                        if first < len(origins) and origins[first] != origins[n]
+                        else ()
+                    ),
+                )
             )
             break
         seen[key] = n
+    _check_dependencies(ctx, tasks, origins, seen, job_id)
     if any("dependsOn" in t for t in tasks) and "usesTaskDependencies" not in model:
         model["usesTaskDependencies"] = True
     outputs = []

@@ -105,7 +105,11 @@ def describe(error: Any) -> tuple[str, str | None, JsonPath, bool]:
             if isinstance(error.validator_value, str)
             else " or ".join(error.validator_value)
         )
-        return f"expected {expected}, got {_type_name(inst)}{_where(path)}", None, path, False
+        hint = None
+        if path and path[-1] == "dependsOn" and isinstance(inst, list):  # the natural shorthand is not the REST shape
+            ids = ", ".join(str(i) for i in inst[:3])
+            hint = f"write dependsOn: {{taskIds: [{ids}]}} (or taskIdRanges: [{{start: 1, end: 10}}])"
+        return f"expected {expected}, got {_type_name(inst)}{_where(path)}", hint, path, False
     if v == "pattern":
         from batchspec.spec.durations import DURATION_PATTERN, suggest_duration
 

@@ -111,3 +111,42 @@ def test_undefined_template_variable_without_a_close_name(tmp_path: Path) -> Non
     (d,) = check(tmp_path, text)
     assert (d.code, at(text, d)) == ("TM002", "size")
     assert "define it under variables:" in (d.hint or "") and "maxNodes" in (d.hint or "")
+
+
+JOB_HEAD = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1}\njobs:\n  - id: j\n    tasks:\n"
+
+
+def test_duplicate_task_id_points_at_the_second_task_and_names_the_first(tmp_path: Path) -> None:
+    text = JOB_HEAD + "      - {id: a, commandLine: echo a}\n      - {id: b, commandLine: echo b}\n      - {id: A, commandLine: echo c}\n"
+    (d,) = check(tmp_path, text)
+    assert (d.code, d.span.start.line, at(text, d)) == ("SP017", 14, "A")
+    assert [(r.message, r.span.start.line) for r in d.related] == [("first used here", 12)]
+
+
+def test_a_dependency_on_a_missing_task_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    text = JOB_HEAD + (
+        "      - {id: prepare, commandLine: echo a}\n"
+        "      - {id: train, commandLine: echo b, dependsOn: {taskIds: [prepare, prepair]}}\n"
+    )
+    (d,) = check(tmp_path, text)
+    assert (d.code, d.span.start.line, at(text, d)) == ("SP019", 13, "prepair")
+    assert d.message == 'task "train" depends on "prepair", which is not a task of job "j"; it would never run'
+    assert d.hint == 'did you mean "prepare"?'
+
+
+def test_dependencies_between_swept_tasks_are_known(tmp_path: Path) -> None:
+    text = JOB_HEAD + (
+        "      - {id: prepare, commandLine: echo a}\n"
+        "    taskFactory:\n"
+        "      parametricSweep:\n"
+        "        parameters: {n: {start: 1, end: 2}}\n"
+        "        task: {id: 'run-{{ n }}', commandLine: echo, dependsOn: {taskIds: [prepare]}}\n"
+    )
+    assert check(tmp_path, text) == []
+
+
+def test_depends_on_written_as_a_list_gets_the_rest_shape_as_hint(tmp_path: Path) -> None:
+    text = JOB_HEAD + "      - {id: a, commandLine: echo a}\n      - {id: b, commandLine: echo b, dependsOn: [a]}\n"
+    (d,) = check(tmp_path, text)
+    assert d.code == "SP100" and at(text, d) == "[a]"
+    assert d.hint == "write dependsOn: {taskIds: [a]} (or taskIdRanges: [{start: 1, end: 10}])"
