@@ -96,13 +96,24 @@ def _azure_target(project: Any) -> Any:
     sub = t.subscription_id or os.environ.get("AZURE_SUBSCRIPTION_ID")
     rg = t.resource_group or os.environ.get("BATCHSPEC_RESOURCE_GROUP")
     account = t.account_name or os.environ.get("BATCHSPEC_ACCOUNT_NAME")
-    missing = [n for n, v in (("subscription", sub), ("resource group", rg), ("account", account)) if not v]
+    missing = [
+        (name, key, env)
+        for name, key, env, value in (
+            ("subscription", "subscriptionId", "AZURE_SUBSCRIPTION_ID", sub),
+            ("resource group", "resourceGroup", "BATCHSPEC_RESOURCE_GROUP", rg),
+            ("account", "name", "BATCHSPEC_ACCOUNT_NAME", account),
+        )
+        if not value
+    ]
     if missing:
         raise BatchspecError(
             "the spec targets an Azure Batch account but does not say which "
-            + ", ".join(missing)
-            + " (set them under target: in the spec, or AZURE_SUBSCRIPTION_ID, BATCHSPEC_RESOURCE_GROUP, "
-            "BATCHSPEC_ACCOUNT_NAME)"
+            + ", ".join(name for name, _, _ in missing)
+            + ": set "
+            + ", ".join(f"account.{key}" for _, key, _ in missing)
+            + " in the spec, or the environment variable"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(env for _, _, env in missing)
         )
     return Target(kind="azure", subscription_id=str(sub), resource_group=str(rg), account_name=str(account))
 

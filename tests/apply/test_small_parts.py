@@ -147,8 +147,14 @@ def test_azure_target_comes_from_the_spec_or_the_environment(monkeypatch: pytest
     project = SimpleNamespace(target=spec_target)
     for name in ("AZURE_SUBSCRIPTION_ID", "BATCHSPEC_RESOURCE_GROUP", "BATCHSPEC_ACCOUNT_NAME"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(BatchspecError, match="does not say which subscription, account"):
+    with pytest.raises(BatchspecError) as info:
         _azure_target(project)
+    # the spec key is account: (not target:), and only the missing settings are named
+    assert str(info.value) == (
+        "the spec targets an Azure Batch account but does not say which subscription, account: set "
+        "account.subscriptionId, account.name in the spec, or the environment variables AZURE_SUBSCRIPTION_ID, "
+        "BATCHSPEC_ACCOUNT_NAME"
+    )
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub")
     monkeypatch.setenv("BATCHSPEC_ACCOUNT_NAME", "acct")
     target = _azure_target(project)
