@@ -206,7 +206,9 @@ def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Spa
         return doc.span(path)
     smap = loc.string_map
     value = _get(doc.data, path)
-    if problem.variable and smap is not None and smap.exact and isinstance(value, str):
+    # inside a multi-line block the whole value would point at its "|": point at the use instead (a one-line
+    # string keeps its whole span, which tests/hostile pins)
+    if problem.variable and smap is not None and smap.exact and isinstance(value, str) and "\n" in value:
         use = _first_use(value, problem.variable)
         if use is not None:
             return Span(doc.path, smap.at(use), smap.at(use + len(problem.variable)))

@@ -109,7 +109,7 @@ def test_undefined_template_variable_points_at_its_use_inside_a_block(tmp_path: 
 def test_undefined_template_variable_without_a_close_name(tmp_path: Path) -> None:
     text = POOL_HEAD.replace("Standard_D2s_v3", '"{{ size }}"') + "  fixedScale: {targetDedicatedNodes: 1}\n"
     (d,) = check(tmp_path, text)
-    assert (d.code, at(text, d)) == ("TM002", "size")
+    assert (d.code, at(text, d)) == ("TM002", '"{{ size }}"')
     assert "define it under variables:" in (d.hint or "") and "maxNodes" in (d.hint or "")
 
 
