@@ -200,17 +200,27 @@ class LocalBatchService:
         self.port = self._server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}"
         self.batch_url = f"{self.base_url}/accounts/{self.account_name}"
-        self.engine = Engine(
-            self.state_dir,
-            account_name=self.account_name,
-            account_url=self.batch_url,
-            time_scale=self.time_scale,
-            allocation_delay=self.allocation_delay,
-            output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
-            preempt=self.faults.preempt,
-            max_running_tasks=self.max_running_tasks,
-            seed=self.faults.seed,
-        )
+        import sqlite3
+
+        try:
+            self.engine = Engine(
+                self.state_dir,
+                account_name=self.account_name,
+                account_url=self.batch_url,
+                time_scale=self.time_scale,
+                allocation_delay=self.allocation_delay,
+                output_cap=self.output_cap or DEFAULT_OUTPUT_CAP,
+                preempt=self.faults.preempt,
+                max_running_tasks=self.max_running_tasks,
+                seed=self.faults.seed,
+            )
+        except (sqlite3.DatabaseError, ValueError, KeyError) as exc:
+            self._server.server_close()
+            self._server = None
+            raise BatchspecError(
+                f"the state in {self.state_dir / 'state.sqlite3'} cannot be read ({type(exc).__name__}: {exc}); "
+                "move it away to start with an empty service"
+            ) from None
         self.mgmt = ManagementPlane(self)
         self.data = DataPlane(self)
         self.engine.start()

@@ -105,3 +105,17 @@ def test_stop_kills_every_task_process_and_its_children(tmp_path):
         groups = {int(p) for p in pids.read_text().split()}  # each task leads its own process group
         assert len(_groups_alive(groups)) >= 3
     wait_for(lambda: not _groups_alive(groups), timeout=5)
+
+
+def test_corrupt_state_database_is_a_clear_error(tmp_path):
+    import pytest
+
+    from batchspec.errors import BatchspecError
+    from batchspec.local.service import LocalBatchService
+
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "state.sqlite3").write_bytes(b"this is not a database" * 100)
+    svc = LocalBatchService(state)
+    with pytest.raises(BatchspecError, match="cannot be read"):
+        svc.start()
