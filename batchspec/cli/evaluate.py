@@ -28,6 +28,26 @@ from typing import Any
 from batchspec.errors import BatchspecError
 
 
+EVALUATE_EXAMPLES = """\
+examples:
+  batchspec evaluate formula autoscale.formula --state state.yaml
+  batchspec evaluate formula pool.json --state state.yaml --format json   # AutoScaleRun-shaped
+  batchspec evaluate formula examples/quickstart --time 2024-01-08T09:00:00Z
+"""
+
+
+def _epilog() -> str:
+    from batchspec.sim.statefile import EXAMPLE  # one source for the format: the module that reads it
+
+    state = "".join(f"  {line}\n" for line in EXAMPLE.splitlines())
+    return (
+        EVALUATE_EXAMPLES
+        + "\nstate file (JSON or YAML; every key optional):\n"
+        + state
+        + "\nThe semantics and the choices made where the service is undocumented: docs/evaluate.md.\n"
+    )
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "evaluate",
@@ -39,8 +59,10 @@ def register(subparsers: Any) -> None:
         "formula",
         help="evaluate an autoscale formula against a pool state and metric history",
         description="Evaluate an autoscale formula and print the results string the Batch service would "
-        "print. Exit 0 when evaluated, 1 when the evaluation failed (for example InsufficientSampleData), "
-        "2 on bad input.",
+        "print (autoScaleRun.results). Exit 0 when evaluated, 1 when the evaluation failed (for example "
+        "InsufficientSampleData), 2 on bad input (unreadable files, a bad state, a formula that does not check).",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     formula.add_argument(
         "file",

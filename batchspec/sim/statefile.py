@@ -1,27 +1,7 @@
 """The state file of ``batchspec evaluate formula``: what the pool and its metrics look like at evaluation
 time.
 
-Every key is optional::
-
-    time: 2016-10-13T19:18:47.805Z      # the evaluation instant; default: now
-    seed: 7                             # seeds rand(); default: random
-    defaultSamplePercent: 70            # a time-window GetSample without a percentage requires this (A14)
-    sampleOrder: oldest-first           # or newest-first: the order of GetSample vectors (A15)
-    strictIndex: false                  # true: val(v, i) outside v is an error instead of 0 (A32)
-    pool:                               # default 0 / 0 / 0 ..., 1 task slot per node
-      targetDedicatedNodes: 1
-      targetLowPriorityNodes: 0
-      currentDedicatedNodes: 1
-      currentLowPriorityNodes: 0
-      preemptedNodeCount: 0
-      usableNodeCount: 1
-      taskSlotsPerNode: 1
-    metrics:                            # key with or without "$"
-      ActiveTasks:
-        period: PT30S                   # ISO 8601 duration or seconds; default PT30S
-        end: 2016-10-13T19:18:47.805Z   # time of the newest value; default `time`
-        values: [0, 0, null, 3]         # oldest first; null = a missing sample
-      RunningTasks: [1, 1, 2]           # shorthand: just the values
+Every key is optional; ``EXAMPLE`` below shows them all (``batchspec evaluate formula --help`` prints it).
 
 The state lists the samples that are *available* at ``time``; evaluation adds no latency of its own. Pure:
 takes already-parsed data (the CLI reads the file with positions) and raises ``BatchspecError`` with
@@ -62,7 +42,34 @@ _DURATION = re.compile(
     r"P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?",
     re.IGNORECASE,
 )
+EXAMPLE = """\
+time: 2016-10-13T19:18:47.805Z      # the evaluation instant (ISO 8601 or RFC 1123); default: now
+seed: 7                             # seeds rand(); default: random
+defaultSamplePercent: 70            # what a time-window GetSample without a percentage requires (A14)
+sampleOrder: oldest-first           # or newest-first: the order of GetSample vectors (A15)
+strictIndex: false                  # true: val(v, i) outside v (or fractional i) is an error (A32)
+pool:                               # default 0 / 0 / 0 / 0 / 0 / 0, 1 task slot (or the pool file's)
+  targetDedicatedNodes: 1
+  targetLowPriorityNodes: 0
+  currentDedicatedNodes: 1
+  currentLowPriorityNodes: 0
+  preemptedNodeCount: 0
+  usableNodeCount: 1
+  taskSlotsPerNode: 1
+metrics:                            # the key with or without "$"
+  ActiveTasks:
+    period: PT30S                   # ISO 8601 duration, 30s / 1m, or seconds; default PT30S
+    end: 2016-10-13T19:18:47.805Z   # time of the newest value; default: `time`
+    values: [0, 0, null, 3]         # oldest first; null = a missing sample
+  RunningTasks: [1, 1, 2]           # shorthand: the values alone
+"""
 MAX_SAMPLES = 1_000_000  # a week of 30-s samples is 20,160; this only stops runaway files
+
+
+def _short_duration(text: str) -> float | None:
+    from batchspec.sim.scenario import parse_duration  # the simulator's reader: one duration syntax everywhere
+
+    return parse_duration(text)
 
 
 def metric_names() -> list[str]:
@@ -134,8 +141,12 @@ class _Loader:
             seconds = float(value)
         elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip())) and any(m.groups()):
             seconds = sum(float(m[k] or 0) * f for k, f in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)))
+        elif isinstance(value, str) and (short := _short_duration(value)) is not None:
+            seconds = short  # 30s, 1m, 1h30m: the forms scenario files (and users) write
         else:
-            raise self.fail(path, f"expected a duration such as PT30S (or seconds), got {_describe(value)}")
+            raise self.fail(
+                path, f"expected a duration such as PT30S, 30s or 1m (or seconds), got {_describe(value)}"
+            )
         if not math.isfinite(seconds) or seconds <= 0 or seconds > 7 * 86400:
             raise self.fail(path, f"the sample period must be between 0 and 7 days, got {_describe(value)}")
         period = timedelta(seconds=seconds)

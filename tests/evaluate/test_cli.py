@@ -176,7 +176,7 @@ BAD_STATES = [
     ("metrics:\n  ActiveTasks:\n    values: 3\n", "3:13: values must be a list of numbers"),
     (
         "metrics:\n  ActiveTasks:\n    period: 30 seconds\n",
-        '3:13: expected a duration such as PT30S (or seconds), got "30 seconds"',
+        '3:13: expected a duration such as PT30S, 30s or 1m (or seconds), got "30 seconds"',
     ),
     ("metrics:\n  ActiveTasks:\n    period: PT0S\n", "the sample period must be between 0 and 7 days"),
     ("metrics:\n  ActiveTasks:\n    end: soon\n", '3:10: "soon" is not a time'),
@@ -316,3 +316,45 @@ def test_lint_option_adds_warnings_on_stderr(tmp_path: Path, capsys: pytest.Capt
     )
     assert "FM211" in err and "differs only in case" in err
     assert run(capsys, f) == (0, out, "")  # without --lint: quiet
+
+
+@pytest.mark.parametrize("period", ["PT1M", "60", "1m", "60s", "1m0s"])
+def test_sample_period_in_any_duration_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], period: str
+) -> None:
+    """The short forms of scenario files (30s, 1m) work in a state file too: one duration syntax to learn."""
+    f = write(tmp_path, "a.formula", "n = $ActiveTasks.GetSample(TimeInterval_Minute * 3, 0);\n$TargetDedicatedNodes = 1;")
+    s = write(
+        tmp_path,
+        "s.yaml",
+        f"time: 2020-01-01T00:10:00Z\nmetrics:\n  ActiveTasks:\n    period: {period}\n    values: [1, 2, 3, 4, 5]\n",
+    )
+    code, out, err = run(capsys, f, "--state", s)
+    assert (code, err) == (0, "")
+    # one sample a minute (a 30-s period would put all 5 in the window)
+    assert out.rstrip().endswith(";n=[3,4,5]")
+
+
+def test_help_shows_examples_and_a_state_file_that_loads(capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    from batchspec.sim.statefile import EXAMPLE, load_state
+
+    assert main(["evaluate", "formula", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "batchspec evaluate formula autoscale.formula --state state.yaml" in out
+    assert "  metrics:                            # the key with or without \"$\"" in out
+    assert "docs/evaluate.md" in out
+    # the example shown is a real state file: every key is accepted and read
+    state = load_state(yaml.safe_load(EXAMPLE), source="example")
+    assert state.seed == 7
+    assert (state.pool.target_dedicated_nodes, state.pool.usable_node_count) == (1, 1)
+    assert state.metrics["$ActiveTasks"].values == [0, 0, None, 3]
+    assert state.metrics["$RunningTasks"].values == [1, 1, 2]
+
+
+def test_the_documented_state_file_is_the_one_help_shows() -> None:
+    from batchspec.sim.statefile import EXAMPLE
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "evaluate.md").read_text(encoding="utf-8")
+    assert f"```yaml\n{EXAMPLE}```" in doc
