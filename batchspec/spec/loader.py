@@ -421,8 +421,29 @@ class _YamlReader:
             if "\t" in problem or "tab" in problem or self.text[at : at + 1] == "\t":
                 problem = "tab character where YAML expects indentation or a token"
                 hint = "YAML does not allow tabs for indentation; use spaces"
-            elif "expected <block end>" in problem or "mapping values are not allowed" in problem:
+            elif "expected <block end>" in problem:
                 hint = "check the indentation of this line and the one before"
+            elif "mapping values are not allowed" in problem:
+                hint = 'check the indentation of this line and the one before, or quote a value that holds ": "'
+            context = (exc.context or "").strip()
+            opened = exc.context_mark
+            if opened is not None and context == "while scanning a quoted scalar" and "end of stream" in problem:
+                # PyYAML points at the end of the file; the quote that is never closed is what to fix
+                quote_char = self.text[self.index.offset(self._mark_pos(opened)) :][:1] or '"'
+                pos = self._mark_pos(opened)
+                problem = f"the string opened with {quote_char} here is never closed"
+                hint = f"add the closing {quote_char}"
+            elif opened is not None and context.startswith("while parsing a flow ") and "did not find" in problem:
+                bracket = "{" if "mapping" in context else "["
+                closer = "}" if bracket == "{" else "]"
+                where = self._mark_pos(opened)
+                problem = (
+                    f'expected "," or "{closer}": the "{bracket}" opened on line {where.line}, '
+                    f"column {where.col} is not closed"
+                )
+                hint = f'close it with "{closer}" (a flow {bracket}...{closer} must end before the next key)'
+            elif "unknown escape character" in problem:
+                hint = 'inside double quotes a backslash starts an escape: write "\\\\" or use single quotes'
             raise _fail("SP001", "invalid-yaml", problem, Span(self.path, pos, pos), hint) from None
         except yaml.YAMLError as exc:
             raise _fail(

@@ -67,11 +67,16 @@ RETIRED = {
 }
 
 
+def _is_spec_name(path: str) -> bool:
+    """batchspec.yaml is a spec by its name: broken YAML or a missing marker there is an error, not a skip."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1].lower() in ("batchspec.yaml", "batchspec.yml")
+
+
 def is_batchspec_document(path: str, text: str) -> bool:
     """True for a spec (top-level ``batchspec:`` key) or a recognisable pool definition."""
     lower = path.lower()
     if lower.endswith((".yaml", ".yml")):
-        if _MARKER.search(text):
+        if _MARKER.search(text) or _is_spec_name(path):
             return True
     if not lower.endswith((".json", ".yaml", ".yml")):
         return False
@@ -101,7 +106,7 @@ def validate_document(path: str, text: str, config: Any = None) -> list[Diagnost
     lower = path.lower()
     if not is_batchspec_document(path, text):
         return []
-    if lower.endswith((".yaml", ".yml")) and _MARKER.search(text):
+    if lower.endswith((".yaml", ".yml")) and (_MARKER.search(text) or _is_spec_name(path)):
         diags = validate_spec_text(path, text, config)
     else:
         diags = validate_pool_text(path, text, config)

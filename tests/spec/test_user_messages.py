@@ -150,3 +150,35 @@ def test_depends_on_written_as_a_list_gets_the_rest_shape_as_hint(tmp_path: Path
     (d,) = check(tmp_path, text)
     assert d.code == "SP100" and at(text, d) == "[a]"
     assert d.hint == "write dependsOn: {taskIds: [a]} (or taskIdRanges: [{start: 1, end: 10}])"
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message", "hint"),
+    [
+        ('batchspec: 1\npool:\n  id: "p1\n  vmSize: x\n', (3, 7), 'the string opened with " here is never closed',
+         'add the closing "'),
+        ("batchspec: 1\npool: {id: p1\nx: 2\n", (3, 2),
+         'expected "," or "}": the "{" opened on line 2, column 7 is not closed', None),
+        ('batchspec: 1\na: "C:\\q"\n', (2, 7), "found unknown escape character", None),
+        ("batchspec: 1\na: b: c\n", (2, 5), "mapping values are not allowed in this context", None),
+    ],
+)
+def test_yaml_syntax_errors_point_at_the_cause(
+    tmp_path: Path, text: str, where: tuple[int, int], message: str, hint: str | None
+) -> None:
+    (d,) = check(tmp_path, text)
+    assert (d.code, (d.span.start.line, d.span.start.col), d.message) == ("SP001", where, message)
+    assert d.hint
+    if hint:
+        assert d.hint == hint
+
+
+@pytest.mark.parametrize("text", ['pool:\n  id: "p1\n', "pool: {id: p1}\n", ""])
+def test_a_file_named_batchspec_yaml_is_never_skipped(tmp_path: Path, text: str) -> None:
+    from batchspec.spec.validate import is_batchspec_document
+
+    path = tmp_path / "batchspec.yaml"
+    assert is_batchspec_document(str(path), text)
+    diags = check(tmp_path, text)
+    assert [d.code for d in diags] in (["SP001"], ["SP020"])
+    assert not is_batchspec_document(str(tmp_path / "docker-compose.yaml"), text)
