@@ -29,6 +29,31 @@ MAX_RUNS = 10_000
 EXPECT_STATS = ("p5", "p50", "p95", "min", "max", "mean")
 
 
+FORMULA_DESCRIPTION = """\
+Run an autoscale formula against a workload over time: a simulated Batch pool with the service's timing
+(30-s samples that arrive late, evaluations every interval, node allocation and start-task delays, spot
+preemption) and a summary of waits, node-hours and cost.
+
+FILE is a .formula file, a pool JSON (either plane, `az batch pool show` output, an ARM template) or a batchspec
+spec; the pool's evaluation interval, task slots and fill type are used unless the scenario overrides them.
+Exit codes: 0 done (every --expect holds), 1 an --expect check failed, 2 bad input (unreadable file, invalid
+formula or scenario, bad option)."""
+
+FORMULA_EPILOG = """\
+examples:
+  batchspec simulate formula pool.json                                 # the burst scenario, table and chart
+  batchspec simulate formula pool.json -s diurnal --plot diurnal.png   # a picture of two days
+  batchspec simulate formula new.formula --compare old.formula         # same workload and seed, side by side
+  batchspec simulate formula pool.json -s my-scenario.yaml --runs 50 --expect 'wait_p95_s.p95<=600'
+  batchspec simulate scenarios burst > my-scenario.yaml                # a scenario file to start from
+
+--expect figures: tasks_submitted, tasks_completed, tasks_failed, makespan_s, wait_p50_s, wait_p95_s,
+wait_max_s, peak_dedicated_nodes, peak_low_priority_nodes, dedicated_node_hours, low_priority_node_hours,
+idle_node_hours, evaluation_errors, cost, ... (every number of the JSON summary); operators < <= > >= == !=;
+the value is a number, or a duration such as 10m for the *_s figures.
+Scenario files and every summary figure: docs/simulate.md."""
+
+
 def register(subparsers: Any) -> None:
     sim = subparsers.add_parser(
         "simulate",
@@ -39,7 +64,8 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser(
         "formula",
         help="simulate a formula (a .formula file, a pool JSON or a spec) against a scenario",
-        description=__doc__,
+        description=FORMULA_DESCRIPTION,
+        epilog=FORMULA_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", help="a .formula file, a pool JSON or a batchspec spec")
@@ -231,8 +257,13 @@ def resolve_scenario(arg: str, duration: str | None, seed: int | None) -> Any:
         scenario = load_builtin(arg)
     else:
         if not path.exists():
+            import difflib
+
+            close = difflib.get_close_matches(arg, list(BUILTIN_SCENARIOS), n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
             raise BatchspecError(
-                f'scenario "{arg}" is neither a file nor a built-in scenario; built-ins: {", ".join(BUILTIN_SCENARIOS)}'
+                f'scenario "{arg}" is neither a file nor a built-in scenario{hint} '
+                f'(built-ins: {", ".join(BUILTIN_SCENARIOS)})'
             )
         from batchspec.spec.extract import read_text
 

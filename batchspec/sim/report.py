@@ -212,7 +212,7 @@ def summary_lines(res: SimResult) -> list[str]:
         ev = f"{s['evaluations']} every {format_duration(st.evaluation_interval_s)}, {s['evaluation_errors']} failed"
     fe = s["first_error"]
     if fe:
-        ev += f"; first at {format_duration(fe['t_s'])}: {fe['code']}" + (
+        ev += f"; first failure at {format_duration(fe['t_s'])}: {fe['code']}" + (
             f" ({fe['detail']})" if fe["detail"] else ""
         )
     out.append(("evaluations", ev))
@@ -355,9 +355,14 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
     ntop = max(max(d + n for d, n in zip(ded, lp, strict=False)), max(tgt), 1)
     nheight = min(height, ntop) if ntop <= height else height
     unit = ntop / nheight
+    errs = [e.t_s for e in res.evaluations if e.result.error is not None]
     out.append("")
+    # the failed-evaluation marker row below the axis is explained here, with the other symbols, so that the
+    # row itself holds only markers (a legend after the markers read as one more marker)
     out.append(
-        " " * (label_w + 1) + "nodes: █ dedicated   ▒ low-priority   x preempted   · target not reached"
+        " " * (label_w + 1)
+        + "nodes: █ dedicated   ▒ low-priority   x preempted   · target not reached"
+        + (f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})" if errs else "")
     )
     cells = []
     for d, lp_n, p, g in zip(ded, lp, pre, tgt, strict=False):
@@ -383,16 +388,12 @@ def chart_lines(res: SimResult, *, width: int = 72, height: int = 8, color: bool
         label = f"{ntop:,}" if row == nheight - 1 else (f"{row + 1}" if ntop <= height and row > 0 else "")
         out.append(label.rjust(label_w) + " │" + _paint("".join(line).rstrip(), _NODE_PALETTE, color))
     out.extend(_axis(duration, width, label_w + 1))
-    # --- evaluation errors
-    errs = [e.t_s for e in res.evaluations if e.result.error is not None]
+    # --- evaluation errors: a marker under the time of each failed evaluation
     if errs:
         marks = [" "] * width
         for t in errs:
             marks[min(width - 1, int(t / duration * width)) if duration else 0] = "✗"
-        out.append(
-            _paint(" " * label_w + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color)
-            + f"   ✗ failed evaluation ({len(errs)} of {len(res.evaluations)})"
-        )
+        out.append(_paint(" " * label_w + "  " + "".join(marks).rstrip(), _ERROR_PALETTE, color))
     return out
 
 

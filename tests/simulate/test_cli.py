@@ -175,7 +175,8 @@ def test_bad_scenario_exits_2_with_positions(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario'),
+        (["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario (built-ins: burst,'),
+        (["-s", "dirunal"], 'is neither a file nor a built-in scenario; did you mean "diurnal"?'),
         (["--duration", "soon"], '--duration "soon" is not a duration'),
         (["--runs", "0"], "--runs must be between 1"),
         (["--runs", "2", "-f", "csv"], "--format csv writes a timeline"),
@@ -311,3 +312,21 @@ def test_scenarios_list_and_print(capsys: pytest.CaptureFixture[str]) -> None:
     assert "rate: 60/h" in capsys.readouterr().out
     assert main(["simulate", "scenarios", "nope"]) == 2
     assert 'no built-in scenario "nope"' in capsys.readouterr().err
+
+
+def test_help_has_plain_text_examples_and_real_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from batchspec.cli.simulate import FORMULA_EPILOG
+    from batchspec.sim.report import SUMMARY_KEYS
+
+    assert main(["simulate", "formula", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out  # no reStructuredText markup from a docstring
+    assert "batchspec simulate formula new.formula --compare old.formula" in out
+    assert "Exit codes: 0 done (every --expect holds), 1 an --expect check failed, 2 bad input" in out
+    # every figure the help names for --expect is one the summary has
+    named = FORMULA_EPILOG.split("--expect figures:", 1)[1].split("...", 1)[0]
+    figures = re.findall(r"[a-z][a-z0-9_]+", named)
+    assert len(figures) >= 14
+    assert set(figures) <= set(SUMMARY_KEYS)

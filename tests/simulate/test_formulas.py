@@ -191,7 +191,7 @@ def test_cli_seed_pool_burst_table_and_png(tmp_path: Path, capsys: pytest.Captur
         "response     tasks first queued at 10m; first usable node at 23m (13m later); at most 2 slots "
         "(1 usable node) for up to 100 queued tasks"
     ) in out
-    assert "73 every 5m, 1 failed; first at 5m: InsufficientSampleData" in out
+    assert "73 every 5m, 1 failed; first failure at 5m: InsufficientSampleData" in out
     assert "✗ failed evaluation (1 of 73)" in out
     assert png.stat().st_size > 10_000
 

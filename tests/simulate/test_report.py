@@ -33,7 +33,12 @@ def test_chart_shows_queue_nodes_target_gap_and_errors() -> None:
     assert lines[1].split("│")[1].startswith("██")
     node_rows = [line for line in lines if line.startswith(("  20 │", "     │")) and "·" in line]
     assert node_rows, text  # the target (20) is above the nodes while they are being allocated
-    assert "✗ failed evaluation (1 of 9)" in text
+    # the legend sits with the other node symbols; the row under the axis holds only the markers, under the time
+    # of the failed evaluation (the first, at t=0: the first column)
+    header = next(line for line in lines if "nodes: █ dedicated" in line)
+    assert header.endswith("· target not reached   ✗ failed evaluation (1 of 9)")
+    assert lines[-1] == " " * (len(lines[-1]) - 1) + "✗"
+    assert lines[-1].index("✗") == lines[1].index("│") + 1
     assert "\x1b[" not in text
     colored = "\n".join(chart_lines(res, width=24, height=6, color=True))
     assert "\x1b[36m" in colored and "\x1b[34m" in colored and "\x1b[31m" in colored
