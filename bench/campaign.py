@@ -123,6 +123,7 @@ class Failure:
     problem: Problem
     source: str  # how the input was made (mutator, corpus file)
     minimal: str  # minimised input (repr for text)
+    saved: str = ""  # the whole failing input, as a file to reproduce it with
 
 
 @dataclass
@@ -136,7 +137,8 @@ class Tally:
     failures: list[Failure] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
 
-    def record(self, source: str, problems: list[Problem], minimal: Callable[[], str]) -> None:
+    def record(self, source: str, problems: list[Problem], minimal: Callable[[], str],
+               data: bytes | str | None = None) -> None:
         self.cases += 1
         kind = re.sub(r"-\d+$", "", source.split(":", 1)[0])
         self.by_source[kind] = self.by_source.get(kind, 0) + 1
@@ -150,7 +152,7 @@ class Tally:
             key = (p.kind, p.stage, _signature(p.detail))
             if key not in seen and len(self.failures) < 40:
                 seen.add(key)
-                self.failures.append(Failure(self.name, p, source, minimal()))
+                self.failures.append(Failure(self.name, p, source, minimal(), _save(data, p, source)))
 
     def summary(self) -> str:
         c = self.counts
@@ -158,6 +160,21 @@ class Tally:
             f"{self.cases:,} cases in {self.seconds:.0f} s: {c['crash']} crashes, {c['hang']} hangs, "
             f"{c['unpositioned']} unpositioned, {c['mismatch']} mismatches"
         )
+
+
+FAILURES_DIR = Path(tempfile.gettempdir()) / "batchspec-campaign"
+
+
+def _save(data: bytes | str | None, problem: Problem, source: str) -> str:
+    """Write a failing input under FAILURES_DIR (named after the failure), so that it can be run again as is."""
+    if data is None:
+        return ""
+    FAILURES_DIR.mkdir(exist_ok=True)
+    name = source.rsplit(":", 1)[-1] if source.endswith((".yaml", ".json")) else "input.formula"
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{problem.kind} {problem.stage}".lower()).strip("-")
+    path = FAILURES_DIR / f"{len(list(FAILURES_DIR.iterdir())):03d}-{slug}-{name}"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass"))
+    return str(path)
 
 
 def _signature(detail: str) -> str:
@@ -570,7 +587,7 @@ def fuzz_formulas_mutated(n: int, seed: int, budget_s: float) -> Tally:
         kind, data = mutate_formula(rng, corpus, names)
         problems = formula_problems(data)
         tally.record(
-            f"{kind}", problems, _minimiser(data, problems[0], formula_problems, 15) if problems else str
+            f"{kind}", problems, _minimiser(data, problems[0], formula_problems, 15) if problems else str, data
         )
     tally.seconds = time.monotonic() - t0
     return tally
@@ -624,7 +641,8 @@ def fuzz_formulas_generated(n: int, seed: int, budget_s: float) -> Tally:
             problems = last.get("problems") or []
             for p in problems:
                 tally.counts[p.kind] += 1
-                tally.failures.append(Failure(tally.name, p, label, _show(last["data"])))
+                tally.failures.append(Failure(tally.name, p, label, _show(last["data"]),
+                                              _save(last["data"], p, label)))  # type: ignore[arg-type]
         except Exception:
             tally.counts["crash"] += 1
             tally.failures.append(
@@ -911,7 +929,7 @@ def fuzz_specs(n: int, seed: int, budget_s: float, subprocesses: int) -> Tally:
 
             category = ("scenario" if name == "scenario.yaml" else "state" if name.endswith(".state.yaml")
                         else "spec" if name == "batchspec.yaml" else "pool JSON")
-            tally.record(f"{category}:{kind}:{name}", problems, minimise)
+            tally.record(f"{category}:{kind}:{name}", problems, minimise, data)
             # restore the original file (others in the folder stay as they are)
             (wdir / name).write_text(original, encoding="utf-8")
     tally.seconds = time.monotonic() - t0
@@ -1106,7 +1124,8 @@ def fault_run(mix: str, n_tasks: int, seed: int, kill_after: float | None = None
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=30)
-                    note = f"apply SIGKILLed after {kill_after:g} s, then run again"
+                    note = (f"apply SIGKILLed after {kill_after:g} s with {_present(server, 'fault-job')} tasks "
+                            "present, then run again")
                 codes.append(proc.returncode)
             last_err = ""
             for _attempt in range(
@@ -1153,6 +1172,21 @@ def fault_run(mix: str, n_tasks: int, seed: int, kill_after: float | None = None
     )
 
 
+def _present(server: _Server, job_id: str) -> str:
+    """How many tasks the (faulty) service holds now, through the SDK (which retries reads)."""
+    from batchspec.apply.azure import connect
+    from batchspec.cli.plan import _local_target_from_connection
+
+    try:
+        backend = connect(_local_target_from_connection(server.connection))
+        try:
+            return f"{len(list(backend.list_tasks(job_id, select=['id']))):,}"
+        finally:
+            backend.close()
+    except Exception as exc:  # noqa: BLE001 - a figure for the notes; the final count is what is checked
+        return f"(unknown: {type(exc).__name__})"
+
+
 FAULT_MIXES = [
     "429=0.05",
     "503=0.05,reset=0.01",
@@ -1183,6 +1217,7 @@ def fault_campaign(n_tasks: int, mixes: list[str], seed: int, kill: bool) -> lis
 def fuzz_campaign(cases: int, seed: int, budget_s: float) -> list[Tally]:
     """Split ``cases`` between mutated formulas, hypothesis formulas and documents."""
     n_mut, n_gen, n_doc = int(cases * 0.55), int(cases * 0.25), int(cases * 0.2)
+    shutil.rmtree(FAILURES_DIR, ignore_errors=True)
     tallies = []
     for fn, args in (
         (fuzz_formulas_mutated, (n_mut, seed, budget_s * 0.45)),
@@ -1222,7 +1257,7 @@ def _fuzz_results(tallies: list[Tally]) -> list[Result]:
             last = f.problem.detail.strip().splitlines()[-1] if f.problem.detail.strip() else ""
             notes.append(
                 f"FAILURE {f.problem.kind} in {f.problem.stage} ({t.name}, {f.source}): minimal input "
-                f"`{f.minimal[:300]}` — {last[:300]}"
+                f"`{f.minimal[:300]}` — {last[:300]}" + (f" (whole input: {f.saved})" if f.saved else "")
             )
     results.append(
         Result(
