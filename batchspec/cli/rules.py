@@ -203,7 +203,12 @@ def render_one(key: str) -> str:
         for row in all_rows():
             if key in (row.code, row.name) or key.upper() == row.code:
                 return f"{row.code} {row.name} ({row.severity.label}, {row.area})\n\n{row.summary}\n"
-        raise BatchspecError(f'no rule or code "{key}"; batchspec rules lists them all')
+        import difflib
+
+        names = [row.name for row in all_rows()]
+        close = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.7)
+        guess = f'did you mean "{close[0]}"? ' if close else ""
+        raise BatchspecError(f'no rule or code "{key}"; {guess}batchspec rules lists them all')
     out = [f"{rule.code} {rule.name} ({rule.default_severity.label}{', fixable' if rule.fixable else ''})", ""]
     out += [rule.title(), ""]
     if rule.body():

@@ -224,14 +224,18 @@ def _schedule_formula(p: Params) -> list[str]:
     if len(days) < 7:
         runs = _runs(days)
         parts = []
+        # The docs say 1 = Monday but never show Sunday; .NET (the service) numbers Sunday 0. Written so that
+        # Sunday counts the same as 0 or 7: a lower bound of 1 keeps a 0 out, a set with 7 lets a 0 in.
         for lo, hi in runs:
             if lo == hi:
                 parts.append(f"$now.weekday == {lo}")
             else:
-                low = [] if lo == 1 else [f"$now.weekday >= {lo}"]
+                low = [f"$now.weekday >= {lo}"]
                 high = [] if hi == 7 else [f"$now.weekday <= {hi}"]
                 parts.append(" && ".join(low + high))
-        lines.append("// weekday: 1 = Monday … 7 = Sunday")
+        if 7 in days:
+            parts.append("$now.weekday == 0")
+        lines.append("// weekday: 1 = Monday … 6 = Saturday; Sunday is 7 (ISO) or 0 (.NET), both are handled")
         lines.append(
             "$isPeakDay = "
             + " || ".join(f"({x})" if len(parts) > 1 and "&&" in x else x for x in parts)

@@ -88,3 +88,10 @@ def test_one_rule_by_code_or_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("FM101 undefined-variable (error")
     assert main(["rules", "no-such-rule"]) == 2
     assert 'no rule or code "no-such-rule"' in capsys.readouterr().err
+
+
+def test_a_misspelt_rule_name_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "getsample-unguardd"]) == 2
+    assert 'did you mean "getsample-unguarded"?' in capsys.readouterr().err
+    assert main(["rules", "zzz"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

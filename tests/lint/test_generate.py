@@ -143,3 +143,21 @@ def test_generated_formulas_evaluate_on_a_fresh_and_a_busy_pool() -> None:
             assert (loaded.target_dedicated_nodes, loaded.target_low_priority_nodes) == (2, 8), loaded.results
         if scenario == "schedule":
             assert loaded.target_dedicated_nodes == 5
+
+
+@pytest.mark.parametrize("days", ["1-5", "6-7", "1,3,5", "7", "5-7", "2-4,7"])
+@pytest.mark.parametrize("sunday", [7, 0])  # ISO numbering, or .NET's DayOfWeek (the service is .NET)
+def test_schedule_days_hold_whichever_number_sunday_has(days: str, sunday: int) -> None:
+    import re
+
+    text = generate_formula("schedule", Params(days=days))
+    (line,) = [x for x in text.splitlines() if x.startswith("$isPeakDay = ")]
+    expr = line.removeprefix("$isPeakDay = ").rstrip(";").replace("&&", " and ").replace("||", " or ")
+    wanted: set[int] = set()
+    for part in days.split(","):
+        lo, _, hi = part.partition("-")
+        wanted.update(range(int(lo), int(hi or lo) + 1))
+    for iso_day in range(1, 8):  # Monday .. Sunday
+        number = sunday if iso_day == 7 else iso_day
+        peak = eval(re.sub(r"\$now\.weekday", str(number), expr))  # only numbers and comparisons left
+        assert bool(peak) == (iso_day in wanted), (days, iso_day, number, expr)
