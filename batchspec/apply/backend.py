@@ -15,6 +15,11 @@ from batchspec.errors import BatchspecError
 Json = dict[str, Any]
 
 
+def counted(n: int, word: str) -> str:
+    """``1 task``, ``4 tasks``: messages read as sentences, not as ``4 task(s)``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 @dataclass(frozen=True)
 class LivePool:
     """A pool as the management plane returns it (``{"properties": …, "identity": …, "tags": …}``) and its ETag."""

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from batchspec.apply.backend import Backend, NodeInfo, ServiceError, TaskCounts
+from batchspec.apply.backend import Backend, NodeInfo, ServiceError, TaskCounts, counted
 
 TAIL_BYTES = 2048
 MAX_FAILED_SHOWN = 10
@@ -175,7 +175,7 @@ def follow_job(
             elif not stall_reported and on_stall is not None and now - no_nodes_since >= stall_after:
                 stall_reported = True
                 on_stall(
-                    f'{counts.active} task(s) of job "{job_id}" are waiting, but pool "{pool_id}" has had no nodes for '
+                    f'{counted(counts.active, "task")} of job "{job_id}" waiting, but pool "{pool_id}" has had no nodes for '
                     f"{int(now - no_nodes_since)} s; check its scale settings and last autoscale run "
                     "(batchspec status) — still waiting"
                 )

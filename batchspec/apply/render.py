@@ -10,6 +10,7 @@ import json
 import os
 from typing import Any
 
+from batchspec.apply.backend import counted
 from batchspec.apply.plan import ChangeClass, Difference, JobAction, JobPlan, Plan, PoolPlan
 from batchspec.apply.redact import REDACTED, redact
 
@@ -109,7 +110,7 @@ def _pool_lines(pool: PoolPlan, paint: _Paint) -> list[str]:
             else:
                 lines.append(f"      {paint('green', '+')} {path} = {_value(value)}")
         return lines
-    lines = [f"{head} will change ({pool.action.label}); it has {pool.live_nodes} node(s) now"]
+    lines = [f"{head} will change ({pool.action.label}); it has {counted(pool.live_nodes, 'node')} now"]
     for change in pool.changes:
         sym, col = _SYMBOL[change.change_class]
         lines.append(f"      {paint(col, sym)} {change.property}  [{paint(col, change.change_class.label)}]")
@@ -123,7 +124,7 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
     name = paint("bold", json.dumps(job.job_id))
     total = len(job.tasks)
     if job.action is JobAction.CREATE:
-        lines = [f"  {paint('green', '+')} job {name} will be created with {total} task(s)"]
+        lines = [f"  {paint('green', '+')} job {name} will be created with {counted(total, 'task')}"]
     elif job.action in (JobAction.CONFLICT, JobAction.REPLACE):
         verb = (
             "will be deleted and created again"
@@ -136,11 +137,11 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
             lines.append(f"      {paint('dim', '# apply refuses this unless --replace-jobs is given')}")
     elif job.to_add:
         lines = [
-            f"  {paint('yellow', '~')} job {name} exists: {job.present} of {total} task(s) present, "
+            f"  {paint('yellow', '~')} job {name} exists: {job.present} of {counted(total, 'task')} present, "
             f"{len(job.to_add)} to add"
         ]
     else:
-        lines = [f"  {paint('dim', '=')} job {name}: all {total} task(s) present"]
+        lines = [f"  {paint('dim', '=')} job {name}: all {counted(total, 'task')} present"]
     if job.live_state and job.live_state not in ("active",) and job.action is not JobAction.CREATE:
         lines.append(f"      {paint('dim', '# the job is ' + job.live_state)}")
     for conflict in job.conflicts[:5]:
@@ -154,9 +155,8 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
         lines.append(f"      … and {len(job.conflicts) - 5} more differing tasks")
     if job.extra_task_ids:
         shown = ", ".join(job.extra_task_ids[:5]) + (" …" if len(job.extra_task_ids) > 5 else "")
-        lines.append(
-            f"      {paint('dim', f'# {len(job.extra_task_ids)} task(s) in the job are not in the spec (left alone): {shown}')}"
-        )
+        extra = counted(len(job.extra_task_ids), "task")
+        lines.append(f"      {paint('dim', f'# {extra} in the job not in the spec (left alone): {shown}')}")
     return lines
 
 
@@ -200,7 +200,7 @@ def blockers(
         elif job.conflicts and not replace_jobs:
             ids = ", ".join(c.task_id for c in job.conflicts[:5])
             out.append(
-                f'job "{job.job_id}": {len(job.conflicts)} task(s) exist with the same id but differ from the spec '
+                f'job "{job.job_id}": {counted(len(job.conflicts), "task")} exist with the same id but differ from the spec '
                 f"({ids}); tasks cannot be changed once added: --replace-jobs recreates the job"
             )
         elif (
@@ -236,9 +236,9 @@ def render_text(
     else:
         lines.append(
             paint("bold", "Plan:")
-            + f" pool {plan.pool.action.label}; {s['jobs_to_create']} job(s) to create, "
-            f"{s['tasks_to_add']} task(s) to add"
-            + (f", {s['jobs_conflicting']} job(s) differing" if s["jobs_conflicting"] else "")
+            + f" pool {plan.pool.action.label}; {counted(s['jobs_to_create'], 'job')} to create, "
+            f"{counted(s['tasks_to_add'], 'task')} to add"
+            + (f", {counted(s['jobs_conflicting'], 'job')} differing" if s["jobs_conflicting"] else "")
             + "."
         )
     problems = blockers(plan, drain=drain, replace=replace, replace_jobs=replace_jobs)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
 
-from batchspec.apply.backend import Backend, Json, LivePool, PreconditionFailed, ServiceError
+from batchspec.apply.backend import Backend, Json, LivePool, PreconditionFailed, ServiceError, counted
 from batchspec.apply.follow import FollowResult, Progress, follow_job, format_failures
 from batchspec.apply.plan import (
     ChangeClass,
@@ -134,11 +134,11 @@ def _wait_for_zero_nodes(
         if pool.node_count == 0 and pool.allocation_state.lower() == "steady":
             return pool
         if pool.node_count != last:
-            console.say(f'draining pool "{pool_id}": {pool.node_count} node(s) left')
+            console.say(f'draining pool "{pool_id}": {counted(pool.node_count, "node")} left')
             last = pool.node_count
         if clock() > deadline:
             raise BatchspecError(
-                f'pool "{pool_id}" still has {pool.node_count} node(s) after {timeout:.0f} s of draining; it stays at '
+                f'pool "{pool_id}" still has {counted(pool.node_count, "node")} after {timeout:.0f} s of draining; it stays at '
                 "fixed scale 0 (re-run apply to finish, or change the scale settings back)",
                 exit_code=1,
             )
@@ -162,7 +162,7 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
                     backend,
                     opts,
                     console,
-                    f"{len(failed)} node(s) whose start task failed ({', '.join(failed[:3])}"
+                    f"{counted(len(failed), 'node')} whose start task failed ({', '.join(failed[:3])}"
                     + (", …" if len(failed) > 3 else "")
                     + ")",
                 )
@@ -213,7 +213,7 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
     )
     if renew_nodes:
         console.say(
-            f'note: the {pool.live_nodes} existing node(s) of pool "{pid}" get the new start task or packages only '
+            f'note: the existing {counted(pool.live_nodes, "node")} of pool "{pid}" get the new start task or packages only '
             "after a reboot or reimage; new nodes get them at once (apply --drain replaces the existing nodes)"
         )
 
@@ -343,13 +343,13 @@ def apply_job(
     if report.failed:
         shown = "; ".join(f"{tid}: {why}" for tid, why in sorted(report.failed.items())[:5])
         raise BatchspecError(
-            console.scrub(f'job "{jid}": the service refused {len(report.failed)} task(s): {shown}'),
+            console.scrub(f'job "{jid}": the service refused {counted(len(report.failed), "task")}: {shown}'),
             exit_code=1,
         )
     bad = _verify_existing(backend, jid, job.tasks, report.existed)
     if bad:
         raise BatchspecError(
-            f'job "{jid}": {len(bad)} task(s) already existed with different contents ({", ".join(bad[:5])}); '
+            f'job "{jid}": {counted(len(bad), "task")} already existed with different contents ({", ".join(bad[:5])}); '
             "--replace-jobs recreates the job",
             exit_code=1,
         )
@@ -426,7 +426,7 @@ def execute(
             files = download_outputs(store(), outputs)
             where = ", ".join(sorted({str(o.destination) for o in outputs}))
             if files or added[job.job_id] or not result.already_complete:
-                console.say(f'downloaded {len(files)} output file(s) of job "{job.job_id}" to {where}')
+                console.say(f'downloaded {counted(len(files), "output file")} of job "{job.job_id}" to {where}')
             else:
                 console.say(
                     f'job "{job.job_id}": nothing new ran and no output files are in storage; the run that ran its '
@@ -437,14 +437,14 @@ def execute(
 
 def _report(result: FollowResult, console: Console) -> int:
     if result.ok:
-        console.say(f'job "{result.job_id}": all {result.counts.succeeded} task(s) succeeded')
+        console.say(f'job "{result.job_id}": all {counted(result.counts.succeeded, "task")} succeeded')
         return 0
     text = format_failures(result, console.scrub)
     if text:
         console.say(text)
     if not result.start_task_failures and not result.timed_out:
         console.say(
-            f'job "{result.job_id}": {result.counts.failed} of {result.total} task(s) failed, '
+            f'job "{result.job_id}": {result.counts.failed} of {counted(result.total, "task")} failed, '
             f"{result.counts.succeeded} succeeded"
         )
     return 1
@@ -501,7 +501,7 @@ def render_status(data: dict[str, Any]) -> str:
     else:
         lines.append(
             f'pool "{pool["id"]}": {pool.get("vmSize")}, {pool.get("allocationState")}, '
-            f"{pool.get('currentDedicatedNodes', 0)} dedicated + {pool.get('currentLowPriorityNodes', 0)} spot node(s)"
+            f"{pool.get('currentDedicatedNodes', 0)} dedicated + {pool.get('currentLowPriorityNodes', 0)} low-priority nodes"
             + (f", {pool['scaleMode']}" if pool.get("scaleMode") else "")
         )
         if pool.get("nodes"):
@@ -520,7 +520,7 @@ def render_status(data: dict[str, Any]) -> str:
             )
     for job in data["jobs"]:
         if not job["exists"]:
-            lines.append(f'job "{job["id"]}": does not exist ({job["tasks_in_spec"]} task(s) in the spec)')
+            lines.append(f'job "{job["id"]}": does not exist ({counted(job["tasks_in_spec"], "task")} in the spec)')
             continue
         t = job["tasks"]
         lines.append(

@@ -23,7 +23,7 @@ def test_apply_twice_then_plan_edits_then_destroy(
     assert main(["apply", str(spec), "--yes"]) == 0
     err = capsys.readouterr().err
     assert f'created pool "{pool}"' in err and f'created job "{job}"' in err
-    assert "all 6 task(s) succeeded" in err
+    assert "all 6 tasks succeeded" in err
 
     # a second run changes nothing and adds nothing
     assert main(["plan", str(spec), "--detailed-exitcode"]) == 0
@@ -112,7 +112,7 @@ def test_failed_tasks_exit_1_and_show_stderr(
     err = capsys.readouterr().err
     assert "failed with exit code 3" in err
     assert "| broken input file" in err
-    assert "2 of 2 task(s) failed" in err
+    assert "2 of 2 tasks failed" in err
 
 
 def test_start_task_failure_fails_fast(
@@ -141,7 +141,7 @@ def test_start_task_failure_fails_fast(
     assert main(["apply", str(spec), "--yes", "--drain", "--timeout", "60"]) == 0
     err = capsys.readouterr().err
     assert "whose start task failed" in err and "its nodes are new" in err
-    assert "all 2 task(s) succeeded" in err
+    assert "all 2 tasks succeeded" in err
 
 
 def test_confirmation_is_required_without_a_terminal(

@@ -39,7 +39,7 @@ def test_quickstart_end_to_end_twice_without_duplicates(tmp_path: Path) -> None:
 
     first = _batchspec("apply", spec, "--yes", cwd=elsewhere, state=state)
     assert first.returncode == 0, first.stderr
-    assert "all 4 task(s) succeeded" in first.stderr
+    assert "all 4 tasks succeeded" in first.stderr
     results = sorted(p.name for p in (project / "results").iterdir())
     assert results == ["africa.json", "americas.json", "asia.json", "europe.json"]
     rows = json.loads((project / "results" / "asia.json").read_text())

@@ -63,7 +63,7 @@ def test_first_apply_creates_everything_and_second_changes_nothing() -> None:
     assert plan.jobs[0].action is JobAction.CREATE
     code, log = run_apply(p, backend)
     assert code == 0, log
-    assert "all 3 task(s) succeeded" in log
+    assert "all 3 tasks succeeded" in log
     assert len(backend.tasks["convert"]) == 3
     again = build_plan(p, backend)
     assert not again.has_changes
@@ -198,7 +198,7 @@ def test_failed_tasks_exit_1_with_their_stderr() -> None:
     assert code == 1
     assert "task t1 failed with exit code 3" in log
     assert "| Traceback: boom" in log
-    assert "3 of 3 task(s) failed" in log
+    assert "3 of 3 tasks failed" in log
 
 
 def test_start_task_failure_fails_fast_with_its_stderr() -> None:
@@ -403,5 +403,22 @@ def test_drain_with_failed_start_task_nodes_scales_to_zero_and_back() -> None:
     assert len(patches) == 2, log
     assert patches[0]["properties"]["scaleSettings"]["fixedScale"]["targetDedicatedNodes"] == 0
     assert patches[1] == {"properties": {"scaleSettings": POOL["properties"]["scaleSettings"]}}
-    assert "for: 2 node(s) whose start task failed (node-0, node-1)" in log
+    assert "for: 2 nodes whose start task failed (node-0, node-1)" in log
     assert "its nodes are new" in log
+
+
+def test_plan_and_apply_messages_count_in_words() -> None:
+    """'1 task', '3 tasks' - never 'task(s)' - in the plan and in apply's log."""
+    backend = FakeBackend()
+    one = project(n_tasks=1)
+    text = render_text(build_plan(one, backend))
+    assert 'job "convert" will be created with 1 task\n' in text
+    assert "Plan: pool create; 1 job to create, 1 task to add." in text
+    code, log = run_apply(one, backend)
+    assert code == 0 and 'job "convert": all 1 task succeeded' in log
+    more = project(n_tasks=3)
+    text = render_text(build_plan(more, backend))
+    assert "exists: 1 of 3 tasks present, 2 to add" in text
+    assert "Plan: pool no change; 0 jobs to create, 2 tasks to add." in text
+    _, log = run_apply(more, backend)
+    assert "(s)" not in text + log

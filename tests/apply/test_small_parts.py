@@ -136,7 +136,7 @@ def test_status_text_shows_autoscale_errors_and_missing_things() -> None:
         "jobs": [{"id": "j", "exists": False, "tasks_in_spec": 3, "state": None, "tasks": {}}],
     })
     assert "autoscale last run 2026-01-01T00:00:00Z: error InvalidAutoScaleFormula: bad" in text
-    assert 'job "j": does not exist (3 task(s) in the spec)' in text
+    assert 'job "j": does not exist (3 tasks in the spec)' in text
 
 
 def test_azure_target_comes_from_the_spec_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
