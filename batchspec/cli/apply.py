@@ -21,6 +21,16 @@ def register(subparsers: Any) -> None:
             "with If-Match); stage inputs, create the jobs, add their tasks exactly once; follow them to the end. "
             "Exit 0 only when every task succeeded."
         ),
+        epilog="""\
+examples:
+  batchspec apply examples/quickstart/batchspec.yaml --yes   # the quickstart, on the local Batch service
+  batchspec apply pools/ --env prod --yes --no-wait          # CI: submit and return
+  batchspec apply pools/ --yes --drain                       # a VM size or start-task change on a busy pool
+
+exit codes: 0 every task succeeded (or --no-wait after submission); 1 a task or start task failed, a change was
+refused, or the service refused a request; 2 could not run (bad spec, authentication, unreachable endpoint);
+130 interrupted (run apply again: it adds only the tasks that are missing).""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")

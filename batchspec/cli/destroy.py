@@ -13,7 +13,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "destroy",
         help="delete the spec's jobs and pool",
-        description="Delete every job of the spec (their tasks go with them), then the pool. Asks unless --yes.",
+        description="Delete every job of the spec (their tasks go with them), then the pool. Lists what exists "
+        "and asks unless --yes; says so when there is nothing to delete.",
+        epilog="""\
+examples:
+  batchspec destroy examples/quickstart
+  batchspec destroy pools/ --env staging --yes""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")

@@ -301,7 +301,21 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "plan",
         help="show what apply would change (and what each change takes)",
-        description="Read the live pool and jobs, diff them against the rendered spec and label every change.",
+        description="Read the live pool and jobs, diff them against the rendered spec and label every change "
+        "with what it takes. Changes nothing. Secret values are shown as (sensitive).",
+        epilog="""\
+symbols:
+  +    create                          ~    update in place (+ node reboot for a start task)
+  !    needs zero nodes (--drain)      -/+  needs recreation (--replace)
+  =    no change
+
+examples:
+  batchspec plan examples/quickstart
+  batchspec plan pools/batchspec.yaml --env prod --detailed-exitcode   # CI: 0 no changes, 2 changes, 1 error
+  batchspec plan pools/ --format json | jq .summary
+
+The target is the spec's Azure Batch account, or the local Batch service without one (docs/apply.md).""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")

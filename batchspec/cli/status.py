@@ -10,12 +10,25 @@ from typing import Any
 from batchspec.cli.plan import add_common_arguments, load_project, open_session, service_error_guard
 
 
+EPILOG = """\
+examples:
+  batchspec status examples/quickstart
+  batchspec status pools/ --env prod --format json | jq '.jobs[].tasks'
+
+--format json: {"pool": {"id", "exists", "vmSize", "provisioningState", "allocationState",
+"currentDedicatedNodes", "currentLowPriorityNodes", "scaleMode", "autoScaleRun", "nodes"}, "jobs": [{"id",
+"exists", "state", "tasks": {"active", "running", "completed", "succeeded", "failed"}, "tasks_in_spec"}]}
+(a pool that does not exist has only "id" and "exists")"""
+
+
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "status",
         help="show the pool, its last autoscale run and the jobs' task counts",
-        description='JSON shape: {"pool": {...}, "jobs": [{"id", "state", "tasks": {"active", "running", '
-        '"completed", "succeeded", "failed"}}]}',
+        description="Show the pool (allocation state, node counts by state, scale mode, the last autoscale run) and "
+        "each of the spec's jobs with its task counts. Changes nothing.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_arguments(p)
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")

@@ -422,3 +422,20 @@ def test_plan_and_apply_messages_count_in_words() -> None:
     assert "Plan: pool no change; 0 jobs to create, 2 tasks to add." in text
     _, log = run_apply(more, backend)
     assert "(s)" not in text + log
+
+
+def test_status_help_names_exactly_the_json_keys() -> None:
+    import re
+
+    from batchspec.cli.status import EPILOG
+
+    backend = FakeBackend()
+    p = project()
+    run_apply(p, backend)
+    data = status(p, backend)
+    shape = EPILOG.split("--format json:", 1)[1]
+    pool_part, jobs_part = shape.split('"jobs":', 1)
+    assert re.findall(r'"(\w+)"', pool_part)[1:] == list(data["pool"])  # [0] is "pool" itself
+    job_keys = re.findall(r'"(\w+)"', jobs_part.split("(a pool", 1)[0])
+    assert [k for k in job_keys if k not in data["jobs"][0]["tasks"]] == list(data["jobs"][0])
+    assert [k for k in job_keys if k in data["jobs"][0]["tasks"]] == list(data["jobs"][0]["tasks"])

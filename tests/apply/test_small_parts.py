@@ -170,3 +170,17 @@ def test_confirmation_accepts_only_yes(monkeypatch: pytest.MonkeyPatch, capsys: 
         monkeypatch.setattr("sys.stdin", Tty(answer))
         assert confirm("Do you want to perform these actions?") is expected
     assert "Only 'yes' will be accepted" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["plan", "apply", "status", "destroy"])
+def test_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from batchspec.cli.main import main
+
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    examples = out.split("examples:\n", 1)[1].splitlines()
+    assert examples[0].startswith(f"  batchspec {command} ")
+    if command == "plan":
+        assert "-/+  needs recreation (--replace)" in out
+    if command == "apply":
+        assert "exit codes: 0 every task succeeded" in out
