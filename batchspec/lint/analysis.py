@@ -736,7 +736,9 @@ class _Interpreter:
         receiver = e.receiver
         metric = receiver.name if isinstance(receiver, ast.Var) else None
         if metric is None or metric not in b.SERVICE_VARIABLES:
-            if not isinstance(receiver, ast.Var):
+            if isinstance(receiver, ast.Var):
+                self.a.all_vars.append(receiver)  # read too: $pendingtasks.GetSample(1) is a case typo (FM211)
+            else:
                 self.eval(receiver, facts)
             return UNKNOWN
         self.a.all_vars.append(receiver)  # type: ignore[arg-type]

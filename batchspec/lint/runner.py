@@ -107,6 +107,7 @@ def lint_formula_result(
     findings: list[Finding] = [Finding(d) for d in front]
     if formula is not None:
         findings.extend(run_rules(FormulaContext(text, path, formula, config), _formula_rules()))
+        findings = _merge_case_fixes(findings)
     plain = config.is_plain
     diagnostics = [f.diagnostic for f in findings]
     configured = diagnostics if plain else apply_config(diagnostics, config, path)
@@ -156,6 +157,25 @@ def lint_formula_result(
         final = [_map(d, mapper) for d in final]
         fixes = [(_map(d, mapper), f) for d, f in fixes]
     return LintResult(sort_and_dedupe(final), fixes, formula)
+
+
+def _merge_case_fixes(findings: list[Finding]) -> list[Finding]:
+    """A read of ``$pendingtasks`` is both undefined (FM101) and a case typo (FM211): one mistake, so report the
+    error once and give it the rename as its --fix."""
+    undefined = {f.diagnostic.span: i for i, f in enumerate(findings) if f.diagnostic.code == "FM101"}
+    if not undefined:
+        return findings
+    out = list(findings)
+    drop: set[int] = set()
+    for i, f in enumerate(findings):
+        host = undefined.get(f.diagnostic.span)
+        if f.diagnostic.code != "FM211" or f.fix is None or host is None:
+            continue
+        d = out[host].diagnostic
+        hint = f"{d.hint} (--fix does this)" if d.hint and "--fix" not in d.hint else d.hint
+        out[host] = Finding(dataclasses.replace(d, hint=hint), f.fix)
+        drop.add(i)
+    return [f for i, f in enumerate(out) if i not in drop]
 
 
 def _re_level(d: Diagnostic, config: LintConfig) -> Diagnostic:
