@@ -408,3 +408,34 @@ def test_task_file_paths_outside_the_task_directory_are_refused(raw: Raw, job: s
         {"key": "PropertyName", "value": "filePath"},
         {"key": "PropertyValue", "value": unquote(file_path)},
     ]
+
+
+@pytest.mark.parametrize("file_path", ["../../../x", "/etc/x"])
+def test_start_task_resource_file_outside_the_working_directory(raw: Raw, file_path: str) -> None:
+    start_task = {"commandLine": "/bin/true",
+                  "resourceFiles": [{"httpUrl": "https://example.invalid/x", "filePath": file_path}]}
+    message = "The file path must be relative and must not escape the working directory"
+    status, _, body = raw.request(
+        "PUT", raw.mgmt_account + "/pools/escape",
+        json.dumps({"properties": {"vmSize": "standard_d2s_v3", "startTask": start_task}}).encode(),
+        {"Authorization": "Bearer " + raw.token(MGMT)})
+    assert (status, _code(body, "mgmt"), _message(body, "mgmt")) == (400, "InvalidPropertyValue", message)
+    assert body["error"]["target"] == "properties.startTask.resourceFiles[0].filePath"
+    status, _, body = raw.request(
+        "POST", raw.data + "/pools",
+        json.dumps({"id": "escape2", "vmSize": "standard_d2s_v3", "startTask": start_task}).encode(),
+        {"Authorization": "Bearer " + raw.token()})
+    assert (status, _code(body, "data"), _message(body, "data")) == (400, "InvalidPropertyValue", message)
+
+
+@pytest.mark.parametrize("job_id", ["../../etc", "a/b", "..", "x" * 65])
+def test_ids_that_could_name_a_path_are_refused(raw: Raw, job_id: str) -> None:
+    status, _, body = raw.request("POST", raw.data + "/jobs",
+                                  json.dumps({"id": job_id, "poolInfo": {"poolId": "p"}}).encode(),
+                                  {"Authorization": "Bearer " + raw.token()})
+    assert (status, body["code"]) == (400, "InvalidPropertyValue")
+    assert body["values"] == [
+        {"key": "PropertyName", "value": "id"},
+        {"key": "PropertyValue", "value": job_id},
+        {"key": "Reason", "value": "An id may contain at most 64 letters, digits, hyphens and underscores."},
+    ]
