@@ -213,6 +213,31 @@ def _caret(file_text: str, line: int, col: int) -> str:
     return f"{gutter} |\n{line} | {source}\n{gutter} | {pad}^\n"
 
 
+def _warn_about_future_samples(data: Any, state: Any, source: str, locate: Any) -> None:
+    """Samples later than the evaluation time are ignored (as the service would not have them yet); say so, since
+    it is usually a mistake in the state ("end" after "time", or a --time before the samples) that otherwise shows
+    only as an InsufficientSampleData error."""
+    from batchspec.sim.values import Timestamp, format_timestamp
+
+    metrics = data.get("metrics") if isinstance(data, dict) else None
+    if not isinstance(metrics, dict):
+        return
+    when = format_timestamp(Timestamp.from_datetime(state.time))
+    for key in metrics:
+        series = state.metrics.get("$" + str(key).lstrip("$"))
+        if series is None or not series.values or series.end <= state.time:
+            continue
+        late = sum(
+            1 for i in range(len(series.values)) if series.end - (len(series.values) - 1 - i) * series.period > state.time
+        )
+        line, col = locate(("metrics", key), True) or (1, 1)
+        sys.stderr.write(
+            f"{source}:{line}:{col}: warning: {late} of the {len(series.values)} samples of ${str(key).lstrip('$')} "
+            f"are later than the evaluation time {when} and are ignored (the newest is at "
+            f"{format_timestamp(Timestamp.from_datetime(series.end))})\n"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     from batchspec.formula import check_formula
     from batchspec.sim import FormulaCheckError
@@ -260,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
             time_override=time_override,
             default_task_slots=task_slots,
         )
+        _warn_about_future_samples(document.data, state, args.state, locate)
     else:
         state = load_state(
             None, source="(no state)", time_override=time_override, default_task_slots=task_slots

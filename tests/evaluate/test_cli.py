@@ -358,3 +358,25 @@ def test_the_documented_state_file_is_the_one_help_shows() -> None:
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "evaluate.md").read_text(encoding="utf-8")
     assert f"```yaml\n{EXAMPLE}```" in doc
+
+
+def test_samples_after_the_evaluation_time_are_ignored_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write(tmp_path, "a.formula", "$TargetDedicatedNodes = sum($ActiveTasks.GetSample(10));")
+    s = write(
+        tmp_path,
+        "s.yaml",
+        "time: 2020-01-01T00:01:00Z\nmetrics:\n  $ActiveTasks:\n    end: 2020-01-01T00:02:00Z\n"
+        "    values: [1, 2, 3, 4, 5, 6]\n",
+    )
+    code, out, err = run(capsys, f, "--state", s)
+    assert code == 0
+    assert out.startswith("$TargetDedicatedNodes=10;")  # 1+2+3+4: the samples up to 00:01:00
+    assert err == (
+        f"{s}:3:3: warning: 2 of the 6 samples of $ActiveTasks are later than the evaluation time "
+        "2020-01-01T00:01:00.000Z and are ignored (the newest is at 2020-01-01T00:02:00.000Z)\n"
+    )
+    # --time at the newest sample: every sample counts, no warning
+    code, out, err = run(capsys, f, "--state", s, "--time", "2020-01-01T00:02:00Z")
+    assert (code, err) == (0, "") and out.startswith("$TargetDedicatedNodes=21;")
