@@ -117,3 +117,14 @@ def test_huge_integers_in_a_state_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["evaluate", "formula", str(formula), "--state", str(path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and f"{path}:" in err
+
+
+# --- lint configuration (LINT): a deeply nested batchspec.toml is BS001, not a RecursionError ---------------------
+
+
+def test_deeply_nested_config_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "select = " + "[" * 600 + "]" * 600 + "\n", "batchspec.toml")
+    formula = write(tmp_path, "$TargetDedicatedNodes = 1;\n", "a.formula")
+    assert main(["validate", "--format", "concise", str(formula)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "batchspec.toml:1:" in err and "BS001" in err
