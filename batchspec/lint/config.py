@@ -494,6 +494,8 @@ class _Parser:
                 )
                 continue
             converted, problem = _convert(value, hints.get(attr, Any))
+            if not problem:
+                problem = _out_of_range(converted, fields[attr].metadata)
             if problem:
                 self.error(table, key, f'option "{key}" of "{rule_key}" {problem}')
                 continue
@@ -509,6 +511,19 @@ def _header_parts(line: str) -> tuple[str, ...]:
     inner = line.strip().lstrip("[").split("]")[0]
     parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([^.\s]+)', inner)
     return tuple(a or b or c for a, b, c in parts)
+
+
+def _out_of_range(value: Any, metadata: Any) -> str | None:
+    """Options may declare ``metadata={"min": …, "max": …}``: a negative node cap or a 150% threshold is a
+    configuration mistake, not something to lint with."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    low, high = metadata.get("min"), metadata.get("max")
+    if low is not None and value < low:
+        return f"must be at least {low:g}, not {value:g}"
+    if high is not None and value > high:
+        return f"must be at most {high:g}, not {value:g}"
+    return None
 
 
 def _convert(value: Any, hint: Any) -> tuple[Any, str | None]:

@@ -181,3 +181,18 @@ def test_options_reach_the_rules() -> None:
     )
     assert "FM201" not in [d.code for d in lint_formula(guarded, "a.formula", cfg)]
     assert "FM201" in [d.code for d in lint_formula(guarded, "a.formula")]
+
+
+def test_numeric_options_outside_their_range_are_config_errors(tmp_path: Path) -> None:
+    for body, message in (
+        ("[rules.unbounded-target]\nmax-nodes = -3\n", 'option "max-nodes" of "unbounded-target" must be at least 0, not -3'),
+        ("[rules.FM201]\nimplicit-percent = 170\n", 'option "implicit-percent" of "FM201" must be at most 100, not 170'),
+        ("[rules.lookback-too-short]\nsample-period = 0\n", "must be at least 1, not 0"),
+    ):
+        (tmp_path / "batchspec.toml").write_text(body, encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path)
+        (d,) = info.value.diagnostics
+        assert message in d.message and d.span.start.line == 2
+    (tmp_path / "batchspec.toml").write_text("[rules.unbounded-target]\nmax-nodes = 0\n", encoding="utf-8")
+    load_config(tmp_path)  # the bound itself is fine

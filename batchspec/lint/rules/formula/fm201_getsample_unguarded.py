@@ -41,14 +41,17 @@ class GetsampleUnguarded(FormulaRule):
         implicit_percent: float = field(
             default=70.0,
             metadata={
-                "doc": "the percentage a window read without one requires (observed 70%, reference A14)"
+                "doc": "the percentage a window read without one requires (observed 70%, reference A14)",
+                "min": 0,
+                "max": 100,
             },
         )
         same_metric: bool = field(
             default=False, metadata={"doc": "only a GetSamplePercent on the same metric guards a read"}
         )
         propagation_delay: float = field(
-            default=60.0, metadata={"doc": "seconds before a sample is available (for pool-age guards)"}
+            default=60.0,
+            metadata={"doc": "seconds before a sample is available (for pool-age guards)", "min": 0},
         )
 
     examples = (

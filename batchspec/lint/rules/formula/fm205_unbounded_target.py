@@ -42,7 +42,8 @@ class UnboundedTarget(FormulaRule):
         max_nodes: int | None = field(
             default=None,
             metadata={
-                "doc": "the largest target you intend: higher bounds are reported, and --fix inserts this cap"
+                "doc": "the largest target you intend: higher bounds are reported, and --fix inserts this cap",
+                "min": 0,
             },
         )
 

@@ -28,16 +28,17 @@ class LookbackTooShort(FormulaRule):
 
     @dataclass(frozen=True)
     class Options:
-        sample_period: float = field(default=30.0, metadata={"doc": "seconds between two samples"})
+        sample_period: float = field(default=30.0, metadata={"doc": "seconds between two samples", "min": 1})
         propagation_delay: float = field(
-            default=60.0, metadata={"doc": "seconds before a sample is available"}
+            default=60.0, metadata={"doc": "seconds before a sample is available", "min": 0}
         )
         always_missing: float = field(
             default=30.0,
-            metadata={"doc": "seconds of newest samples that are never available (observed: one sample)"},
+            metadata={"doc": "seconds of newest samples that are never available (observed: one sample)", "min": 0},
         )
         implicit_percent: float = field(
-            default=70.0, metadata={"doc": "the percentage a window GetSample without one requires"}
+            default=70.0,
+            metadata={"doc": "the percentage a window GetSample without one requires", "min": 0, "max": 100},
         )
 
     examples = (
