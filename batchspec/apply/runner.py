@@ -518,6 +518,14 @@ def render_status(data: dict[str, Any]) -> str:
                     else str(run.get("results", ""))
                 )
             )
+            if error:
+                # the detail says where and why ("Line 1, Col 52: Insufficient data from data set: ..."): the
+                # management plane calls it details[].message, the data plane values[].value
+                for item in list(error.get("details") or []) + list(error.get("values") or []):
+                    if isinstance(item, dict) and (item.get("message") or item.get("value")):
+                        lines.append(f"    {item.get('message') or item.get('value')}")
+                if run.get("results"):
+                    lines.append(f"    results before the failure: {run['results']}")
     for job in data["jobs"]:
         if not job["exists"]:
             lines.append(f'job "{job["id"]}": does not exist ({counted(job["tasks_in_spec"], "task")} in the spec)')

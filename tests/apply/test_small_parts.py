@@ -132,10 +132,17 @@ def test_status_text_shows_autoscale_errors_and_missing_things() -> None:
         "pool": {"id": "p", "exists": True, "vmSize": "STANDARD_D2S_V3", "allocationState": "Steady",
                  "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0, "scaleMode": "autoScale",
                  "nodes": {}, "autoScaleRun": {"evaluationTime": "2026-01-01T00:00:00Z",
-                                                "error": {"code": "InvalidAutoScaleFormula", "message": "bad"}}},
+                                                "results": "$TargetDedicatedNodes=0",
+                                                "error": {"code": "InsufficientSampleData", "message": "bad",
+                                                          "details": [{"code": "Message", "message":
+                                                                       "Line 1, Col 52: Insufficient data"}]}}},
         "jobs": [{"id": "j", "exists": False, "tasks_in_spec": 3, "state": None, "tasks": {}}],
     })
-    assert "autoscale last run 2026-01-01T00:00:00Z: error InvalidAutoScaleFormula: bad" in text
+    assert (
+        "autoscale last run 2026-01-01T00:00:00Z: error InsufficientSampleData: bad\n"
+        "    Line 1, Col 52: Insufficient data\n"
+        "    results before the failure: $TargetDedicatedNodes=0\n"
+    ) in text
     assert 'job "j": does not exist (3 tasks in the spec)' in text
 
 
