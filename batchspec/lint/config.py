@@ -401,7 +401,7 @@ class _Parser:
                     (),
                     key,
                     f'unknown key "{key}" in the batchspec configuration',
-                    hint="expected one of " + ", ".join(_KNOWN_KEYS),
+                    hint=(_suggest(key, _KNOWN_KEYS) or "expected one of " + ", ".join(_KNOWN_KEYS)),
                 )
         if self.errors:
             raise ConfigError(self.errors)
@@ -566,6 +566,8 @@ def _convert(value: Any, hint: Any) -> tuple[Any, str | None]:
 def _suggest(word: str, candidates: Iterable[str]) -> str | None:
     import difflib
 
+    if re.fullmatch(r"[A-Za-z]{2}\d{3}", word):  # FM999 -> "FM219" would be a guess, not a correction
+        return "batchspec rules lists every code"
     close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
     return f'did you mean "{close[0]}"?' if close else None
 

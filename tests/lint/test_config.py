@@ -196,3 +196,14 @@ def test_numeric_options_outside_their_range_are_config_errors(tmp_path: Path) -
         assert message in d.message and d.span.start.line == 2
     (tmp_path / "batchspec.toml").write_text("[rules.unbounded-target]\nmax-nodes = 0\n", encoding="utf-8")
     load_config(tmp_path)  # the bound itself is fine
+
+
+def test_suggestions_for_misspelt_keys_but_no_guessed_codes(tmp_path: Path) -> None:
+    (tmp_path / "batchspec.toml").write_text('ignore = ["FM999"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    (d,) = info.value.diagnostics
+    assert d.hint == "batchspec rules lists every code"
+    (tmp_path / "batchspec.toml").write_text('selct = ["FM2"]\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    assert [w.hint for w in config.diagnostics] == ['did you mean "select"?']
