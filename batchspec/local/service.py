@@ -185,9 +185,11 @@ class LocalBatchService:
 
         try:
             self.state_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_state_dir()
             self.tls_files = tls.ensure_tls_files(self.state_dir / "tls")
             self.secrets = auth.Secrets.load_or_create(self.state_dir / "secrets.json")
         except OSError as exc:
+            self._unlock_state_dir()
             raise BatchspecError(
                 f"cannot use state directory {self.state_dir}: {exc.strerror or exc}"
             ) from None
@@ -196,6 +198,7 @@ class LocalBatchService:
         try:
             self._server = _Server(("127.0.0.1", self.port), _Handler, self, context)
         except OSError as exc:
+            self._unlock_state_dir()
             raise BatchspecError(f"cannot listen on 127.0.0.1:{self.port}: {exc.strerror or exc}") from None
         self.port = self._server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}"
@@ -217,6 +220,7 @@ class LocalBatchService:
         except (sqlite3.DatabaseError, ValueError, KeyError) as exc:
             self._server.server_close()
             self._server = None
+            self._unlock_state_dir()
             raise BatchspecError(
                 f"the state in {self.state_dir / 'state.sqlite3'} cannot be read ({type(exc).__name__}: {exc}); "
                 "move it away to start with an empty service"
@@ -242,6 +246,34 @@ class LocalBatchService:
         if self.engine is not None:
             self.engine.stop()
             self.engine = None
+        self._unlock_state_dir()
+
+    def _lock_state_dir(self) -> None:
+        """One service per state dir: two would keep diverging copies of the same pools in one database."""
+        import fcntl
+
+        lock = open(self.state_dir / "service.lock", "a+")  # noqa: SIM115 (held while the service runs)
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            owner = lock.read().strip() or "another process"
+            lock.close()
+            raise BatchspecError(
+                f"another local Batch service ({owner}) is using {self.state_dir}; stop it, connect to it "
+                "(its connection.json), or choose another state directory"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}")
+        lock.flush()
+        self._lock = lock
+
+    def _unlock_state_dir(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     def __enter__(self) -> LocalBatchService:
         return self.start()

@@ -119,3 +119,17 @@ def test_corrupt_state_database_is_a_clear_error(tmp_path):
     svc = LocalBatchService(state)
     with pytest.raises(BatchspecError, match="cannot be read"):
         svc.start()
+
+
+def test_one_service_per_state_directory(tmp_path):
+    import pytest
+
+    from batchspec.errors import BatchspecError
+    from batchspec.local.service import LocalBatchService
+
+    state = tmp_path / "state"
+    with LocalBatchService(state):
+        with pytest.raises(BatchspecError, match="another local Batch service .* is using"):
+            LocalBatchService(state).start()
+    with LocalBatchService(state) as again:  # free once the first one stopped
+        assert again.port
