@@ -114,10 +114,11 @@ class Engine:
             node["runningTaskSlotsCount"] = 0
             if node["state"] in ("running", "idle"):
                 node["state"] = "idle"
-            elif node["state"] in ("starting", "waitingforstarttask") or (
+            elif node["state"] in ("starting", "waitingforstarttask", "preempted", "rebooting") or (
                 node.get("startTaskInfo", {}).get("state") == "running"
             ):
-                node["state"] = "creating"
+                node["state"] = "creating"  # boots again (its start task ran in the previous service)
+                node["schedulingState"] = "enabled"
                 node["_ready_at"] = time.time()
             self._node_seq = max(self._node_seq, int(node.get("_seq", 0)))
             self.save_node(node)
