@@ -135,6 +135,12 @@ def _job_lines(job: JobPlan, paint: _Paint) -> list[str]:
         lines.extend(line for d in job.differences for line in _difference_lines(d, paint, "      "))
         if job.action is JobAction.CONFLICT:
             lines.append(f"      {paint('dim', '# apply refuses this unless --replace-jobs is given')}")
+    elif job.conflicts:
+        # same ids, different bodies: nothing to do in place (tasks cannot change), so not "=" whatever else holds
+        lines = [
+            f"  {paint('red', '!')} job {name} exists; of the spec's {counted(total, 'task')}: {job.present} "
+            f"present, {len(job.conflicts)} differing" + (f", {len(job.to_add)} to add" if job.to_add else "")
+        ]
     elif job.to_add:
         lines = [
             f"  {paint('yellow', '~')} job {name} exists: {job.present} of {counted(total, 'task')} present, "
@@ -239,6 +245,7 @@ def render_text(
             + f" pool {plan.pool.action.label}; {counted(s['jobs_to_create'], 'job')} to create, "
             f"{counted(s['tasks_to_add'], 'task')} to add"
             + (f", {counted(s['jobs_conflicting'], 'job')} differing" if s["jobs_conflicting"] else "")
+            + (f", {counted(s['tasks_conflicting'], 'task')} differing" if s["tasks_conflicting"] else "")
             + "."
         )
     problems = blockers(plan, drain=drain, replace=replace, replace_jobs=replace_jobs)

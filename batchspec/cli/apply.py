@@ -84,7 +84,7 @@ def confirm(question: str, command: str = "apply") -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from batchspec.apply.render import render_text, use_colour
+    from batchspec.apply.render import blockers, render_text, use_colour
     from batchspec.apply.runner import ApplyOptions, build_plan, execute
 
     if args.concurrency < 1 or args.concurrency > 64:
@@ -111,6 +111,11 @@ def run(args: argparse.Namespace) -> int:
         )
         # the plan is chatter here (stdout stays empty): apply has no machine-readable output
         sys.stderr.write(scrub(text))
+        if blockers(plan, drain=opts.drain, replace=opts.replace, replace_jobs=opts.replace_jobs):
+            # refuse before asking: a "yes" would lead nowhere (execute refuses the same plan with the reasons)
+            return service_error_guard(
+                lambda: execute(plan, project, session.backend, opts, session.console, session.store), scrub
+            )
         pool_or_jobs_change = plan.pool.action.value != "no-change" or any(
             j.action.value != "no-change" or j.to_add or j.conflicts for j in plan.jobs
         )

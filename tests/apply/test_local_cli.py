@@ -230,3 +230,19 @@ def test_commands_share_the_service_that_another_command_runs(
     assert main(["status", str(spec), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["jobs"][0]["tasks"]["succeeded"] == 2
+
+
+def test_apply_refuses_before_asking(
+    tmp_path: Path, use_service: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plan apply would refuse is refused at once: no question whose 'yes' leads nowhere."""
+    pool, job = unique("refuse-pool"), unique("refuse-job")
+    spec = write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2, command="/bin/echo one")
+    assert main(["apply", str(spec), "--yes"]) == 0
+    write_spec(tmp_path, pool_id=pool, job_id=job, tasks=2, command="/bin/echo two")
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", _Terminal("yes\n"))
+    assert main(["apply", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "Do you want to perform these actions?" not in err
+    assert "apply refused; nothing was changed" in err and "--replace-jobs recreates the job" in err

@@ -439,3 +439,14 @@ def test_status_help_names_exactly_the_json_keys() -> None:
     job_keys = re.findall(r'"(\w+)"', jobs_part.split("(a pool", 1)[0])
     assert [k for k in job_keys if k not in data["jobs"][0]["tasks"]] == list(data["jobs"][0])
     assert [k for k in job_keys if k in data["jobs"][0]["tasks"]] == list(data["jobs"][0]["tasks"])
+
+
+def test_tasks_that_differ_are_not_shown_as_no_change() -> None:
+    backend = FakeBackend()
+    run_apply(project(n_tasks=3), backend)
+    p = project(n_tasks=4, command="convert --v2")
+    text = render_text(build_plan(p, backend))
+    assert '! job "convert" exists; of the spec\'s 4 tasks: 0 present, 3 differing, 1 to add' in text
+    assert "= job" not in text
+    assert "Plan: pool no change; 0 jobs to create, 1 task to add, 3 tasks differing." in text
+    assert "--replace-jobs recreates the job" in text
