@@ -176,6 +176,11 @@ class Subject:
     scheduling: str | None
     fixed: tuple[int, int] = (0, 0)
     anchor: Pos = Pos(1, 1)  # where --expect failures point: the formula's first character in FILE
+    formula_path: str = ""  # the file that holds the formula (a spec's formulaFile, or FILE itself)
+
+    @property
+    def source_path(self) -> str:
+        return self.formula_path or self.path
 
 
 def load_subject(path_text: str) -> Subject:
@@ -187,7 +192,7 @@ def load_subject(path_text: str) -> Subject:
         raise BatchspecError(
             f'{pf.path}: unknown task scheduling "{pf.task_scheduling}"; expected pack or spread'
         )
-    name = Path(path_text).name
+    name = Path(path_text).name or Path(path_text).resolve().name  # "." is the folder's name
     if pf.pool_id and Path(path_text).suffix.lower() in (".yaml", ".yml", ""):
         name = f"{pf.pool_id} ({name})"  # a spec: the pool's id says more than "batchspec.yaml"
     subject = Subject(
@@ -199,6 +204,7 @@ def load_subject(path_text: str) -> Subject:
         scheduling=sched,
         fixed=(pf.target_dedicated or 0, pf.target_low_priority or 0),
         anchor=pf.origin.at(0) if pf.origin is not None else Pos(1, 1),
+        formula_path=str(pf.path),
     )
     if subject.text is not None:
         _compile(subject, pf)  # report formula errors now, with positions in the user's file
@@ -210,14 +216,14 @@ def _compile(subject: Subject, pf: Any = None) -> Any:
 
     assert subject.text is not None
     try:
-        return compile_text(subject.text, subject.path)
+        return compile_text(subject.text, subject.source_path)
     except BatchspecError as exc:  # FormulaCheckError carries the front end's diagnostics
         diags = list(getattr(exc, "diagnostics", None) or ())
         if not diags:
             raise
         if pf is not None and getattr(pf, "origin", None) is not None:
             diags = [_map_origin(d, subject.text, pf) for d in diags]
-        sources = {subject.path: subject.text}
+        sources = {subject.source_path: subject.text}
         if pf is not None and getattr(pf, "origin", None) is not None:
             try:
                 sources = {pf.path: Path(pf.path).read_text(encoding="utf-8")}
@@ -554,7 +560,7 @@ def run(args: argparse.Namespace) -> int:
                     "summaries": summaries,
                 }
             )
-            diags += check_expectations(expectations, subject.anchor, subject.name, subject.path, {}, pct)
+            diags += check_expectations(expectations, subject.anchor, subject.name, subject.source_path, {}, pct)
         if args.format == "json":
             import json
 
@@ -598,7 +604,7 @@ def run(args: argparse.Namespace) -> int:
                 raise BatchspecError(f"{subject.path}: cannot simulate {scenario.name}: {exc}") from None
             progress.done()
             results.append(res)
-            diags += check_expectations(expectations, subject.anchor, subject.name, subject.path, res.summary)
+            diags += check_expectations(expectations, subject.anchor, subject.name, subject.source_path, res.summary)
         if args.format == "json":
             out.write(report.to_json(results))
         elif args.format == "csv":

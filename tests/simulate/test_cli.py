@@ -330,3 +330,28 @@ def test_help_has_plain_text_examples_and_real_figures(capsys: pytest.CaptureFix
     figures = re.findall(r"[a-z][a-z0-9_]+", named)
     assert len(figures) >= 14
     assert set(figures) <= set(SUMMARY_KEYS)
+
+
+def test_a_spec_folder_points_at_its_formula_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formula errors and --expect failures name the file holding the formula, not the folder given."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[2]
+    spec = tmp_path / "qs"
+    shutil.copytree(repo / "examples" / "quickstart", spec, ignore=shutil.ignore_patterns("results"))
+    formula = spec / "autoscale.formula"
+    good = formula.read_text()
+    assert main(["simulate", "formula", str(spec), "-f", "json", "--expect", "cost<0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{formula.as_posix()}:1:1: error[SM001] expected cost < 0 for \"quickstart (qs)\"")
+    formula.write_text(good + "$TargetDedicatedNodes = $PendingTask.GetSample(1);\n")
+    assert main(["simulate", "formula", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'{formula.as_posix()}:9:25: error[FM101] undefined variable "$PendingTask"')
+    # "." is named after the folder
+    formula.write_text(good)
+    monkeypatch.chdir(spec)
+    assert main(["simulate", "formula", ".", "-f", "json", "--expect", "cost<0"]) == 1
+    assert 'for "quickstart (qs)"' in capsys.readouterr().err
