@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from batchspec.diagnostics.model import Diagnostic, Related, Severity, Span
+from batchspec.diagnostics.model import Diagnostic, Pos, Related, Severity, Span
 from batchspec.spec.durations import parse_duration
 from batchspec.spec.loader import (
     Document,
@@ -110,7 +110,10 @@ def validate_document(path: str, text: str, config: Any = None) -> list[Diagnost
         diags = validate_spec_text(path, text, config)
     else:
         diags = validate_pool_text(path, text, config)
-    return _apply_config(apply_suppressions(diags, {path: text}), config, path)
+    kept = apply_suppressions(diags, {path: text})
+    unused = [d for d in kept if d.code == "BS003" and d.message.endswith(_UNUSED_SPEC_SUFFIX)]
+    rest = [d for d in kept if not (d.code == "BS003" and d.message.endswith(_UNUSED_SPEC_SUFFIX))]
+    return _apply_config(rest, config, path) + (_config_only(unused, config, path) if unused else [])
 
 
 _SUPPRESS = re.compile(r"#\s*batchspec:\s*ignore\[([A-Za-z0-9_,\s-]+)\]")
@@ -138,22 +141,81 @@ def apply_suppressions(diags: list[Diagnostic], texts: dict[str, str]) -> list[D
             )
         return cache[p]
 
+    used: set[tuple[str, int, str]] = set()  # (path, 0-based line, key) of suppressions that silenced something
+
     def silenced(d: Diagnostic) -> bool:
         lines = lines_of(d.span.path)
         if not lines or not d.code.startswith(("SP", "TM")):
             return False
         n = d.span.start.line - 1
-        candidates = [lines[n]] if 0 <= n < len(lines) else []
+        candidates = [n] if 0 <= n < len(lines) else []
         if 1 <= n <= len(lines) and lines[n - 1].lstrip().startswith("#"):
-            candidates.append(lines[n - 1])
-        for line in candidates:
-            for m in _SUPPRESS.finditer(line):
-                keys = {k.strip() for k in m.group(1).split(",")}
-                if d.code in keys or d.name in keys:
-                    return True
-        return False
+            candidates.append(n - 1)
+        hit = False
+        for ln in candidates:
+            for m in _SUPPRESS.finditer(lines[ln]):
+                for k in m.group(1).split(","):
+                    if k.strip() in (d.code, d.name):
+                        used.add((d.span.path, ln, k.strip()))
+                        hit = True
+        return hit
 
-    return [d for d in diags if not silenced(d)]
+    kept = [d for d in diags if not silenced(d)]
+    for d in kept:  # files findings pointed into are read by now; the checked files always are
+        lines_of(d.span.path)
+    for p in texts:
+        lines_of(p)
+    return kept + _unused_suppressions(cache, used)
+
+
+def _spec_keys() -> frozenset[str]:
+    from batchspec.spec.codes import SPEC_CODES
+    from batchspec.spec.rules import ALL_SPEC_RULES
+
+    keys = {c.code for c in SPEC_CODES} | {c.name for c in SPEC_CODES}
+    keys |= {r.code for r in ALL_SPEC_RULES} | {r.name for r in ALL_SPEC_RULES}
+    return frozenset(keys)
+
+
+def _unused_suppressions(
+    files: dict[str, list[str] | None], used: set[tuple[str, int, str]]
+) -> list[Diagnostic]:
+    """BS003 for a ``# batchspec: ignore[SP...]`` that silenced nothing, in the checked spec and in the
+    script files findings pointed into (a stale suppression hides the next real finding on that line)."""
+    spec_keys = _spec_keys()
+    out: list[Diagnostic] = []
+    for p, lines in files.items():
+        for n, line in enumerate(lines or ()):
+            for m in _SUPPRESS.finditer(line):
+                col = m.start(1)
+                for raw in m.group(1).split(","):
+                    key = raw.strip()
+                    start = col + (len(raw) - len(raw.lstrip()))
+                    col += len(raw) + 1
+                    if key not in spec_keys or (p, n, key) in used:
+                        continue  # formula keys belong to the linter's // comments; unknown keys: left alone
+                    out.append(
+                        _make(
+                            "BS003",
+                            "unused-suppression",
+                            Severity.WARNING,
+                            f'suppression of "{key}" suppresses nothing{_UNUSED_SPEC_SUFFIX}',
+                            Span(p, Pos(n + 1, start + 1), Pos(n + 1, start + 1 + len(key))),
+                            hint="remove it",
+                        )
+                    )
+    return out
+
+
+_UNUSED_SPEC_SUFFIX = " on this line"  # BS003 made here, not by lint_formula (those are configured already)
+
+
+def _config_only(diags: list[Diagnostic], config: Any, path: str) -> list[Diagnostic]:
+    if config is None:
+        return diags
+    from batchspec.lint.config import apply_config
+
+    return apply_config(diags, config, path)
 
 
 def _apply_config(diags: list[Diagnostic], config: Any, path: str) -> list[Diagnostic]:

@@ -182,3 +182,33 @@ def test_a_file_named_batchspec_yaml_is_never_skipped(tmp_path: Path, text: str)
     diags = check(tmp_path, text)
     assert [d.code for d in diags] in (["SP001"], ["SP020"])
     assert not is_batchspec_document(str(tmp_path / "docker-compose.yaml"), text)
+
+
+SUPPRESSED = POOL_HEAD + (
+    "  taskSlotsPerNode: 64   # batchspec: ignore[SP203]\n"
+    "  fixedScale: {targetDedicatedNodes: 1}\n"
+    "  startTask:\n"
+    "    script: |\n"
+    "      apt-get install curl  # batchspec: ignore[apt-without-yes]\n"
+    "      pip install requests  # batchspec: ignore[SP210, unpinned-pip-install]\n"
+    "      pip install numpy==1.26.4  # pinned: see requirements.txt\n"
+)
+
+
+def test_a_comment_after_pip_install_is_not_a_package(tmp_path: Path) -> None:
+    diags = check(tmp_path, SUPPRESSED)
+    assert not [d for d in diags if d.code == "SP213"]  # "#", "pinned:", "see" ... were reported as packages
+
+
+def test_a_spec_suppression_that_silences_nothing_is_reported_at_its_key(tmp_path: Path) -> None:
+    diags = check(tmp_path, SUPPRESSED)
+    assert [(d.code, d.span.start.line, at(SUPPRESSED, d)) for d in diags] == [("BS003", 13, "SP210")]
+    assert diags[0].message == 'suppression of "SP210" suppresses nothing on this line'
+
+
+def test_unused_spec_suppressions_obey_ignore(tmp_path: Path) -> None:
+    from batchspec.lint.config import LintConfig
+
+    path = tmp_path / "batchspec.yaml"
+    path.write_text(SUPPRESSED, encoding="utf-8")
+    assert validate_document(str(path), SUPPRESSED, LintConfig(ignore=("BS003",))) == []

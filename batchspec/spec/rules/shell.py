@@ -73,7 +73,8 @@ def operators(script: str) -> list[tuple[int, str]]:
 
 
 def words(text: str) -> list[tuple[int, str]]:
-    """Whitespace-separated words with their offsets (quotes kept, good enough for option checks)."""
+    """Whitespace-separated words with their offsets (quotes kept, good enough for option checks); comments are
+    not words."""
     out = []
     text = text.replace("\\\n", "  ")  # a line continuation separates words; same length keeps the offsets
     i = 0
@@ -83,6 +84,12 @@ def words(text: str) -> list[tuple[int, str]]:
             i += 1
         if i >= n:
             break
+        if text[i] == "#":  # a word that starts with # starts a comment (pip install x  # why: ...)
+            nl = text.find("\n", i)
+            if nl < 0:
+                break
+            i = nl
+            continue
         j = i
         quote = None
         while j < n and (quote or text[j] not in " \t\n"):
