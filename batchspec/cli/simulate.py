@@ -68,7 +68,9 @@ def register(subparsers: Any) -> None:
         epilog=FORMULA_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="a .formula file, a pool JSON or a batchspec spec")
+    p.add_argument(
+        "file", metavar="FILE", help="a .formula file, a pool JSON or a batchspec spec; - reads a formula from stdin"
+    )
     p.add_argument(
         "--scenario",
         "-s",
@@ -184,9 +186,14 @@ class Subject:
 
 
 def load_subject(path_text: str) -> Subject:
-    from batchspec.spec.extract import load_pool_formula
+    from batchspec.spec.extract import PoolFormula, load_pool_formula
 
-    pf = load_pool_formula(Path(path_text))
+    if path_text == "-":  # a formula on stdin, as evaluate and validate read it
+        from batchspec.cli.evaluate import _read_stdin
+
+        pf = PoolFormula(text=_read_stdin().removeprefix("\ufeff"), path="-")
+    else:
+        pf = load_pool_formula(Path(path_text))
     sched = pf.task_scheduling.lower() if pf.task_scheduling else None
     if sched not in (None, "pack", "spread"):
         raise BatchspecError(
@@ -534,6 +541,8 @@ def run(args: argparse.Namespace) -> int:
 
         check_available()
     scenario = resolve_scenario(args.scenario, args.duration, args.seed)
+    if [args.file, *args.compare].count("-") > 1:
+        raise BatchspecError("stdin (-) holds one formula; give it once")
     subjects = [load_subject(p) for p in [args.file, *args.compare]]
     _dedupe_names(subjects)
     label = scenario.name + (f" ({scenario.description})" if scenario.description else "")

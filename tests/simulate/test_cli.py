@@ -355,3 +355,21 @@ def test_a_spec_folder_points_at_its_formula_file(
     monkeypatch.chdir(spec)
     assert main(["simulate", "formula", ".", "-f", "json", "--expect", "cost<0"]) == 1
     assert 'for "quickstart (qs)"' in capsys.readouterr().err
+
+
+def test_formula_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import json
+
+    class Stdin:
+        buffer = io.BytesIO("\ufeff$TargetDedicatedNodes = 2;\n".encode())
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert main(["simulate", "formula", "-", "-f", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "-" and data["summary"]["peak_dedicated_nodes"] == 2
+    Stdin.buffer = io.BytesIO(b"$TargetDedicatedNodes = 2 +;\n")
+    assert main(["simulate", "formula", "-"]) == 2
+    assert capsys.readouterr().err.startswith('-:1:28: error[FM001] unexpected ";"')
+    assert main(["simulate", "formula", "-", "--compare", "-"]) == 2
+    assert "stdin (-) holds one formula; give it once" in capsys.readouterr().err
