@@ -415,7 +415,9 @@ def _script_file(script: str, opts: ScriptOptions) -> str:
         f" {opts.join_with.strip()!r} into the single command line\n"
         f'# {opts.shell} -c "..." that the source pool ran (blank and # lines are skipped).\n'
         "# Beware: in a chain like `a && b || echo skipped && c` the `|| echo` also runs when ANY earlier\n"
-        "# step failed, and the chain carries on. Prefer a plain script with strict mode (see docs/spec.md).\n"
+        "# step failed, and the chain carries on. To turn this into a plain script that stops at the first\n"
+        "# failure, delete strict/quote/joinWith from startTask in batchspec.yaml and write the steps as a\n"
+        "# normal script (`cmd || true` where a failure is fine); the pool's command line changes then.\n"
     )
     return header + script
 
@@ -424,7 +426,12 @@ def _spec_text(spec: dict, source_name: str, plane: str) -> str:
     pool = spec["pool"]
     lines = [
         f"# Imported by `batchspec import` from {source_name} ({plane}-plane pool body).",
-        "# `batchspec render --pool` of this folder gives the source body back; `batchspec validate` checks it.",
+        (
+            "# `batchspec render --pool` of this folder gives the source body back; `batchspec validate` checks it."
+            if plane == "management"
+            else "# `batchspec render --pool --plane data` of this folder gives the source body back;"
+            " `batchspec validate` checks it."
+        ),
         "batchspec: 1",
         "",
         "pool:",

@@ -1,7 +1,9 @@
 # Start task, one step per line. batchspec joins the lines with '&&' into the single command line
 # /bin/bash -c "..." that the source pool ran (blank and # lines are skipped).
 # Beware: in a chain like `a && b || echo skipped && c` the `|| echo` also runs when ANY earlier
-# step failed, and the chain carries on. Prefer a plain script with strict mode (see docs/spec.md).
+# step failed, and the chain carries on. To turn this into a plain script that stops at the first
+# failure, delete strict/quote/joinWith from startTask in batchspec.yaml and write the steps as a
+# normal script (`cmd || true` where a failure is fine); the pool's command line changes then.
 echo 'Set Python 3.10'
 sudo update-alternatives --set python3 /usr/bin/python3.10 || echo 'Skipped: Set Python 3.10'
 echo '########## Add PPA Repository ##########'

@@ -72,3 +72,19 @@ def test_source_text_that_looks_like_jinja_round_trips(tmp_path: Path, capsys: p
     capsys.readouterr()
     assert main(["render", "--pool", str(tmp_path / "p")]) == 0
     assert json.loads(capsys.readouterr().out) == body
+
+
+def test_the_committed_seed_example_is_what_import_writes_today(tmp_path: Path) -> None:
+    """examples/seed-pool is shown in the README: it must not drift from what `batchspec import` produces."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "seed-pool"
+    assert main(["import", str(CORPUS / "seed-pool.json"), "-o", str(tmp_path / "p")]) == 0
+    for name in ("batchspec.yaml", "autoscale.formula", "start-task.sh"):
+        written = (tmp_path / "p" / name).read_text(encoding="utf-8")
+        committed = (example / name).read_text(encoding="utf-8")
+        assert written == committed, name
+
+
+def test_a_data_plane_import_says_how_to_get_the_source_back(tmp_path: Path) -> None:
+    assert main(["import", str(CORPUS / "cli-data-plane-create.json"), "-o", str(tmp_path / "p")]) == 0
+    head = (tmp_path / "p" / "batchspec.yaml").read_text(encoding="utf-8").splitlines()[1]
+    assert "`batchspec render --pool --plane data`" in head
