@@ -377,16 +377,20 @@ RETIRED = {
 def _describe_leftovers(props: dict) -> list[str]:
     out: list[str] = []
 
-    def walk(value: Any, path: tuple[str, ...]) -> None:
+    def walk(value: Any, path: tuple[str, ...], siblings: dict | None = None) -> None:
         if isinstance(value, dict) and value and path[-1] not in RETIRED:
             for k, v in value.items():
-                walk(v, (*path, k))
+                walk(v, (*path, k), value)
             return
-        reason = (
-            "an ARM template expression"
-            if is_arm_expression(value)
-            else RETIRED.get(path[-1], "not modelled by the spec")
-        )
+        beside = [k for k, v in (siblings or {}).items() if k != path[-1] and is_arm_expression(v)]
+        if is_arm_expression(value):
+            reason = "an ARM template expression"
+        elif path[-1] in RETIRED:
+            reason = RETIRED[path[-1]]
+        elif beside:  # e.g. the evaluation interval of a formula that ARM computes
+            reason = f'kept with "{beside[0]}", an ARM template expression'
+        else:
+            reason = "not modelled by the spec"
         out.append(f'kept "{".".join(path)}" verbatim under pool.properties ({reason})')
 
     for k, v in props.items():

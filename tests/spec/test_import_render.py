@@ -88,3 +88,12 @@ def test_a_data_plane_import_says_how_to_get_the_source_back(tmp_path: Path) -> 
     assert main(["import", str(CORPUS / "cli-data-plane-create.json"), "-o", str(tmp_path / "p")]) == 0
     head = (tmp_path / "p" / "batchspec.yaml").read_text(encoding="utf-8").splitlines()[1]
     assert "`batchspec render --pool --plane data`" in head
+
+
+def test_import_notes_say_why_a_plain_value_stays_verbatim(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", str(CORPUS / "arm-template-expressions.json"), "-o", str(tmp_path / "p")]) == 0
+    err = capsys.readouterr().err
+    assert '"scaleSettings.autoScale.evaluationInterval" verbatim under pool.properties (kept with "formula", an ARM' in err
+    assert "not modelled by the spec" not in err
