@@ -257,7 +257,9 @@ def format_failures(result: FollowResult, scrub: Callable[[str], str] = lambda s
         )
     if result.timed_out:
         lines.append(
-            f'gave up waiting for job "{result.job_id}" ({result.counts.completed}/{result.total} done)'
+            f'gave up waiting for job "{result.job_id}" (--timeout) with {result.counts.completed}/{result.total} '
+            f"done, {result.counts.running} running, {result.counts.active} queued; the tasks go on: "
+            "`batchspec status` shows them and `batchspec apply` again follows them to the end"
         )
     return scrub("\n".join(lines))
 

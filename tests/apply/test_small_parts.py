@@ -125,6 +125,25 @@ def test_follow_hints_once_when_tasks_wait_on_a_pool_without_nodes() -> None:
     assert 'pool "empty-pool" has had no nodes for 6' in hints[0]
 
 
+def test_follow_timeout_says_the_tasks_go_on_and_how_to_see_them() -> None:
+    from batchspec.apply.follow import follow_job, format_failures
+    from tests.apply.fakes import FakeBackend
+
+    backend = FakeBackend()
+    now = [0.0]
+    backend.task_counts = lambda job_id: TaskCounts(active=1, running=2, completed=1, succeeded=1)  # type: ignore[method-assign]
+
+    def sleep(s: float) -> None:
+        now[0] += 1.0
+
+    result = follow_job(backend, "j", "p", 4, clock=lambda: now[0], sleep=sleep, timeout=5)
+    assert result.timed_out and not result.ok
+    assert format_failures(result) == (
+        'gave up waiting for job "j" (--timeout) with 1/4 done, 2 running, 1 queued; the tasks go on: '
+        "`batchspec status` shows them and `batchspec apply` again follows them to the end"
+    )
+
+
 def test_status_text_shows_autoscale_errors_and_missing_things() -> None:
     from batchspec.apply.runner import render_status
 
