@@ -40,6 +40,12 @@ def _pyplot() -> Any:
     return plt
 
 
+def time_tick_step(span: float, unit: str) -> float:
+    """The step between time ticks: a clock-friendly one giving at most 12 ticks over ``span`` (in ``unit``)."""
+    steps = (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48) if unit == "hours" else (1, 2, 7, 14, 28, 56)
+    return next((step for step in steps if span / step <= 12), steps[-1])
+
+
 def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> None:
     plt = _pyplot()
     duration = max(r.settings.duration_s for r in results)
@@ -156,8 +162,10 @@ def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> N
     ax_n.set_xlim(0, duration / scale)
     ax_t.set_ylim(0, max(1.0, ax_t.get_ylim()[1]) * 1.12)
     ax_n.set_ylim(0, max(1.0, ax_n.get_ylim()[1]) * 1.1)
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, MultipleLocator
 
+    # ticks on whole clock steps (every 6 hours over two days, not at 10, 20, 30 h)
+    ax_n.xaxis.set_major_locator(MultipleLocator(time_tick_step(duration / scale, unit)))
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_t.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (ax_t, ax_n):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from batchspec.sim.report import chart_lines, run_percentiles, to_csv
 from batchspec.sim.simulator import FixedController, simulate
 from tests.simulate.conftest import Scripted, scenario
@@ -71,3 +73,15 @@ def test_run_percentiles() -> None:
     assert pct["cost"]["p50"] == 50 and pct["cost"]["p95"] == 95 and pct["cost"]["p5"] == 5
     assert pct["makespan_s"]["n"] == 99 and pct["makespan_s"]["min"] == 10
     assert pct["wait_p95_s"]["p50"] is None
+
+
+@pytest.mark.parametrize(
+    ("span", "unit", "step"),
+    [(48, "hours", 6), (6, "hours", 1), (8, "hours", 1), (3, "hours", 0.25), (24, "hours", 2), (7, "days", 1),
+     (30, "days", 7)],
+)
+def test_plot_time_ticks_fall_on_clock_steps(span: float, unit: str, step: float) -> None:
+    from batchspec.sim.plot import time_tick_step
+
+    assert time_tick_step(span, unit) == step
+    assert span / step <= 12
