@@ -41,9 +41,9 @@ def _pyplot() -> Any:
 
 
 def time_tick_step(span: float, unit: str) -> float:
-    """The step between time ticks: a clock-friendly one giving at most 12 ticks over ``span`` (in ``unit``)."""
+    """The step between time ticks: the smallest clock-friendly one giving at most 8 intervals over ``span``."""
     steps = (0.25, 0.5, 1, 2, 3, 6, 12, 24, 48) if unit == "hours" else (1, 2, 7, 14, 28, 56)
-    return next((step for step in steps if span / step <= 12), steps[-1])
+    return next((step for step in steps if span / step <= 8), steps[-1])
 
 
 def write_png(results: Sequence[SimResult], path: Path, *, title: str = "") -> None:
