@@ -89,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1 or args.concurrency > 64:
         raise BatchspecError("--concurrency must be between 1 and 64")
+    if args.timeout is not None and not args.timeout > 0:  # also refuses nan
+        raise BatchspecError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     opts = ApplyOptions(
         drain=args.drain,
         replace=args.replace,

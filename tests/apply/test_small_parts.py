@@ -210,3 +210,23 @@ def test_help_has_examples(command: str, capsys: pytest.CaptureFixture[str]) -> 
         assert "-/+  needs recreation (--replace)" in out
     if command == "apply":
         assert "exit codes: 0 every task succeeded" in out
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--concurrency", "0"], "--concurrency must be between 1 and 64"),
+        (["--concurrency", "65"], "--concurrency must be between 1 and 64"),
+        (["--timeout", "-5"], "--timeout must be a positive number of seconds, got -5"),
+        (["--timeout", "0"], "--timeout must be a positive number of seconds, got 0"),
+        (["--timeout", "nan"], "--timeout must be a positive number of seconds, got nan"),
+    ],
+)
+def test_bad_apply_options_exit_2_before_anything_runs(
+    option: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchspec.cli.main import main
+
+    # the spec does not even exist: options are checked first, nothing is read or contacted
+    assert main(["apply", str(tmp_path / "nope"), "--yes", *option]) == 2
+    assert capsys.readouterr().err == f"batchspec: error: {message}\n"
