@@ -27,7 +27,6 @@ from typing import Any
 
 from batchspec.errors import BatchspecError
 
-
 EVALUATE_EXAMPLES = """\
 examples:
   batchspec evaluate formula autoscale.formula --state state.yaml

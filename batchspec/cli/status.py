@@ -9,7 +9,6 @@ from typing import Any
 
 from batchspec.cli.plan import add_common_arguments, load_project, open_session, service_error_guard
 
-
 EPILOG = """\
 examples:
   batchspec status examples/quickstart

@@ -67,7 +67,8 @@ MAX_SAMPLES = 1_000_000  # a week of 30-s samples is 20,160; this only stops run
 
 
 def _short_duration(text: str) -> float | None:
-    from batchspec.sim.scenario import parse_duration  # the simulator's reader: one duration syntax everywhere
+    # the simulator's reader: one duration syntax everywhere
+    from batchspec.sim.scenario import parse_duration
 
     return parse_duration(text)
 
