@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import threading
 import time
@@ -80,11 +81,28 @@ class Engine:
         self._thread = threading.Thread(target=self._loop, name="batchspec-local-scheduler", daemon=True)
 
     # --- persistence ---------------------------------------------------------------------------------------------
+    def _rebase_urls(self, doc: dict) -> dict:
+        """URLs stored by a previous run name its port; a restarted service listens elsewhere (port 0 = any)."""
+        prefix = re.compile(r"^https://127\.0\.0\.1:\d+/accounts/" + re.escape(self.account_name) + r"(?=/|$)")
+
+        def fix(value):
+            if isinstance(value, str):
+                return prefix.sub(lambda _: self.account_url, value, count=1)
+            if isinstance(value, dict):
+                return {k: fix(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [fix(v) for v in value]
+            return value
+
+        return fix(doc)
+
     def _load(self) -> None:
         for key, pool in self.store.load("pool"):
+            pool = self._rebase_urls(pool)
             self.pools[key] = pool
             self.history[key] = autoscale.MetricHistory()
         for key, job in self.store.load("job"):
+            job = self._rebase_urls(job)
             self.jobs[key] = job
             self.tasks[key] = {}
             self.queues[key] = deque()
@@ -94,6 +112,7 @@ class Engine:
             job_key, _, task_key = key.partition("/")
             if job_key not in self.tasks:
                 continue
+            task = self._rebase_urls(task)
             self.tasks[job_key][task_key] = task
             if task["state"] in ("running", "preparing"):
                 requeue.append((job_key, task_key))  # its process died with the previous service
@@ -108,6 +127,7 @@ class Engine:
             self.queues[job_key].appendleft(task_key)
             self.save_task(job_key, task)
         for node_id, node in self.store.load("node"):
+            node = self._rebase_urls(node)
             self.nodes[node_id] = node
             self.running[node_id] = {}
             node["runningTasksCount"] = 0

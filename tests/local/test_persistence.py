@@ -45,6 +45,12 @@ def test_restart_keeps_state_credentials_and_ca(tmp_path):
         assert pool.name == "Keep" and pool.etag == etag
         assert batch.get_job("JOB1").id == "job1"
         assert batch.get_task("job1", "done").execution_info.exit_code == 0
+        assert second.batch_url != first.batch_url  # a new port: every URL the service hands out follows it
+        done = batch.get_task("job1", "done")
+        assert done.url == f"{second.batch_url}/jobs/job1/tasks/done"
+        assert done.node_info.node_url.startswith(f"{second.batch_url}/pools/Keep/nodes/")
+        assert batch.get_job("job1").url == f"{second.batch_url}/jobs/job1"
+        assert all(f.url.startswith(second.batch_url) for f in batch.list_task_files("job1", "done"))
         assert read_file(batch, "job1", "done") == "done\n"
         # the task that was running when the service stopped is requeued and runs again
         long_task = batch.get_task("job1", "long")
