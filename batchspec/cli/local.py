@@ -130,7 +130,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     svc.start()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and `kill` both stop cleanly. SIGINT is set explicitly: a shell starts a background job
+    # (`batchspec local serve &`, as the docs show) with SIGINT ignored, and `kill -INT` must still stop it.
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     azurite = None
     try:
         storage = None
@@ -166,6 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
         svc.stop()
         for name in ("connection.json", "connection.env"):  # stale details would point at a closed port
             (svc.state_dir / name).unlink(missing_ok=True)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("batchspec: local Batch service stopped", file=sys.stderr)
     return 0

@@ -157,3 +157,29 @@ def test_serve_with_azurite_adds_storage_and_stops_it(tmp_path):
 def test_busy_port_is_a_clear_error(tmp_path, capsys, service):
     assert main(["local", "serve", "--state-dir", str(tmp_path / "s"), "--port", str(service.port)]) == 2
     assert f"cannot listen on 127.0.0.1:{service.port}" in capsys.readouterr().err
+
+
+def test_serve_started_in_the_background_stops_on_sigint(tmp_path):
+    # `batchspec local serve &` in a script: the shell starts it with SIGINT ignored; Ctrl-C semantics must still work
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state), "--format", "env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        assert proc.stdout.readline().startswith("export "), proc.stderr.read()
+        assert (state / "connection.env").is_file()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "local Batch service stopped" in err and "Traceback" not in err
+    assert not (state / "connection.env").exists()
