@@ -1026,6 +1026,14 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
         c.target = Target("azure", acct.get("subscriptionId"), acct.get("resourceGroup"), acct.get("name"))
     if isinstance(data2.get("pool"), dict):
         _compile_pool(ctx, data2["pool"])
+    elif "pool" not in data2:
+        ctx.error(
+            "SP014",
+            "missing-field",
+            'the spec has no "pool"; jobs run on the pool the spec describes',
+            (),
+            hint="add pool: {id, vmSize, image, ...} (batchspec import turns an existing pool into one)",
+        )
     for i, job in enumerate(data2.get("jobs") or []):
         if isinstance(job, dict):
             rj = _compile_job(ctx, job, ("jobs", i), variables)

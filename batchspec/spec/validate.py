@@ -733,6 +733,20 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
     diags = list(c.diagnostics)
     if c.has_errors or c.pool_body is None:
         return diags
+    props = c.pool_body.get("properties")
+    if isinstance(props, dict) and "vmSize" not in props:
+        # optional in the REST schema (PATCH bodies share it) but a pool cannot be created without it; render
+        # still works, so an imported partial body round-trips
+        diags.append(
+            _make(
+                "SP014",
+                "missing-field",
+                Severity.ERROR,
+                'the pool needs a "vmSize" to be created',
+                c.doc.span(("pool",), key=True) if c.doc else Span.point(path, 1, 1),
+                hint="e.g. vmSize: Standard_D2s_v5 (an environment overlay may set it per environment)",
+            )
+        )
 
     def span_of(p: JsonPath, key: bool) -> Span:
         origin = c.body_origin(p)

@@ -212,3 +212,22 @@ def test_unused_spec_suppressions_obey_ignore(tmp_path: Path) -> None:
     path = tmp_path / "batchspec.yaml"
     path.write_text(SUPPRESSED, encoding="utf-8")
     assert validate_document(str(path), SUPPRESSED, LintConfig(ignore=("BS003",))) == []
+
+
+def test_a_spec_without_a_pool_is_an_error_not_a_clean_pass(tmp_path: Path) -> None:
+    text = "batchspec: 1\njobs:\n  - id: j\n    tasks: [{commandLine: echo}]\n"
+    (d,) = check(tmp_path, text)
+    assert (d.code, d.span.start.line) == ("SP014", 1)
+    assert 'no "pool"' in d.message
+
+
+def test_a_pool_without_vm_size_is_an_error_at_the_pool_key(tmp_path: Path) -> None:
+    text = POOL_HEAD.replace("  vmSize: Standard_D2s_v3\n", "") + "  fixedScale: {targetDedicatedNodes: 1}\n"
+    (d,) = check(tmp_path, text)
+    assert (d.code, at(text, d)) == ("SP014", "pool")
+    assert d.message == 'the pool needs a "vmSize" to be created'
+
+
+def test_vm_size_from_an_environment_overlay_counts_there(tmp_path: Path) -> None:
+    text = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1}\nenvironments:\n  prod:\n    pool: {vmSize: Standard_D4s_v3}\n"
+    assert check(tmp_path, text) == []
