@@ -14,10 +14,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "import",
         help="turn a pool JSON (ARM body, data-plane body, az batch pool show output) into a spec",
-        description="Write DIR/batchspec.yaml, DIR/autoscale.formula and DIR/start-task.sh from POOL. "
-        "`batchspec render --pool DIR` gives the source body back.",
+        description="Write DIR/batchspec.yaml, DIR/autoscale.formula and DIR/start-task.sh from POOL: a "
+        "management-plane body (ARM/Bicep, REST), an ARM template, a data-plane body (az batch pool create "
+        "--json-file) or az batch pool show output. `batchspec render --pool DIR` gives a management-plane "
+        "source back (add --plane data for a data-plane one); what the spec cannot express is kept verbatim "
+        "and listed on stderr.",
     )
-    p.add_argument("source", help="pool JSON file, or - for stdin")
+    p.add_argument("source", metavar="POOL", help="pool JSON (or YAML) file, or - for stdin")
     p.add_argument("-o", "--output", metavar="DIR", required=True, help="folder to write the project into")
     p.add_argument("--force", action="store_true", help="overwrite files that already exist in DIR")
     p.set_defaults(func=run)

@@ -97,3 +97,10 @@ def test_import_notes_say_why_a_plain_value_stays_verbatim(
     err = capsys.readouterr().err
     assert '"scaleSettings.autoScale.evaluationInterval" verbatim under pool.properties (kept with "formula", an ARM' in err
     assert "not modelled by the spec" not in err
+
+
+def test_import_help_names_the_shapes_and_the_data_plane_round_trip(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["import", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "usage: batchspec import [-h] -o DIR [--force] POOL" in out
+    assert "az batch pool show" in out and "--plane data" in out
