@@ -78,6 +78,9 @@ def register(subparsers: Any) -> None:
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
     formula.add_argument(
+        "--env", default=None, help="environment overlay of a spec (e.g. prod): the formula apply --env deploys"
+    )
+    formula.add_argument(
         "--time",
         metavar="T",
         help='evaluation instant, ISO 8601 or RFC 1123 (overrides the state\'s "time")',
@@ -143,11 +146,31 @@ class _FormulaSource:
         return dataclasses.replace(diagnostic, span=Span(self.path, start, end))
 
 
-def _load_formula(file: str) -> tuple[_FormulaSource, int | None]:
-    from batchspec.spec.extract import PoolFormula, load_pool_formula
+def load_pool_formula_env(file: str, env: str | None) -> Any:
+    """``load_pool_formula`` with a spec's environment overlay (``--env prod``), which may change the formula, its
+    interval and the pool's slots: simulate and evaluate then see the pool that ``apply --env`` deploys."""
+    from batchspec.spec.extract import is_spec_data, load_pool_formula, load_text, read_text
 
+    path = Path(file)
+    if env is None:
+        return load_pool_formula(path)
+    from batchspec.spec.project import find_spec, pool_formula_from_spec
+
+    spec = find_spec(path)
+    if path.is_dir() or (
+        spec.suffix.lower() in (".yaml", ".yml") and is_spec_data(load_text(str(spec), read_text(spec)).data)
+    ):
+        return pool_formula_from_spec(spec, env=env)
+    raise BatchspecError(f"{file}: --env applies to a batchspec spec (environments:), and this is not one")
+
+
+def _load_formula(file: str, env: str | None = None) -> tuple[_FormulaSource, int | None]:
+    from batchspec.spec.extract import PoolFormula
+
+    if file == "-" and env is not None:
+        raise BatchspecError("--env applies to a batchspec spec, not to a formula on stdin")
     # "-": a formula on stdin
-    pool = PoolFormula(text=_read_stdin(), path="-") if file == "-" else load_pool_formula(Path(file))
+    pool = PoolFormula(text=_read_stdin(), path="-") if file == "-" else load_pool_formula_env(file, env)
     if pool.text is None:
         fixed = ""
         if pool.target_dedicated is not None or pool.target_low_priority is not None:
@@ -247,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     from batchspec.sim.values import Timestamp, format_timestamp_7
     from batchspec.spec.extract import read_text
 
-    source, task_slots = _load_formula(args.file)
+    source, task_slots = _load_formula(args.file, args.env)
     file_text = read_text(Path(source.path)) if source.origin is not None else source.text
 
     time_override = None

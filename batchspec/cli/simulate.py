@@ -100,6 +100,15 @@ def register(subparsers: Any) -> None:
         metavar="J",
         help="worker processes for --runs (default: the number of CPUs)",
     )
+    p.add_argument(
+        "--env", default=None, help="environment overlay of a spec FILE (e.g. prod): the pool apply --env deploys"
+    )
+    p.add_argument(
+        "--compare-env",
+        default=None,
+        metavar="ENV",
+        help="environment overlay for the --compare specs (default: none), e.g. the same spec's dev and prod",
+    )
     p.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     p.add_argument(
         "--duration", default=None, metavar="DURATION", help="override the scenario's duration (8h, P2D)"
@@ -185,15 +194,16 @@ class Subject:
         return self.formula_path or self.path
 
 
-def load_subject(path_text: str) -> Subject:
-    from batchspec.spec.extract import PoolFormula, load_pool_formula
+def load_subject(path_text: str, env: str | None = None) -> Subject:
+    from batchspec.cli.evaluate import _read_stdin, load_pool_formula_env
+    from batchspec.spec.extract import PoolFormula
 
     if path_text == "-":  # a formula on stdin, as evaluate and validate read it
-        from batchspec.cli.evaluate import _read_stdin
-
+        if env is not None:
+            raise BatchspecError("--env applies to a batchspec spec, not to a formula on stdin")
         pf = PoolFormula(text=_read_stdin().removeprefix("\ufeff"), path="-")
     else:
-        pf = load_pool_formula(Path(path_text))
+        pf = load_pool_formula_env(path_text, env)
     sched = pf.task_scheduling.lower() if pf.task_scheduling else None
     if sched not in (None, "pack", "spread"):
         raise BatchspecError(
@@ -543,7 +553,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = resolve_scenario(args.scenario, args.duration, args.seed)
     if [args.file, *args.compare].count("-") > 1:
         raise BatchspecError("stdin (-) holds one formula; give it once")
-    subjects = [load_subject(p) for p in [args.file, *args.compare]]
+    subjects = [load_subject(args.file, args.env)] + [load_subject(p, args.compare_env) for p in args.compare]
     _dedupe_names(subjects)
     label = scenario.name + (f" ({scenario.description})" if scenario.description else "")
     out = sys.stdout

@@ -74,6 +74,9 @@ def test_every_batchspec_command_in_the_recipe_parses(name: str) -> None:
     plans = [c for c in commands if c[0] == "plan"]
     assert any("--detailed-exitcode" in c for c in plans) and any("--format" in c for c in plans)
     assert all("--yes" in c for c in commands if c[0] == "apply")
+    # the formula checked is the one deployed: simulate sees the same environment overlay as plan and apply
+    envs = {c[0]: c[c.index("--env") + 1] for c in commands if "--env" in c}
+    assert envs.get("simulate") == envs.get("plan") == envs.get("apply") == "prod"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))

@@ -380,3 +380,17 @@ def test_samples_after_the_evaluation_time_are_ignored_with_a_warning(
     # --time at the newest sample: every sample counts, no warning
     code, out, err = run(capsys, f, "--state", s, "--time", "2020-01-01T00:02:00Z")
     assert (code, err) == (0, "") and out.startswith("$TargetDedicatedNodes=21;")
+
+
+def test_env_overlay_evaluates_the_formula_apply_env_deploys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = str(Path(__file__).resolve().parents[2] / "examples" / "autoscale-env")
+    s = write(tmp_path, "s.yaml", "time: 2024-01-01T00:10:00Z\nmetrics:\n  PendingTasks: [100]\n")
+    # default: min(4, ceil(100 / 4)); prod: min(40, ceil(100 / 16))
+    code, out, _ = run(capsys, spec, "--state", s)
+    assert code == 0 and out.startswith("$TargetDedicatedNodes=4;")
+    code, out, _ = run(capsys, spec, "--state", s, "--env", "prod")
+    assert code == 0 and out.startswith("$TargetDedicatedNodes=7;")
+    code, out, err = run(capsys, str(SEED_POOL), "--env", "prod")
+    assert code == 2 and "--env applies to a batchspec spec" in err

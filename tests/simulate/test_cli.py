@@ -373,3 +373,24 @@ def test_formula_from_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.Capt
     assert capsys.readouterr().err.startswith('-:1:28: error[FM001] unexpected ";"')
     assert main(["simulate", "formula", "-", "--compare", "-"]) == 2
     assert "stdin (-) holds one formula; give it once" in capsys.readouterr().err
+
+
+def test_env_overlay_is_simulated_like_apply_deploys_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/autoscale-env: prod has 16 slots and up to 40 nodes, the default 4 slots and up to 4 nodes."""
+    import json
+
+    spec = str(Path(__file__).resolve().parents[2] / "examples" / "autoscale-env")
+    assert main(["simulate", "formula", spec, "--env", "prod", "--compare", spec, "-f", "json"]) == 0
+    prod, default = json.loads(capsys.readouterr().out)["results"]
+    assert prod["name"].startswith("render-prod") and default["name"].startswith("render-default")
+    assert (prod["settings"]["task_slots_per_node"], default["settings"]["task_slots_per_node"]) == (16, 4)
+    # 100 burst tasks: ceil(100 / 16) = 7 nodes in prod; the default stops at its cap of 4
+    assert (prod["summary"]["peak_dedicated_nodes"], default["summary"]["peak_dedicated_nodes"]) == (7, 4)
+    assert main(["simulate", "formula", spec, "--compare", spec, "--compare-env", "prod", "-f", "json"]) == 0
+    default, prod = json.loads(capsys.readouterr().out)["results"]
+    assert prod["summary"]["peak_dedicated_nodes"] == 7
+    assert main(["simulate", "formula", spec, "--env", "qa"]) == 2
+    assert 'unknown environment "qa" (environments: prod)' in capsys.readouterr().err
+    formula = str(Path(__file__).resolve().parents[2] / "examples" / "simulate" / "pending-tasks.formula")
+    assert main(["simulate", "formula", formula, "--env", "prod"]) == 2
+    assert "--env applies to a batchspec spec" in capsys.readouterr().err
