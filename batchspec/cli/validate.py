@@ -191,7 +191,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    output = render(run.diagnostics, fmt, files_checked=run.files, sources=run.sources, color=color)
+    output = render(
+        run.diagnostics,
+        fmt,
+        files_checked=run.files,
+        sources=run.sources,
+        color=color,
+        unreadable=len(run.could_not_check),
+    )
     sys.stdout.write(output)
     sys.stdout.flush()
     if run.could_not_check:

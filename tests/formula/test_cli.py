@@ -75,6 +75,22 @@ def test_missing_path_exits_2_and_still_checks_the_others(
     assert "Traceback" not in captured.err
 
 
+def test_text_summary_never_says_clean_when_a_path_was_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nope.formula")
+    assert main(["validate", missing, "--format", "text"]) == 2
+    assert capsys.readouterr().out == "nothing checked: 1 path could not be read\n"
+    ok = tmp_path / "ok.formula"
+    ok.write_text("$TargetDedicatedNodes = 1;")
+    assert main(["validate", missing, str(ok), "--format", "text"]) == 2
+    assert capsys.readouterr().out == "1 path could not be read; no problems found in the 1 file checked\n"
+    bad = tmp_path / "bad.formula"
+    bad.write_text("$TargetDedicatedNodes = foo;")
+    assert main(["validate", missing, str(bad), "--format", "text"]) == 2
+    assert capsys.readouterr().out.endswith("found 1 error in 1 file; 1 path could not be read\n")
+
+
 def test_non_utf8_is_a_positioned_diagnostic(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "latin1.formula"
     f.write_bytes("x = 1;\n// caf\xe9 note\n".encode("latin-1"))

@@ -35,7 +35,8 @@ def counts(diagnostics: Sequence[Diagnostic]) -> dict[str, int]:
     return out
 
 
-def summary_line(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
+def summary_line(diagnostics: Sequence[Diagnostic], files_checked: int, *, unreadable: int = 0) -> str:
+    """`unreadable`: paths that could not be read at all (their errors went to stderr)."""
     c = counts(diagnostics)
     files = f"{files_checked} file" + ("" if files_checked == 1 else "s")
     parts = []
@@ -43,10 +44,14 @@ def summary_line(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
         n = c[label]
         if n:
             parts.append(f"{n} {label}" + ("" if n == 1 or label == "info" else "s"))
+    # "no problems found" would read as a pass when a path was never checked
+    not_read = f"{unreadable} path{'' if unreadable == 1 else 's'} could not be read" if unreadable else ""
     if not parts:
+        if not_read:
+            return f"{not_read}; no problems found in the {files} checked" if files_checked else f"nothing checked: {not_read}"
         return f"no problems found in {files}"
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"found {listed} in {files}"
+    return f"found {listed} in {files}" + (f"; {not_read}" if not_read else "")
 
 
 def display_path(path: str) -> str:
@@ -60,13 +65,17 @@ def render(
     files_checked: int,
     sources: Mapping[str, str] | None = None,
     color: bool = False,
+    unreadable: int = 0,
 ) -> str:
+    """`unreadable` (paths that could not be read) only changes the text format's summary line."""
     fmt = resolve_format(fmt)
     items = sort_and_dedupe(list(diagnostics))
     if fmt == "text":
         from batchspec.diagnostics.render.text import render_text
 
-        return render_text(items, files_checked=files_checked, sources=sources or {}, color=color)
+        return render_text(
+            items, files_checked=files_checked, sources=sources or {}, color=color, unreadable=unreadable
+        )
     if fmt == "concise":
         from batchspec.diagnostics.render.text import render_concise
 

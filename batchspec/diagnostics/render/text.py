@@ -54,6 +54,7 @@ def render_text(
     files_checked: int,
     sources: Mapping[str, str],
     color: bool = False,
+    unreadable: int = 0,
 ) -> str:
     from batchspec.diagnostics.render import summary_line
 
@@ -90,5 +91,5 @@ def render_text(
             where = f"{display_path(r.span.path)}:{r.span.start.line}:{r.span.start.col}"
             out.append(f"  = note: {r.message} ({where})")
         out.append("")
-    out.append(paint(_BOLD, summary_line(diagnostics, files_checked)))
+    out.append(paint(_BOLD, summary_line(diagnostics, files_checked, unreadable=unreadable)))
     return "\n".join(out) + "\n"
