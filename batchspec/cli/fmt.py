@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from batchspec.diagnostics.render import render
+from batchspec.diagnostics.render.text import render_text
 
 
 def _collect(paths: list[str], errors: list[str]) -> list[tuple[str, Path | None]]:
@@ -48,8 +48,9 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
     errors: list[str] = []
     changed: list[str] = []
-    failed = False
-    for shown, path in _collect(args.paths, errors):
+    not_formatted: list[str] = []
+    items = _collect(args.paths, errors)
+    for shown, path in items:
         try:
             data = sys.stdin.buffer.read() if path is None else path.read_bytes()
         except OSError as exc:
@@ -57,14 +58,22 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             continue
         text, problems = decode(data, shown)
         if text is None:
-            sys.stderr.write(render(problems, "text", files_checked=1))
-            failed = True
+            sys.stderr.write(render_text(problems, files_checked=1, sources={}, summary=False))
+            print(f"batchspec: error: {shown} was not formatted: it is not UTF-8 text", file=sys.stderr)
+            not_formatted.append(shown)
             continue
         try:
             formatted = format_formula(text, shown)
         except FormatError as exc:
-            sys.stderr.write(render(exc.diagnostics, "text", files_checked=1, sources={shown: text}))
-            failed = True
+            sys.stderr.write(render_text(exc.diagnostics, files_checked=1, sources={shown: text}, summary=False))
+            n = sum(d.severity.label == "error" for d in exc.diagnostics)
+            print(
+                f"batchspec: error: {shown} was not formatted: fix the "
+                + ("error" if n == 1 else f"{n} errors")
+                + " above first (the file is unchanged)",
+                file=sys.stderr,
+            )
+            not_formatted.append(shown)
             continue
         if "\r\n" in text:
             formatted = formatted.replace("\n", "\r\n")
@@ -90,11 +99,30 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             print(f"reformatted {shown}", file=sys.stderr)
     for message in errors:
         print(f"batchspec: error: {message}", file=sys.stderr)
-    if errors or failed:
+    files = [shown for shown, path in items if path is not None]
+    if len(files) > 1:
+        print("batchspec: " + _summary(len(files), len(changed), len(not_formatted), args), file=sys.stderr)
+    if errors or not_formatted:
         return 2
     if args.check and changed:
         return 1
     return 0
+
+
+def _summary(files: int, changed: int, not_formatted: int, args: argparse.Namespace) -> str:
+    def n(count: int) -> str:
+        return f"{count} file" + ("" if count == 1 else "s")
+
+    if args.check or args.diff:
+        parts = [f"{n(changed)} would be reformatted"] if changed else []
+    else:
+        parts = [f"{n(changed)} reformatted"] if changed else []
+    unchanged = files - changed - not_formatted
+    if unchanged:
+        parts.append(f"{n(unchanged)} already formatted")
+    if not_formatted:
+        parts.append(f"{n(not_formatted)} not formatted (see the errors above)")
+    return ", ".join(parts)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -217,6 +217,25 @@ def test_fmt_refuses_syntax_errors(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["fmt", str(f)]) == 2
     assert "error[FM002]" in capsys.readouterr().err
     assert f.read_text() == "x = 1\ny = 2;\n"
+    err = capsys.readouterr().err if main(["fmt", str(f)]) == 2 else ""
+    # says that it refused and why, once; no "found 1 error in 1 file" line per file
+    assert err.endswith(f"batchspec: error: {f} was not formatted: fix the error above first (the file is unchanged)\n")
+    assert "found 1 error" not in err and err.count("error[FM002]") == 1
+
+
+def test_fmt_on_a_folder_sums_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.formula").write_text("$TargetDedicatedNodes=1;")
+    (tmp_path / "b.formula").write_text("$TargetDedicatedNodes = 1;\n")
+    (tmp_path / "c.formula").write_text("$TargetDedicatedNodes = (1;\n")
+    (tmp_path / "d.formula").write_bytes(b"\xff\xfe\x00junk")
+    assert main(["fmt", "--check", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"batchspec: error: {tmp_path / 'd.formula'} was not formatted: it is not UTF-8 text\n" in err
+    assert err.endswith(
+        "batchspec: 1 file would be reformatted, 1 file already formatted, 2 files not formatted (see the errors above)\n"
+    )
+    assert main(["fmt", str(tmp_path / "a.formula"), str(tmp_path / "b.formula")]) == 0
+    assert capsys.readouterr().err.endswith("batchspec: 1 file reformatted, 1 file already formatted\n")
 
 
 def test_fmt_stdin_to_stdout(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,7 +55,9 @@ def render_text(
     sources: Mapping[str, str],
     color: bool = False,
     unreadable: int = 0,
+    summary: bool = True,
 ) -> str:
+    """`summary=False` leaves out the closing "found … in N files" line (for callers that sum up themselves)."""
     from batchspec.diagnostics.render import summary_line
 
     def paint(code: str, text: str) -> str:
@@ -91,5 +93,7 @@ def render_text(
             where = f"{display_path(r.span.path)}:{r.span.start.line}:{r.span.start.col}"
             out.append(f"  = note: {r.message} ({where})")
         out.append("")
+    if not summary:
+        return "\n".join(out) + "\n" if out else ""
     out.append(paint(_BOLD, summary_line(diagnostics, files_checked, unreadable=unreadable)))
     return "\n".join(out) + "\n"
