@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchspec.diagnostics.model import Diagnostic, Related, Severity, Span
+from batchspec.diagnostics.model import Diagnostic, Pos, Related, Severity, Span
 from batchspec.errors import BatchspecError
 from batchspec.spec.extract import PoolFormula, read_text
 from batchspec.spec.images import node_agent_for
@@ -216,9 +216,26 @@ def safe_id(text: str, limit: int = 64) -> str:
     return _ID_SAFE.sub("-", text).strip("-")[:limit] or "x"
 
 
+def _template_problem_in_file(path: str, raw: str, p: TemplateProblem) -> Span:
+    """Where a template problem is inside an included *.j2 file: the use of an undefined variable, else the
+    line Jinja names, else the file's start."""
+    from batchspec.spec.loader import LineIndex
+    from batchspec.spec.render import first_use
+
+    index = LineIndex(raw)
+    use = first_use(raw, p.variable) if p.variable else None
+    if use is not None:
+        return Span(path, index.pos(use), index.pos(use + len(p.variable or "")))
+    lines = raw.split("\n")
+    if p.line and 1 <= p.line <= len(lines):
+        return Span(path, Pos(p.line, 1), Pos(p.line, len(lines[p.line - 1]) + 1))
+    return Span.point(path, 1, 1)
+
+
 class _Ctx:
     def __init__(self, c: Compiled) -> None:
         self.c = c
+        self.raw_of: dict[Path, str] = {}  # a *.j2 file as written, by path, when the template changed it
 
     def inline_source(self, text: str, data_path: JsonPath) -> FormulaSource:
         """A text written inline in the spec, with its per-character map (and the raw text if templated)."""
@@ -271,11 +288,24 @@ class _Ctx:
             )
             return None
         if target.name.endswith(".j2"):
+            raw = text
             try:
                 text = render_string(text, self.c.variables)
             except TemplateProblem as p:
-                self.error(p.code, p.name, f"{rel}: {p.message}", path, p.hint)
+                self.c.diagnostics.append(
+                    Diagnostic(
+                        code=p.code,
+                        name=p.name,
+                        severity=Severity.ERROR,
+                        message=p.message,
+                        span=_template_problem_in_file(self.rel(target), raw, p),
+                        hint=p.hint,
+                        related=(Related(self.c.span(path), f"{what} included here"),),
+                    )
+                )
                 return None
+            if raw != text:
+                self.raw_of[target] = raw
         return target, text
 
     def rel(self, target: Path) -> str:
@@ -331,7 +361,7 @@ def compile_script_command(ctx: _Ctx, st: dict, path: JsonPath, *, record: bool 
             return None
         script = got[1]
         if record:
-            ctx.c.start_script = FormulaSource(script, ctx.rel(got[0]), None)
+            ctx.c.start_script = FormulaSource(script, ctx.rel(got[0]), None, ctx.raw_of.get(got[0]))
     opts = _script_options(ctx, st, path)
     from batchspec.spec.render import render_command_line
 
@@ -492,7 +522,7 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
             if got is not None:
                 # files end with a newline by convention; the body carries the formula without it
                 body["formula"] = got[1][:-1] if got[1].endswith("\n") else got[1]
-                c.formula = FormulaSource(got[1], ctx.rel(got[0]), None)
+                c.formula = FormulaSource(got[1], ctx.rel(got[0]), None, ctx.raw_of.get(got[0]))
         elif not _formula_given_elsewhere(pool):
             ctx.error(
                 "SP014", "missing-field", 'autoScale needs a "formula" or a "formulaFile"', (*P, "autoScale")

@@ -209,7 +209,7 @@ def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Spa
     # inside a multi-line block the whole value would point at its "|": point at the use instead (a one-line
     # string keeps its whole span, which tests/hostile pins)
     if problem.variable and smap is not None and smap.exact and isinstance(value, str) and "\n" in value:
-        use = _first_use(value, problem.variable)
+        use = first_use(value, problem.variable)
         if use is not None:
             return Span(doc.path, smap.at(use), smap.at(use + len(problem.variable)))
     if problem.line and smap is not None and smap.exact and isinstance(value, str):
@@ -226,7 +226,7 @@ def problem_span(doc: Document, path: JsonPath, problem: TemplateProblem) -> Spa
     return loc.span
 
 
-def _first_use(template: str, variable: str) -> int | None:
+def first_use(template: str, variable: str) -> int | None:
     """Offset of the first use of ``variable`` inside a ``{{ }}`` / ``{% %}`` tag of ``template``, or None."""
     word = re.compile(r"(?<![\w.])" + re.escape(variable) + r"(?!\w)")
     for tag in re.finditer(r"\{\{.*?\}\}|\{%.*?%\}", template, re.S):

@@ -9,6 +9,8 @@ Never imports an Azure package; never raises on bad input.
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -524,9 +526,55 @@ def _source_locator(path: str, src: Any, fallback: Span) -> tuple[Callable[[int,
     return locate, False
 
 
-def _file_locator(path: str, text: str) -> Callable[[int, int], Span]:
+def rendered_file_positions(diags: list[Diagnostic], path: str, raw: str, text: str) -> list[Diagnostic]:
+    """Diagnostics positioned in the rendered text of a *.j2 file -> positions in the file as written: exact on
+    lines the template left alone, the whole line (with the rendered column in the hint) on changed ones."""
+    raw_lines, new_lines = raw.split("\n"), text.split("\n")
+    same_shape = len(raw_lines) == len(new_lines)
+
+    def move(span: Span) -> tuple[Span, str | None]:
+        if span.path != path:
+            return span, None
+        la = span.start.line - 1
+        if not same_shape or la >= len(raw_lines):
+            return span, "the template changes the line count, so this is a position in the rendered text"
+        if raw_lines[la] == new_lines[la] and span.start.line == span.end.line:
+            return span, None
+        whole = Span(path, Pos(la + 1, 1), Pos(la + 1, len(raw_lines[la]) + 1))
+        return whole, f"the template changed this line; the finding is at column {span.start.col} once rendered"
+
+    out = []
+    for d in diags:
+        span, note = move(d.span)
+        out.append(
+            dataclasses.replace(
+                d,
+                span=span,
+                hint=(f"{d.hint}; {note}" if d.hint else note) if note else d.hint,
+                related=tuple(Related(move(r.span)[0], r.message) for r in d.related),
+            )
+        )
+    return out
+
+
+def _file_locator(path: str, text: str, raw: str | None = None) -> Callable[[int, int], Span]:
+    """Offsets in ``text`` -> positions in the file at ``path``. ``raw``: the file as written when it is a
+    template that rendered to ``text``; unchanged lines map exactly, a changed line maps to the whole line."""
     index = LineIndex(text)
-    return lambda a, b: Span(path, index.pos(a), index.pos(max(a, b)))
+    if raw is None:
+        return lambda a, b: Span(path, index.pos(a), index.pos(max(a, b)))
+    raw_lines, new_lines = raw.split("\n"), text.split("\n")
+
+    def locate(a: int, b: int) -> Span:
+        pa, pb = index.pos(a), index.pos(max(a, b))
+        la = pa.line - 1
+        if len(raw_lines) != len(new_lines) or la >= len(raw_lines):
+            return Span.point(path, 1, 1)  # a loop or an {% if %} changed the line count: no line maps
+        if raw_lines[la] == new_lines[la] and pa.line == pb.line:
+            return Span(path, pa, pb)
+        return Span(path, Pos(pa.line, 1), Pos(pa.line, len(raw_lines[la]) + 1))
+
+    return locate
 
 
 def command_line_source(
@@ -759,7 +807,7 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
     if c.start_script is not None:
         s = c.start_script
         if s.string_map is None:
-            locate, exact = _file_locator(s.path, s.text), True
+            locate, exact = _file_locator(s.path, s.text, s.raw), s.raw is None
         else:
             locate, exact = _source_locator(path, s, span_of(("properties", "startTask"), False))
         ctx.script = TextSource(s.text, locate, exact, joined_with=st_spec.get("joinWith"))
@@ -779,10 +827,15 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         prefetch_shellcheck(ctx.script.text, ctx.extras.get("shell", "bash"))
     if c.formula is not None and not is_arm_expression(c.formula.text):
         src = c.formula
-        if src.string_map is None:  # a .formula file: positions are the file's own
+        if src.string_map is None and src.raw is None:  # a .formula file: positions are the file's own
             locate = _file_locator(src.path, src.text)
             diags += formula_diagnostics(src.text, src.path, None, config)
             ctx.formula = TextSource(src.text, locate, True)
+        elif src.string_map is None:  # a .formula.j2 file the template changed: map by line
+            locate = _file_locator(src.path, src.text, src.raw)
+            found = formula_diagnostics(src.text, src.path, None, config)
+            diags += rendered_file_positions(found, src.path, src.raw or "", src.text)
+            ctx.formula = TextSource(src.text, locate, False)
         else:
             locate, exact = _source_locator(path, src, span_of(shape.path("formula"), False))
             diags += formula_diagnostics(src.text, path, locate, config, exact)

@@ -231,3 +231,42 @@ def test_a_pool_without_vm_size_is_an_error_at_the_pool_key(tmp_path: Path) -> N
 def test_vm_size_from_an_environment_overlay_counts_there(tmp_path: Path) -> None:
     text = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1}\nenvironments:\n  prod:\n    pool: {vmSize: Standard_D4s_v3}\n"
     assert check(tmp_path, text) == []
+
+
+J2_SPEC = POOL_HEAD + (
+    "  autoScale:\n"
+    "    evaluationInterval: PT5M\n"
+    "    formulaFile: autoscale.formula.j2\n"
+    "  startTask:\n"
+    "    scriptFile: setup.sh.j2\n"
+)
+
+
+def test_template_errors_in_an_included_j2_file_point_into_that_file(tmp_path: Path) -> None:
+    (tmp_path / "autoscale.formula.j2").write_text(
+        "// cap\n$TargetDedicatedNodes = min({{ maxnodes }}, 2);\n", encoding="utf-8"
+    )
+    (tmp_path / "setup.sh.j2").write_text("echo start\necho {{ greeting }\n", encoding="utf-8")
+    diags = check(tmp_path, J2_SPEC)
+    got = sorted((d.code, d.span.path.rsplit("/", 1)[-1], d.span.start.line, d.span.start.col) for d in diags)
+    assert got == [("TM001", "setup.sh.j2", 2, 1), ("TM002", "autoscale.formula.j2", 2, 32)]
+    tm002 = next(d for d in diags if d.code == "TM002")
+    assert tm002.message == 'undefined template variable "maxnodes"'
+    assert [r.message for r in tm002.related] == ["formula file included here"]
+    assert tm002.related[0].span.start.line == 10
+
+
+def test_formula_findings_in_a_rendered_j2_file_are_exact_on_unchanged_lines(tmp_path: Path) -> None:
+    (tmp_path / "autoscale.formula.j2").write_text(
+        "$TargetDedicatedNodes = min({{ maxNodes }}, max(0, $PendingTask.GetSample(1)));\n"
+        "$x = $PendingTsks.GetSample(1);\n"
+        "$NodeDeallocationOption = taskcompletion;\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "setup.sh.j2").write_text("echo hi\n", encoding="utf-8")
+    found = {(d.code, d.span.start.line): d for d in check(tmp_path, J2_SPEC)}
+    changed = found[("FM101", 1)]
+    assert (changed.span.start.col, changed.span.end.col) == (1, 80)  # the whole line as written (79 chars)
+    assert "the finding is at column 39 once rendered" in (changed.hint or "")
+    unchanged = found[("FM101", 2)]
+    assert unchanged.span.start.col == 6 and "rendered" not in (unchanged.hint or "")
