@@ -10,6 +10,7 @@ Never imports an Azure package; never raises on bad input.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import re
 from collections.abc import Callable, Iterable
@@ -170,6 +171,7 @@ def apply_suppressions(diags: list[Diagnostic], texts: dict[str, str]) -> list[D
     return kept + _unused_suppressions(cache, used)
 
 
+@functools.cache
 def _spec_keys() -> frozenset[str]:
     from batchspec.spec.codes import SPEC_CODES
     from batchspec.spec.rules import ALL_SPEC_RULES
