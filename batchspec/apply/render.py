@@ -222,6 +222,28 @@ def blockers(
     return out
 
 
+def _option_lines(pool: PoolPlan, paint: _Paint, *, drain: bool, replace: bool) -> list[str]:
+    """What --replace / --drain make of the pool's changes (the same conditions as ``runner.apply_pool``), said before
+    the confirmation: deleting a pool is not something to learn about afterwards."""
+    if pool.live is None:
+        return []
+    classes = pool.classes()
+    needs_zero = ChangeClass.ZERO_NODES in classes and pool.live_nodes > 0
+    name = json.dumps(pool.pool_id)
+    if (ChangeClass.RECREATE in classes and replace) or (needs_zero and replace and not drain):
+        return [
+            paint("red", "-/+ ")
+            + f"--replace: apply deletes pool {name} (its {counted(pool.live_nodes, 'node')} and any running tasks "
+            "go) and creates it again"
+        ]
+    if drain and (needs_zero or (ChangeClass.REBOOT in classes and pool.live_nodes > 0)):
+        return [
+            f"--drain: apply scales pool {name} to zero nodes (running tasks finish unless --drain-deallocation "
+            "says otherwise), updates it, then restores its scale settings"
+        ]
+    return []
+
+
 def render_text(
     plan: Plan,
     *,
@@ -251,6 +273,7 @@ def render_text(
     problems = blockers(plan, drain=drain, replace=replace, replace_jobs=replace_jobs)
     for p in problems:
         lines.append(paint("red", "apply would refuse: ") + p)
+    lines.extend(_option_lines(plan.pool, paint, drain=drain, replace=replace))
     if (
         ChangeClass.ZERO_NODES in plan.pool.classes()
         and plan.pool.live is not None

@@ -451,3 +451,24 @@ def test_tasks_that_differ_are_not_shown_as_no_change() -> None:
     assert "= job" not in text
     assert "Plan: pool no change; 0 jobs to create, 1 task to add, 3 tasks differing." in text
     assert "--replace-jobs recreates the job" in text
+
+
+def test_plan_says_what_replace_and_drain_will_do_before_asking() -> None:
+    backend = FakeBackend()
+    run_apply(project(), backend)
+    pool = copy.deepcopy(POOL)
+    pool["properties"]["vmSize"] = "STANDARD_D4S_V3"
+    plan = build_plan(project(pool=pool), backend)
+    assert "--replace: apply deletes pool" not in render_text(plan)
+    text = render_text(plan, replace=True)
+    assert '-/+ --replace: apply deletes pool "qs" (its 2 nodes and any running tasks go) and creates it again' in text
+    assert "apply would refuse" not in text
+    text = render_text(plan, drain=True)
+    assert '--drain: apply scales pool "qs" to zero nodes' in text and "--replace:" not in text
+    # --drain wins over --replace for a zero-node change, as apply_pool does
+    assert "--drain: apply scales" in render_text(plan, drain=True, replace=True)
+    # a formula change needs neither: nothing is said
+    pool = copy.deepcopy(POOL)
+    pool["properties"]["scaleSettings"]["autoScale"]["formula"] = "$TargetDedicatedNodes = 3;"
+    text = render_text(build_plan(project(pool=pool), backend), drain=True, replace=True)
+    assert "--drain:" not in text and "--replace:" not in text
