@@ -272,6 +272,10 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
+# words other languages use for the logical operators
+_WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
+
+
 def _describe_token(tok: Token) -> str:
     if tok.type == "$END":
         return "end of the formula"
@@ -412,6 +416,10 @@ class _Session:
                 close = self.text.find("'", offset + 1)
                 if close > 0 and "\n" not in self.text[offset:close]:
                     span = self.span(offset, close + 1)
+                    inner = self.text[offset + 1 : close]
+                    if '"' not in inner:
+                        hint = f'write strings in double quotes: "{inner}"'
+
             return _Error(make("FM004", span, message, hint=hint), offset)
         code_point = f"U+{ord(ch):04X}"
         if ch == "\u00a0":
@@ -579,6 +587,16 @@ class _Session:
                 offset,
             )
         if tok.type != "NAME" and prev_char == "." and offset >= 2 and text[offset - 2].isdigit():
+            number = re.search(r"[0-9.]*$", text[:offset]).group() + re.match(r"[0-9.]*", text[offset:]).group()  # type: ignore[union-attr]
+            if number.count(".") > 1:  # "1.5.3": not a number that ends with "."
+                return _Error(
+                    make(
+                        "FM001",
+                        self.span(offset - 1, offset),
+                        f'"{number}" is not a number: a number has at most one "."',
+                    ),
+                    offset,
+                )
             return _Error(
                 make(
                     "FM001",
@@ -628,9 +646,31 @@ class _Session:
                 ),
                 offset,
             )
+        hint = None
+        before = re.search(r"(?<![$\w])([A-Za-z]+)\s*$", self.text[: tok.start_pos])
+        word, word_span = None, span
+        if tok.type == "NAME" and str(tok).lower() in _WORD_OPERATORS:
+            word = str(tok)
+        elif before is not None and before.group(1).lower() == "not":  # "not x" reads as two names
+            word, word_span = before.group(1), self.span(before.start(1), before.end(1))
+        if word is not None:
+            return _Error(
+                make(
+                    "FM001",
+                    word_span,
+                    f'the formula language has no "{word}" operator',
+                    hint=f'write "{_WORD_OPERATORS[word.lower()]}"',
+                ),
+                offset,
+            )
+        if tok.type == "COLON" and self.text.startswith("=", tok.end_pos):
+            hint = 'assign with "=", not ":="'
         return _Error(
             make(
-                "FM001", span, f"unexpected {_describe_token(tok)}; expected {_describe_expected(expected)}"
+                "FM001",
+                span,
+                f"unexpected {_describe_token(tok)}; expected {_describe_expected(expected)}",
+                hint=hint,
             ),
             offset,
         )
