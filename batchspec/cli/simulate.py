@@ -539,6 +539,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.runs < 1 or args.runs > MAX_RUNS:
         raise BatchspecError(f"--runs must be between 1 and {MAX_RUNS}")
+    if args.width and not 20 <= args.width <= 1000:
+        raise BatchspecError(f"--width must be between 20 and 1000 columns (leave it out for the terminal's), got {args.width}")
     if args.runs > 1 and args.format == "csv":
         raise BatchspecError("--format csv writes a timeline, which --runs does not keep; use table or json")
     if args.runs > 1 and args.plot:

@@ -181,6 +181,8 @@ def test_bad_scenario_exits_2_with_positions(
         (["--runs", "0"], "--runs must be between 1"),
         (["--runs", "2", "-f", "csv"], "--format csv writes a timeline"),
         (["--seed", "-1"], "--seed must be zero or positive"),
+        (["--width", "-3"], "--width must be between 20 and 1000 columns"),
+        (["--width", "100000"], "--width must be between 20 and 1000 columns"),
     ],
 )
 def test_bad_options_exit_2(
