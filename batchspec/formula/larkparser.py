@@ -749,8 +749,15 @@ class _Session:
         # keep only the first diagnostic per position (recovery can find the same fault twice)
         seen: set[tuple[Pos, str]] = set()
         diagnostics = []
+        in_block = False
         for d in errors:
             key = (d.span.start, d.code)
+            # an if/else block written as in C: its first "{" says the language has no blocks; the braces
+            # after it ("} else {", "}") would repeat that, so they are left out
+            brace = d.code == "FM004" and d.message in (_CHAR_HINTS["{"][0], _CHAR_HINTS["}"][0])
+            if brace and in_block:
+                continue
+            in_block = in_block or (brace and d.message == _CHAR_HINTS["{"][0])
             if key not in seen:
                 seen.add(key)
                 diagnostics.append(d)
