@@ -218,7 +218,9 @@ def apply_pool(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Co
         )
 
 
-def _drain_and_update(pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Console, why: str) -> None:
+def _drain_and_update(
+    pool: PoolPlan, backend: Backend, opts: ApplyOptions, console: Console, why: str
+) -> None:
     """Scale the pool to zero nodes, wait, then PATCH the plan's changes together with the spec's scale settings."""
     assert pool.live is not None
     pid = pool.pool_id
@@ -426,7 +428,9 @@ def execute(
             files = download_outputs(store(), outputs)
             where = ", ".join(sorted({str(o.destination) for o in outputs}))
             if files or added[job.job_id] or not result.already_complete:
-                console.say(f'downloaded {counted(len(files), "output file")} of job "{job.job_id}" to {where}')
+                console.say(
+                    f'downloaded {counted(len(files), "output file")} of job "{job.job_id}" to {where}'
+                )
             else:
                 console.say(
                     f'job "{job.job_id}": nothing new ran and no output files are in storage; the run that ran its '
@@ -528,7 +532,9 @@ def render_status(data: dict[str, Any]) -> str:
                     lines.append(f"    results before the failure: {run['results']}")
     for job in data["jobs"]:
         if not job["exists"]:
-            lines.append(f'job "{job["id"]}": does not exist ({counted(job["tasks_in_spec"], "task")} in the spec)')
+            lines.append(
+                f'job "{job["id"]}": does not exist ({counted(job["tasks_in_spec"], "task")} in the spec)'
+            )
             continue
         t = job["tasks"]
         lines.append(

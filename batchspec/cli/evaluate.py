@@ -78,7 +78,9 @@ def register(subparsers: Any) -> None:
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
     )
     formula.add_argument(
-        "--env", default=None, help="environment overlay of a spec (e.g. prod): the formula apply --env deploys"
+        "--env",
+        default=None,
+        help="environment overlay of a spec (e.g. prod): the formula apply --env deploys",
     )
     formula.add_argument(
         "--time",
@@ -250,7 +252,9 @@ def _warn_about_future_samples(data: Any, state: Any, source: str, locate: Any) 
         if series is None or not series.values or series.end <= state.time:
             continue
         late = sum(
-            1 for i in range(len(series.values)) if series.end - (len(series.values) - 1 - i) * series.period > state.time
+            1
+            for i in range(len(series.values))
+            if series.end - (len(series.values) - 1 - i) * series.period > state.time
         )
         line, col = locate(("metrics", key), True) or (1, 1)
         sys.stderr.write(

@@ -69,7 +69,9 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "file", metavar="FILE", help="a .formula file, a pool JSON or a batchspec spec; - reads a formula from stdin"
+        "file",
+        metavar="FILE",
+        help="a .formula file, a pool JSON or a batchspec spec; - reads a formula from stdin",
     )
     p.add_argument(
         "--scenario",
@@ -101,7 +103,9 @@ def register(subparsers: Any) -> None:
         help="worker processes for --runs (default: the number of CPUs)",
     )
     p.add_argument(
-        "--env", default=None, help="environment overlay of a spec FILE (e.g. prod): the pool apply --env deploys"
+        "--env",
+        default=None,
+        help="environment overlay of a spec FILE (e.g. prod): the pool apply --env deploys",
     )
     p.add_argument(
         "--compare-env",
@@ -286,7 +290,7 @@ def resolve_scenario(arg: str, duration: str | None, seed: int | None) -> Any:
             hint = f'; did you mean "{close[0]}"?' if close else ""
             raise BatchspecError(
                 f'scenario "{arg}" is neither a file nor a built-in scenario{hint} '
-                f'(built-ins: {", ".join(BUILTIN_SCENARIOS)})'
+                f"(built-ins: {', '.join(BUILTIN_SCENARIOS)})"
             )
         from batchspec.spec.extract import read_text
 
@@ -540,7 +544,9 @@ def run(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.runs > MAX_RUNS:
         raise BatchspecError(f"--runs must be between 1 and {MAX_RUNS}")
     if args.width and not 20 <= args.width <= 1000:
-        raise BatchspecError(f"--width must be between 20 and 1000 columns (leave it out for the terminal's), got {args.width}")
+        raise BatchspecError(
+            f"--width must be between 20 and 1000 columns (leave it out for the terminal's), got {args.width}"
+        )
     if args.runs > 1 and args.format == "csv":
         raise BatchspecError("--format csv writes a timeline, which --runs does not keep; use table or json")
     if args.runs > 1 and args.plot:
@@ -581,7 +587,9 @@ def run(args: argparse.Namespace) -> int:
                     "summaries": summaries,
                 }
             )
-            diags += check_expectations(expectations, subject.anchor, subject.name, subject.source_path, {}, pct)
+            diags += check_expectations(
+                expectations, subject.anchor, subject.name, subject.source_path, {}, pct
+            )
         if args.format == "json":
             import json
 
@@ -625,7 +633,9 @@ def run(args: argparse.Namespace) -> int:
                 raise BatchspecError(f"{subject.path}: cannot simulate {scenario.name}: {exc}") from None
             progress.done()
             results.append(res)
-            diags += check_expectations(expectations, subject.anchor, subject.name, subject.source_path, res.summary)
+            diags += check_expectations(
+                expectations, subject.anchor, subject.name, subject.source_path, res.summary
+            )
         if args.format == "json":
             out.write(report.to_json(results))
         elif args.format == "csv":

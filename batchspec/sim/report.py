@@ -99,7 +99,9 @@ def to_json(results: Sequence[SimResult]) -> str:
     ``{"version", "results": [...]}``."""
     if len(results) == 1:
         return json.dumps({"version": JSON_VERSION, **result_dict(results[0])}, indent=2) + "\n"
-    return json.dumps({"version": JSON_VERSION, "results": [result_dict(r) for r in results]}, indent=2) + "\n"
+    return (
+        json.dumps({"version": JSON_VERSION, "results": [result_dict(r) for r in results]}, indent=2) + "\n"
+    )
 
 
 def to_csv(results: Sequence[SimResult]) -> str:

@@ -159,7 +159,9 @@ def test_confirmation_is_required_without_a_terminal(
     assert main(["destroy", str(spec)]) == 2
     err = capsys.readouterr().err
     assert f'- pool "{pool}" will be deleted with its 1 node' in err
-    assert "destroy needs confirmation but stdin is not a terminal; pass --yes to destroy without asking" in err
+    assert (
+        "destroy needs confirmation but stdin is not a terminal; pass --yes to destroy without asking" in err
+    )
 
 
 class _Terminal(io.StringIO):

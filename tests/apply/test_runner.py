@@ -461,7 +461,10 @@ def test_plan_says_what_replace_and_drain_will_do_before_asking() -> None:
     plan = build_plan(project(pool=pool), backend)
     assert "--replace: apply deletes pool" not in render_text(plan)
     text = render_text(plan, replace=True)
-    assert '-/+ --replace: apply deletes pool "qs" (its 2 nodes and any running tasks go) and creates it again' in text
+    assert (
+        '-/+ --replace: apply deletes pool "qs" (its 2 nodes and any running tasks go) and creates it again'
+        in text
+    )
     assert "apply would refuse" not in text
     text = render_text(plan, drain=True)
     assert '--drain: apply scales pool "qs" to zero nodes' in text and "--replace:" not in text

@@ -34,7 +34,9 @@ def test_progress_redraws_one_line_on_a_terminal_and_prints_changes_elsewhere() 
     p.update("job", TaskCounts(active=3, running=1), 4)
     p.finish("job", TaskCounts(completed=4, succeeded=4), 4)
     out = tty.getvalue()
-    assert out.startswith("\r\x1b[2Kjob [") and out.endswith("4/4 done, 0 running, 0 queued, 0 failed  00:00\n")
+    assert out.startswith("\r\x1b[2Kjob [") and out.endswith(
+        "4/4 done, 0 running, 0 queued, 0 failed  00:00\n"
+    )
     log = io.StringIO()
     now = [0.0]
     p = Progress(log, tty=False, min_interval=5, clock=lambda: now[0])
@@ -77,8 +79,14 @@ def test_retry_transient_retries_a_bounded_number_of_times() -> None:
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [({"Retry-After": "3"}, 3.0), ({"Retry-After": "0.5"}, 0.5), ({"retry-after-ms": "1500"}, 1.5),
-     ({"x-ms-retry-after-ms": "250"}, 0.25), ({}, None), ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0)],
+    [
+        ({"Retry-After": "3"}, 3.0),
+        ({"Retry-After": "0.5"}, 0.5),
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"x-ms-retry-after-ms": "250"}, 0.25),
+        ({}, None),
+        ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),
+    ],
 )
 def test_retry_after_headers(headers: dict[str, str], expected: float | None) -> None:
     assert _retry_after(SimpleNamespace(response=SimpleNamespace(headers=headers))) == expected
@@ -119,8 +127,16 @@ def test_follow_hints_once_when_tasks_wait_on_a_pool_without_nodes() -> None:
     def sleep(s: float) -> None:
         now[0] += 1.0
 
-    result = follow_job(backend, "j", "empty-pool", 2, clock=lambda: now[0], sleep=sleep, stall_after=60,
-                        on_stall=hints.append)
+    result = follow_job(
+        backend,
+        "j",
+        "empty-pool",
+        2,
+        clock=lambda: now[0],
+        sleep=sleep,
+        stall_after=60,
+        on_stall=hints.append,
+    )
     assert result.ok
     assert len(hints) == 1
     assert 'pool "empty-pool" has had no nodes for 6' in hints[0]
@@ -148,16 +164,30 @@ def test_follow_timeout_says_the_tasks_go_on_and_how_to_see_them() -> None:
 def test_status_text_shows_autoscale_errors_and_missing_things() -> None:
     from batchspec.apply.runner import render_status
 
-    text = render_status({
-        "pool": {"id": "p", "exists": True, "vmSize": "STANDARD_D2S_V3", "allocationState": "Steady",
-                 "currentDedicatedNodes": 0, "currentLowPriorityNodes": 0, "scaleMode": "autoScale",
-                 "nodes": {}, "autoScaleRun": {"evaluationTime": "2026-01-01T00:00:00Z",
-                                                "results": "$TargetDedicatedNodes=0",
-                                                "error": {"code": "InsufficientSampleData", "message": "bad",
-                                                          "details": [{"code": "Message", "message":
-                                                                       "Line 1, Col 52: Insufficient data"}]}}},
-        "jobs": [{"id": "j", "exists": False, "tasks_in_spec": 3, "state": None, "tasks": {}}],
-    })
+    text = render_status(
+        {
+            "pool": {
+                "id": "p",
+                "exists": True,
+                "vmSize": "STANDARD_D2S_V3",
+                "allocationState": "Steady",
+                "currentDedicatedNodes": 0,
+                "currentLowPriorityNodes": 0,
+                "scaleMode": "autoScale",
+                "nodes": {},
+                "autoScaleRun": {
+                    "evaluationTime": "2026-01-01T00:00:00Z",
+                    "results": "$TargetDedicatedNodes=0",
+                    "error": {
+                        "code": "InsufficientSampleData",
+                        "message": "bad",
+                        "details": [{"code": "Message", "message": "Line 1, Col 52: Insufficient data"}],
+                    },
+                },
+            },
+            "jobs": [{"id": "j", "exists": False, "tasks_in_spec": 3, "state": None, "tasks": {}}],
+        }
+    )
     assert (
         "autoscale last run 2026-01-01T00:00:00Z: error InsufficientSampleData: bad\n"
         "    Line 1, Col 52: Insufficient data\n"
@@ -186,11 +216,17 @@ def test_azure_target_comes_from_the_spec_or_the_environment(monkeypatch: pytest
     monkeypatch.setenv("BATCHSPEC_ACCOUNT_NAME", "acct")
     target = _azure_target(project)
     assert (target.kind, target.subscription_id, target.resource_group, target.account_name) == (
-        "azure", "sub", "rg", "acct")
+        "azure",
+        "sub",
+        "rg",
+        "acct",
+    )
     assert target.management_url is None and target.ca_file is None
 
 
-def test_confirmation_accepts_only_yes(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_confirmation_accepts_only_yes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from batchspec.cli.apply import confirm
 
     for answer, expected in (("yes\n", True), ("y\n", False), ("no\n", False), ("", False)):

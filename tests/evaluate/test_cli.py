@@ -323,7 +323,11 @@ def test_sample_period_in_any_duration_form(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], period: str
 ) -> None:
     """The short forms of scenario files (30s, 1m) work in a state file too: one duration syntax to learn."""
-    f = write(tmp_path, "a.formula", "n = $ActiveTasks.GetSample(TimeInterval_Minute * 3, 0);\n$TargetDedicatedNodes = 1;")
+    f = write(
+        tmp_path,
+        "a.formula",
+        "n = $ActiveTasks.GetSample(TimeInterval_Minute * 3, 0);\n$TargetDedicatedNodes = 1;",
+    )
     s = write(
         tmp_path,
         "s.yaml",
@@ -343,7 +347,7 @@ def test_help_shows_examples_and_a_state_file_that_loads(capsys: pytest.CaptureF
     assert main(["evaluate", "formula", "--help"]) == 0
     out = capsys.readouterr().out
     assert "batchspec evaluate formula autoscale.formula --state state.yaml" in out
-    assert "  metrics:                            # the key with or without \"$\"" in out
+    assert '  metrics:                            # the key with or without "$"' in out
     assert "docs/evaluate.md" in out
     # the example shown is a real state file: every key is accepted and read
     state = load_state(yaml.safe_load(EXAMPLE), source="example")

@@ -175,7 +175,10 @@ def test_bad_scenario_exits_2_with_positions(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-s", "nonesuch"], 'scenario "nonesuch" is neither a file nor a built-in scenario (built-ins: burst,'),
+        (
+            ["-s", "nonesuch"],
+            'scenario "nonesuch" is neither a file nor a built-in scenario (built-ins: burst,',
+        ),
         (["-s", "dirunal"], 'is neither a file nor a built-in scenario; did you mean "diurnal"?'),
         (["--duration", "soon"], '--duration "soon" is not a duration'),
         (["--runs", "0"], "--runs must be between 1"),
@@ -347,7 +350,7 @@ def test_a_spec_folder_points_at_its_formula_file(
     good = formula.read_text()
     assert main(["simulate", "formula", str(spec), "-f", "json", "--expect", "cost<0"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{formula.as_posix()}:1:1: error[SM001] expected cost < 0 for \"quickstart (qs)\"")
+    assert err.startswith(f'{formula.as_posix()}:1:1: error[SM001] expected cost < 0 for "quickstart (qs)"')
     formula.write_text(good + "$TargetDedicatedNodes = $PendingTask.GetSample(1);\n")
     assert main(["simulate", "formula", str(spec)]) == 2
     err = capsys.readouterr().err

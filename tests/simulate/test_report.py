@@ -77,8 +77,15 @@ def test_run_percentiles() -> None:
 
 @pytest.mark.parametrize(
     ("span", "unit", "step"),
-    [(48, "hours", 6), (6, "hours", 1), (8, "hours", 1), (3, "hours", 0.5), (24, "hours", 3), (7, "days", 1),
-     (30, "days", 7)],
+    [
+        (48, "hours", 6),
+        (6, "hours", 1),
+        (8, "hours", 1),
+        (3, "hours", 0.5),
+        (24, "hours", 3),
+        (7, "days", 1),
+        (30, "days", 7),
+    ],
 )
 def test_plot_time_ticks_fall_on_clock_steps(span: float, unit: str, step: float) -> None:
     from batchspec.sim.plot import time_tick_step
