@@ -570,6 +570,12 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
         if "environment" in st:
             out["environmentSettings"] = _environment(st["environment"])
             origins.append((("properties", "startTask", "environmentSettings"), (*SP, "environment")))
+            if isinstance(st["environment"], dict):  # each setting points at its own line
+                for i, name in enumerate(st["environment"]):
+                    item = ("properties", "startTask", "environmentSettings", i)
+                    origins.append((item, (*SP, "environment", name)))
+                    origins.append(((*item, "value"), (*SP, "environment", name)))
+                    origins.append(((*item, "name"), (*SP, "environment", name)))
         elif "environmentSettings" in st:
             out["environmentSettings"] = st["environmentSettings"]
         ident = _user_identity(ctx, st, SP, plane="management")

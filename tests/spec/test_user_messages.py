@@ -270,3 +270,18 @@ def test_formula_findings_in_a_rendered_j2_file_are_exact_on_unchanged_lines(tmp
     assert "the finding is at column 39 once rendered" in (changed.hint or "")
     unchanged = found[("FM101", 2)]
     assert unchanged.span.start.col == 6 and "rendered" not in (unchanged.hint or "")
+
+
+def test_secrets_are_pointed_at_exactly_in_scripts_and_environment(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  fixedScale: {targetDedicatedNodes: 1}\n"
+        "  startTask:\n"
+        "    script: |\n"
+        "      echo start\n"
+        '      curl -o x "https://a.blob.core.windows.net/c/x?sv=2022-11-02&sp=r&sig=abcdEFGH1234abcdEFGH1234abcd%3D"\n'
+        "    environment:\n"
+        "      MODE: fast\n"
+        '      STORAGE: "AccountName=acct;AccountKey=bXlrZXlteWtleW15a2V5bXlrZXlteWtleW15a2V5bXlrZXk="\n'
+    )
+    found = sorted((d.span.start.line, at(text, d)[:8]) for d in check(tmp_path, text) if d.code == "SP205")
+    assert found == [(12, "&sig=abc"), (15, "AccountK")]

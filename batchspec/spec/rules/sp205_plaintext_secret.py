@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from batchspec.diagnostics.model import Diagnostic, Severity
+from batchspec.diagnostics.model import Diagnostic, Pos, Severity, Span
 from batchspec.spec.rules.base import Example, PoolContext, SpecRule
 
 SECRET_VALUE = (
@@ -78,18 +78,36 @@ class PlaintextSecret(SpecRule):
             for i, v in enumerate(value):
                 yield from self._walk(ctx, v, (*path, i), env_name)
         elif isinstance(value, str):
-            what = _found(value)
-            if what:
-                yield self.report(
-                    ctx,
-                    path,
-                    f"{what} is written in plain text",
-                    hint="remove it from the definition: use a managed identity, Key Vault or a CI secret variable",
-                )
+            found = _match(value)
+            if found:
+                what, start, end = found
+                message = f"{what} is written in plain text"
+                hint = "remove it from the definition: use a managed identity, Key Vault or a CI secret variable"
+                script = ctx.script
+                in_script = _match(script.text) if script is not None else None
+                if tuple(path) == (*ctx.path("startTask"), "commandLine") and script and in_script:
+                    yield self.report_text(script, in_script[1], in_script[2], message, hint=hint)
+                    return
+                yield self.report_span(_inside(ctx.span_of(path, False), value, start, end), message, hint=hint)
+
+
+def _inside(span: Span, value: str, start: int, end: int) -> Span:
+    """Narrow to the secret when the value is written on one line without escapes (a plain or quoted scalar)."""
+    width = span.end.col - span.start.col
+    if span.start.line == span.end.line and width in (len(value), len(value) + 2):
+        col = span.start.col + (1 if width == len(value) + 2 else 0)
+        return Span(span.path, Pos(span.start.line, col + start), Pos(span.start.line, col + end))
+    return span
+
+
+def _match(value: str) -> tuple[str, int, int] | None:
+    for pattern, what in SECRET_VALUE:
+        m = pattern.search(value)
+        if m:
+            return what, m.start(), m.end()
+    return None
 
 
 def _found(value: str) -> str | None:
-    for pattern, what in SECRET_VALUE:
-        if pattern.search(value):
-            return what
-    return None
+    found = _match(value)
+    return found[0] if found else None
