@@ -272,6 +272,12 @@ def _describe_expected(expected: set[str]) -> str:
     return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
+def _number_hint(text_before: str) -> str:
+    """`text_before` ends with the number and its "."; suggest the two ways to write it."""
+    whole = re.search(r"([0-9]*)[.]$", text_before).group(1) or "1"  # type: ignore[union-attr]
+    return f'write "{whole}.0" or "{whole}"'
+
+
 # words other languages use for the logical operators
 _WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
 
@@ -531,6 +537,33 @@ class _Session:
                 ),
                 offset,
             )
+        before = text[:offset].rstrip(" \t")
+        if (
+            tok.type != "NAME" and re.search(r"(?<![\w$.])[0-9]+[.]$", before) is not None
+        ):  # "3. + 1", "3.;": the "." belongs to the number, what follows is fine
+            return _Error(
+                make(
+                    "FM001",
+                    self.span(len(before) - 1, len(before)),
+                    'a number cannot end with "."',
+                    hint=_number_hint(before),
+                ),
+                offset,
+            )
+        if (
+            tok.type != "NAME"
+            and before.endswith(".")
+            and expected == {"NAME"}
+            and re.search(r"(?<![\w$.])[0-9][0-9.]*$", before) is None  # numbers: see below
+        ):  # "time(). + 1"
+            return _Error(
+                make(
+                    "FM001",
+                    span,
+                    f'expected a method or field name after ".", found {_describe_token(tok)}',
+                ),
+                offset,
+            )
         if tok.type == "PLUS" and "NAME" in expected and "PLUS" not in expected:
             return _Error(make("FM001", span, 'there is no unary "+"', hint='drop the "+"'), offset)
         if tok.type == "NAME" and "ASSIGN" in expected:
@@ -602,7 +635,7 @@ class _Session:
                     "FM001",
                     self.span(offset - 1, offset),
                     'a number cannot end with "."',
-                    hint='write "1.0" or "1"',
+                    hint=_number_hint(text[:offset]),
                 ),
                 offset,
             )
