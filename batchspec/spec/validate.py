@@ -860,11 +860,14 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
         diags += pool_schema_diagnostics(
             job.job_body, "job.schema.json", jspan, code="SP105", name="job-schema"
         )
+        diags += _secrets_in(job.job_body, _env_span(c, jpath, jspan, "commonEnvironmentSettings"), diags)
         for n, t in enumerate(job.tasks[:1000]):
             tpath = c.doc_path(job.task_origins[n]) if n < len(job.task_origins) else jpath
 
             def tspan(p: JsonPath, key: bool, tpath: JsonPath = tpath) -> Span:
                 return c.doc.span((*tpath, *p), key=key) if c.doc else Span.point(path, 1, 1)
+
+            diags += _secrets_in(t, _env_span(c, tpath, tspan, "environmentSettings"), diags)
 
             tdiags = pool_schema_diagnostics(t, "task.schema.json", tspan, code="SP106", name="task-schema")
             for d in tdiags:
@@ -885,6 +888,32 @@ def _validate_spec_env(path: str, text: str, config: Any = None, env: str | None
             if tdiags:
                 break  # one broken task shows the problem; the same template would repeat it
     return diags
+
+
+def _env_span(
+    c: Any, spec_path: JsonPath, span_of: Callable[[JsonPath, bool], Span], rest_key: str
+) -> Callable[[JsonPath, bool], Span]:
+    """Body path -> span, with the REST list ``rest_key[i]`` mapped back to the spec's ``environment`` key."""
+    env = get(c.doc.data, (*spec_path, "environment")) if c.doc else None
+
+    def locate(p: JsonPath, key: bool) -> Span:
+        if isinstance(env, dict) and len(p) >= 2 and p[0] == rest_key and isinstance(p[1], int):
+            names = list(env)
+            if p[1] < len(names):
+                return span_of(("environment", names[p[1]]), key and p[2:] == ("name",))
+        return span_of(p, key)
+
+    return locate
+
+
+def _secrets_in(body: Any, span_of: Callable[[JsonPath, bool], Span], seen: list[Diagnostic]) -> list[Diagnostic]:
+    """SP205 on a job or task body (secrets in job environments and task command lines leak as well); a task
+    template repeats its finding for every task, so a finding already reported at the same place is skipped."""
+    from batchspec.spec.rules.sp205_plaintext_secret import PlaintextSecret
+
+    ctx = PoolContext(body, PoolShape("data", (), "body"), span_of)
+    known = {(d.code, d.span) for d in seen}
+    return [d for d in PlaintextSecret().check(ctx) if (d.code, d.span) not in known]
 
 
 def _job_doc_path(c: Any, job_id: str, index: int) -> JsonPath:

@@ -285,3 +285,22 @@ def test_secrets_are_pointed_at_exactly_in_scripts_and_environment(tmp_path: Pat
     )
     found = sorted((d.span.start.line, at(text, d)[:8]) for d in check(tmp_path, text) if d.code == "SP205")
     assert found == [(12, "&sig=abc"), (15, "AccountK")]
+
+
+def test_secrets_in_jobs_and_tasks_are_found_too(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  fixedScale: {targetDedicatedNodes: 1}\n"
+        "jobs:\n"
+        "  - id: j\n"
+        "    environment:\n"
+        "      MODE: fast\n"
+        '      STORAGE: "AccountName=acct;AccountKey=bXlrZXlteWtleW15a2V5bXlrZXlteWtleW15a2V5bXlrZXk="\n'
+        "    taskFactory:\n"
+        "      parametricSweep:\n"
+        "        parameters: {n: {start: 1, end: 3}}\n"
+        "        task: {id: 't-{{ n }}', commandLine: echo, environment: {DB_PASSWORD: hunter2}}\n"
+    )
+    found = [(d.code, d.span.start.line, at(text, d)[:10]) for d in check(tmp_path, text)]
+    # the template's three tasks give one finding, at the template
+    assert found == [("SP205", 13, "AccountKey"), ("SP205", 17, "hunter2")]
+    assert "a managed identity" in (check(tmp_path, text)[0].hint or "")

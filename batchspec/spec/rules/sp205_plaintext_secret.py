@@ -22,6 +22,13 @@ SECRET_NAME = re.compile(
 SECRET_FIELDS = {"password", "sasKey", "accountKey", "sshPrivateKey", "protectedSettings"}
 
 
+# a spec variable is no hiding place: its value is in the spec too, and the rendered body is checked
+_HINT = (
+    "keep it out of the definition: a managed identity (identityReference), a Key Vault reference, or let the"
+    " task fetch it at run time"
+)
+
+
 def _templated(value: str) -> bool:
     return value.startswith(("$(", "${", "@Microsoft.KeyVault", "[")) or "{{" in value
 
@@ -60,7 +67,7 @@ class PlaintextSecret(SpecRule):
                             ctx,
                             (*path, "value"),
                             f'"{value["name"]}" looks like a secret and has a plain-text value',
-                            hint="pass it from a secret store (template variable) or use a managed identity",
+                            hint=_HINT,
                         )
                         return
             for k, v in value.items():
@@ -82,7 +89,7 @@ class PlaintextSecret(SpecRule):
             if found:
                 what, start, end = found
                 message = f"{what} is written in plain text"
-                hint = "remove it from the definition: use a managed identity, Key Vault or a CI secret variable"
+                hint = _HINT
                 script = ctx.script
                 in_script = _match(script.text) if script is not None else None
                 if tuple(path) == (*ctx.path("startTask"), "commandLine") and script and in_script:
