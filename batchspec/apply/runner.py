@@ -433,8 +433,8 @@ def execute(
                 )
             else:
                 console.say(
-                    f'job "{job.job_id}": nothing new ran and no output files are in storage; the run that ran its '
-                    f"tasks downloaded them to {where}"
+                    f'job "{job.job_id}": no task ran this time, so there were no new outputs; the apply that ran the '
+                    f"tasks downloaded theirs to {where}"
                 )
     return exit_code
 

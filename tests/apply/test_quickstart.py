@@ -50,6 +50,10 @@ def test_quickstart_end_to_end_twice_without_duplicates(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "No changes" in second.stderr
     assert "added tasks" not in second.stderr and "created" not in second.stderr
+    assert (
+        'job "quickstart-convert": no task ran this time, so there were no new outputs; the apply that ran the '
+        "tasks downloaded theirs to"
+    ) in second.stderr
 
     status = _batchspec("status", spec, "--format", "json", cwd=elsewhere, state=state)
     assert status.returncode == 0, status.stderr
