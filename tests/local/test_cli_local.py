@@ -183,3 +183,19 @@ def test_serve_started_in_the_background_stops_on_sigint(tmp_path):
     assert proc.returncode == 0, err
     assert "local Batch service stopped" in err and "Traceback" not in err
     assert not (state / "connection.env").exists()
+
+
+def test_docs_list_every_variable_of_connection_env():
+    """docs/local-service.md tells users what `connection.env` sets; keep that table equal to what is written."""
+    import re
+    from pathlib import Path
+
+    from batchspec.cli.local import connection_details
+    from batchspec.local.service import LocalConnection
+
+    conn = LocalConnection(**{f: "x" for f in LocalConnection.__dataclass_fields__})
+    _, env = connection_details(conn, "UseDevelopmentStorage=true")
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "local-service.md").read_text()
+    table = doc.split("`connection.env` sets:", 1)[1].split("\n\n", 2)[1]
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    assert documented == set(env)
