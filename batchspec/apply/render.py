@@ -264,7 +264,7 @@ def render_text(
     else:
         lines.append(
             paint("bold", "Plan:")
-            + f" pool {plan.pool.action.label}; {counted(s['jobs_to_create'], 'job')} to create, "
+            + f" pool {'unchanged' if plan.pool.action is ChangeClass.NONE else plan.pool.action.label}; {counted(s['jobs_to_create'], 'job')} to create, "
             f"{counted(s['tasks_to_add'], 'task')} to add"
             + (f", {counted(s['jobs_conflicting'], 'job')} differing" if s["jobs_conflicting"] else "")
             + (f", {counted(s['tasks_conflicting'], 'task')} differing" if s["tasks_conflicting"] else "")

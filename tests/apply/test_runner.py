@@ -420,7 +420,7 @@ def test_plan_and_apply_messages_count_in_words() -> None:
     more = project(n_tasks=3)
     text = render_text(build_plan(more, backend))
     assert "exists: 1 of 3 tasks present, 2 to add" in text
-    assert "Plan: pool no change; 0 jobs to create, 2 tasks to add." in text
+    assert "Plan: pool unchanged; 0 jobs to create, 2 tasks to add." in text
     _, log = run_apply(more, backend)
     assert "(s)" not in text + log
 
@@ -449,7 +449,7 @@ def test_tasks_that_differ_are_not_shown_as_no_change() -> None:
     text = render_text(build_plan(p, backend))
     assert '! job "convert" exists; of the spec\'s 4 tasks: 0 present, 3 differing, 1 to add' in text
     assert "= job" not in text
-    assert "Plan: pool no change; 0 jobs to create, 1 task to add, 3 tasks differing." in text
+    assert "Plan: pool unchanged; 0 jobs to create, 1 task to add, 3 tasks differing." in text
     assert "--replace-jobs recreates the job" in text
 
 
