@@ -9,6 +9,7 @@ the spec has errors.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -986,6 +987,31 @@ def _is_factory_template(path: JsonPath) -> bool:
     return len(path) >= 5 and path[0] == "jobs" and path[2] == "taskFactory" and path[4] == "task"
 
 
+def _point_at_environments(diags: list[Diagnostic], data: Any, env: str | None) -> list[Diagnostic]:
+    """An undefined variable that some environment overlays define: say which, and how to fix the others."""
+    envs = data.get("environments") if isinstance(data, dict) else None
+    if not isinstance(envs, dict):
+        return diags
+    out = []
+    for d in diags:
+        m = re.fullmatch(r'undefined template variable "(.+)"', d.message) if d.code == "TM002" else None
+        if m:
+            defining = [
+                str(name)
+                for name, overlay in envs.items()
+                if isinstance(overlay, dict)
+                and isinstance(overlay.get("variables"), dict)
+                and m.group(1) in overlay["variables"]
+            ]
+            if defining:
+                where = " and ".join(f"environments.{name}.variables" for name in defining)
+                d = dataclasses.replace(
+                    d, hint=f"defined only in {where}; give it a default under variables: for the others"
+                )
+        out.append(d)
+    return out
+
+
 def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | None = None) -> Compiled:
     """Compile a spec; every problem becomes a diagnostic (nothing raises on bad input)."""
     root = root if root is not None else Path(path).parent
@@ -1048,7 +1074,7 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
         skip=lambda p: (len(p) >= 1 and p[0] == "variables") or _is_factory_template(p),
         origin=c.doc_path,
     )
-    c.diagnostics.extend(diags)
+    c.diagnostics.extend(_point_at_environments(diags, doc.data, env))
     c.data = data2
     if not diags and (data2 != merged):  # unchanged data was checked above already
         known_diags = set(c.diagnostics)

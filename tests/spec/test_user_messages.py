@@ -304,3 +304,18 @@ def test_secrets_in_jobs_and_tasks_are_found_too(tmp_path: Path) -> None:
     # the template's three tasks give one finding, at the template
     assert found == [("SP205", 13, "AccountKey"), ("SP205", 17, "hunter2")]
     assert "a managed identity" in (check(tmp_path, text)[0].hint or "")
+
+
+def test_a_variable_only_an_environment_defines_says_so(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  fixedScale: {targetDedicatedNodes: 1}\n"
+        "  displayName: '{{ label }}'\n"
+        "environments:\n"
+        "  prod:\n"
+        "    variables: {label: production}\n"
+        "  dev:\n"
+        "    variables: {other: 1}\n"
+    )
+    found = [(d.code, d.message, d.hint) for d in check(tmp_path, text)]
+    hint = "defined only in environments.prod.variables; give it a default under variables: for the others"
+    assert found == [("TM002", 'undefined template variable "label"', hint)]  # dev repeats it: reported once
