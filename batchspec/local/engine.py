@@ -1095,10 +1095,16 @@ class Engine:
 
 def _failure_of(result: executor.RunResult) -> dict | None:
     if result.launch_error is not None:
+        # Batch's wording; the operating system's reason goes in the details, as the node agent reports it
+        if result.program_missing:
+            code, message = "CommandProgramNotFound", "The specified command program is not found"
+        else:
+            code, message = "CommandLaunchFailed", "The task command could not be started"
         return {
             "category": "usererror",
-            "code": "CommandProgramNotFound",
-            "message": f"The specified command program is not found: {result.launch_error}",
+            "code": code,
+            "message": message,
+            "details": [{"name": "Message", "value": result.launch_error}],
         }
     if result.timed_out:
         return {

@@ -41,7 +41,8 @@ class RunResult:
     timed_out: bool = False
     cancelled: bool = False
     output_exceeded: bool = False
-    launch_error: str | None = None  # the command could not be started
+    launch_error: str | None = None  # the command could not be started ("prog: No such file or directory")
+    program_missing: bool = False  # ... because the program does not exist
 
 
 def split_command_line(command_line: str) -> list[str]:
@@ -86,11 +87,16 @@ def run(
                 close_fds=True,
             )
         except (OSError, ValueError) as exc:
-            msg = (
-                f"{type(exc).__name__}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
-            )
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            msg = f"{argv[0]}: {reason}"
             err.write(f"{msg}\n".encode())
-            return RunResult(None, start, time.time(), launch_error=msg)
+            return RunResult(
+                None,
+                start,
+                time.time(),
+                launch_error=msg,
+                program_missing=isinstance(exc, (FileNotFoundError, NotADirectoryError)),
+            )
         if on_start is not None:
             on_start(proc.pid)
         deadline = None if timeout is None else start + timeout

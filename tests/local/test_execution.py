@@ -50,13 +50,21 @@ def test_command_line_runs_without_a_shell(batch, make_pool):
             {"id": "literal", "commandLine": "echo $HOME 'two words' > out"},
             {"id": "shell", "commandLine": "/bin/sh -c 'echo $AZ_BATCH_TASK_ID'"},
             {"id": "missing", "commandLine": "no-such-program-xyz --flag"},
+            {"id": "not-executable", "commandLine": "/dev/null"},
         ],
     )
     assert read_file(batch, job_id, "literal") == "$HOME two words > out\n"
     assert read_file(batch, job_id, "shell") == "shell\n"
     missing = batch.get_task(job_id, "missing")
     assert missing.execution_info.result == "failure"
-    assert missing.execution_info.failure_info.code == "CommandProgramNotFound"
+    info = missing.execution_info.failure_info
+    assert (info.code, info.message) == ("CommandProgramNotFound", "The specified command program is not found")
+    assert [(d.name, d.value) for d in info.details] == [
+        ("Message", "no-such-program-xyz: No such file or directory")
+    ]
+    assert read_file(batch, job_id, "missing", "stderr.txt") == "no-such-program-xyz: No such file or directory\n"
+    info = batch.get_task(job_id, "not-executable").execution_info.failure_info
+    assert (info.code, info.details[0].value) == ("CommandLaunchFailed", "/dev/null: Permission denied")
 
 
 def test_exit_codes_retries_and_failure_info(batch, make_pool):
