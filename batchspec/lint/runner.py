@@ -108,6 +108,7 @@ def lint_formula_result(
     if formula is not None:
         findings.extend(run_rules(FormulaContext(text, path, formula, config), _formula_rules()))
         findings = _merge_case_fixes(findings)
+        findings = _keyword_case_fixes(findings, text)
     plain = config.is_plain
     diagnostics = [f.diagnostic for f in findings]
     configured = diagnostics if plain else apply_config(diagnostics, config, path)
@@ -176,6 +177,29 @@ def _merge_case_fixes(findings: list[Finding]) -> list[Finding]:
         out[host] = Finding(dataclasses.replace(d, hint=hint), f.fix)
         drop.add(i)
     return [f for i, f in enumerate(out) if i not in drop]
+
+
+def _keyword_case_fixes(findings: list[Finding], text: str) -> list[Finding]:
+    """``$NodeDeallocationOption = TaskCompletion``: names are case-sensitive, so the type checker rejects it
+    (FM107); the lower-case keyword is the only possible meaning, so --fix writes it."""
+    from batchspec.formula import builtins as b
+    from batchspec.lint.rule import Edit
+
+    lines: list[str] | None = None
+    out = []
+    for f in findings:
+        d = f.diagnostic
+        if d.code == "FM107" and f.fix is None and d.span.start.line == d.span.end.line:
+            lines = lines if lines is not None else text.split("\n")
+            row = lines[d.span.start.line - 1] if d.span.start.line <= len(lines) else ""
+            word = row[d.span.start.col - 1 : d.span.end.col - 1]
+            if word.lower() in b.DEALLOCATION_OPTIONS and word != word.lower():
+                hint = f'write "{word.lower()}" (--fix does this)'
+                f = Finding(
+                    dataclasses.replace(d, hint=hint), Fix(f"write {word.lower()}", (Edit(d.span, word.lower()),))
+                )
+        out.append(f)
+    return out
 
 
 def _re_level(d: Diagnostic, config: LintConfig) -> Diagnostic:

@@ -32,3 +32,17 @@ def test_an_unknown_receiver_that_is_no_service_variable_keeps_plain_fm101() -> 
     (d,) = [d for d in lint_formula(text, "c.formula") if d.code == "FM101"]
     assert "--fix" not in (d.hint or "")
     assert fix_formula(text, "c.formula").applied == 0
+
+
+def test_a_deallocation_keyword_in_another_case_is_fixed() -> None:
+    text = "$TargetDedicatedNodes = 1;\n$NodeDeallocationOption = TaskCompletion;\n"
+    (d,) = [d for d in lint_formula(text, "c.formula") if d.code == "FM107"]
+    assert d.hint == 'write "taskcompletion" (--fix does this)'
+    result = fix_formula(text, "c.formula")
+    assert result.text == "$TargetDedicatedNodes = 1;\n$NodeDeallocationOption = taskcompletion;\n"
+    assert result.diagnostics == []
+
+
+def test_an_unknown_deallocation_keyword_gets_no_fix() -> None:
+    text = "$TargetDedicatedNodes = 1;\n$NodeDeallocationOption = finish;\n"
+    assert fix_formula(text, "c.formula").applied == 0
