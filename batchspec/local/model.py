@@ -134,7 +134,7 @@ class Request:
             )
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
             if data_plane:
                 raise ApiError(
                     400,

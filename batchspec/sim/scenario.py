@@ -515,6 +515,22 @@ _ITEM_KEYS = {
 _DIURNAL_KEYS = ("peak", "trough", "peak_at", "weekend_factor")
 
 
+def _deep_point(text: str, limit: int = 100) -> tuple[int, int]:
+    """Line and column where flow collections first nest ``limit`` levels deep (1, 1 if they never do)."""
+    depth, line, col = 0, 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "[{":
+            depth += 1
+            if depth >= limit:
+                return line, col
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return 1, 1
+
+
 def parse_scenario(
     text: str, path: str = "", read_file: Callable[[str], tuple[str, str]] | None = None, *, name: str = ""
 ) -> tuple[Scenario | None, list[Diagnostic]]:
@@ -538,6 +554,10 @@ def parse_scenario(
         return None, r.diags
     except yaml.YAMLError as exc:  # pragma: no cover - compose errors are all marked in practice
         r.report(SM_SYNTAX, Span.point(path, 1, 1), f"scenario is not valid YAML: {exc}")
+        return None, r.diags
+    except RecursionError:  # PyYAML composes recursively: thousands of nested [ or { exhaust the stack
+        line, col = _deep_point(text)
+        r.report(SM_SYNTAX, Span.point(path, line, col), "scenario is too deeply nested")
         return None, r.diags
     if root is None:
         r.report(

@@ -372,3 +372,17 @@ def test_input_file_symlinked_outside_the_project(tmp_path: Path, capsys: pytest
     assert _run(capsys, "validate", "--format", "concise", project) == (1, expected + "\n", "")
     code, out, err = _run(capsys, "render", project)
     assert (code, out) == (2, "") and err.startswith(expected + "\n")
+
+
+def test_deeply_nested_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """PyYAML composes recursively: 5,000 nested lists used to escape parse_scenario as a RecursionError."""
+    from batchspec.sim.scenario import parse_scenario
+
+    _, diagnostics = parse_scenario("duration: 1h\nworkload: " + "[" * 5000 + "]" * 5000 + "\n", "s.yaml")
+    assert [(d.code, d.span.start.line, d.span.start.col, d.message) for d in diagnostics] == [
+        ("SM101", 2, 110, "scenario is too deeply nested")]
+    formula = write(tmp_path, OK_FORMULA, "f.formula")
+    scenario = write(tmp_path, "metrics: " + "[" * 5000 + "]" * 5000 + "\n", "scenario.yaml")
+    code, out, err = _run(capsys, "simulate", "formula", formula, "--scenario", scenario)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{scenario}:1:109: error[SM101] scenario is too deeply nested\n")

@@ -439,3 +439,18 @@ def test_ids_that_could_name_a_path_are_refused(raw: Raw, job_id: str) -> None:
         {"key": "PropertyValue", "value": job_id},
         {"key": "Reason", "value": "An id may contain at most 64 letters, digits, hyphens and underscores."},
     ]
+
+
+def test_deeply_nested_bodies_are_client_errors(raw: Raw) -> None:
+    """json.loads recurses: a body nested 5,000 levels used to be a 500 with a traceback on the service's stderr."""
+    body = b'{"id": "deep", "poolInfo": {"poolId": "p"}, "metadata": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    status, _, answer = raw.request("POST", raw.data + "/jobs", body, {"Authorization": "Bearer " + raw.token()})
+    assert (status, answer["code"], _message(answer, "data")) == (
+        400, "InvalidRequestBody", "The specified Request Body is not syntactically valid.")
+    assert answer["values"][0]["value"].startswith("RecursionError: maximum recursion depth exceeded")
+    status, _, answer = raw.request("PUT", raw.mgmt_account + "/pools/deep", body,
+                                    {"Authorization": "Bearer " + raw.token(MGMT)})
+    assert (status, _code(answer, "mgmt")) == (400, "InvalidRequestBody")
+    assert _message(answer, "mgmt").startswith("The request body is not valid JSON: maximum recursion depth exceeded")
+    status, _, _ = raw.request("GET", raw.data + "/jobs", headers={"Authorization": "Bearer " + raw.token()})
+    assert status == 200  # and the service is still serving
