@@ -474,7 +474,7 @@ class Engine:
                     argv = executor.split_command_line(start_task["commandLine"])
                 except ValueError as exc:
                     argv = None
-                    failure = {"category": "usererror", "code": "CommandLaunchFailed", "message": str(exc)}
+                    failure = _launch_failed(str(exc))
                 result = None
                 if argv is not None:
                     result = executor.run(
@@ -950,7 +950,7 @@ class Engine:
                 argv = executor.split_command_line(task["commandLine"])
             except ValueError as exc:
                 argv = None
-                failure = {"category": "usererror", "code": "CommandLaunchFailed", "message": str(exc)}
+                failure = _launch_failed(str(exc))
             if argv is not None:
                 result = executor.run(
                     argv,
@@ -1091,6 +1091,15 @@ class Engine:
         if recent:
             out["recentTasks"] = recent
         return out
+
+
+def _launch_failed(reason: str) -> dict:
+    return {
+        "category": "usererror",
+        "code": "CommandLaunchFailed",
+        "message": "The task command could not be started",
+        "details": [{"name": "Message", "value": reason}],
+    }
 
 
 def _failure_of(result: executor.RunResult) -> dict | None:

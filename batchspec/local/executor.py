@@ -47,7 +47,11 @@ class RunResult:
 
 def split_command_line(command_line: str) -> list[str]:
     """POSIX word splitting, as the Batch node agent does on Linux. Raises ValueError on unbalanced quotes."""
-    argv = shlex.split(command_line)
+    try:
+        argv = shlex.split(command_line)
+    except ValueError as exc:  # shlex says "No closing quotation" / "No escaped character"
+        what = "an unclosed quote" if "quotation" in str(exc) else "a trailing backslash"
+        raise ValueError(f"the command line has {what}: {command_line}") from None
     if not argv:
         raise ValueError("the command line is empty")
     return argv

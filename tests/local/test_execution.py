@@ -51,6 +51,7 @@ def test_command_line_runs_without_a_shell(batch, make_pool):
             {"id": "shell", "commandLine": "/bin/sh -c 'echo $AZ_BATCH_TASK_ID'"},
             {"id": "missing", "commandLine": "no-such-program-xyz --flag"},
             {"id": "not-executable", "commandLine": "/dev/null"},
+            {"id": "unclosed", "commandLine": "/bin/sh -c 'echo hi"},
         ],
     )
     assert read_file(batch, job_id, "literal") == "$HOME two words > out\n"
@@ -65,6 +66,9 @@ def test_command_line_runs_without_a_shell(batch, make_pool):
     assert read_file(batch, job_id, "missing", "stderr.txt") == "no-such-program-xyz: No such file or directory\n"
     info = batch.get_task(job_id, "not-executable").execution_info.failure_info
     assert (info.code, info.details[0].value) == ("CommandLaunchFailed", "/dev/null: Permission denied")
+    info = batch.get_task(job_id, "unclosed").execution_info.failure_info
+    assert (info.code, info.message) == ("CommandLaunchFailed", "The task command could not be started")
+    assert info.details[0].value == "the command line has an unclosed quote: /bin/sh -c 'echo hi"
 
 
 def test_exit_codes_retries_and_failure_info(batch, make_pool):
