@@ -508,6 +508,9 @@ class _Interpreter:
             lo, hi = a + c, b_ + d
             src = left.src if b_ == INF else right.src if d == INF else None
             state = (left.state and right.lit) or (right.state and left.lit) or (left.state and right.state)
+            nudge = right.const if left.frac else left.const if right.frac else None
+            if nudge is not None and 0.5 <= nudge < 1:
+                frac = None  # x / n + 0.99, truncated by the service: a deliberate round-up
         elif op == "-":
             lo, hi = a - d, b_ - c
             src = left.src if b_ == INF else right.src if c == -INF else None

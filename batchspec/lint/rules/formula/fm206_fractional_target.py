@@ -15,7 +15,7 @@ class FractionalTarget(FormulaRule):
     (MicrosoftDocs/azure-docs#95350), and `$CurrentDedicatedNodes * 1.1` never grows a pool of fewer than 10
     nodes. Round explicitly: `ceil(…)` to round up, `floor(…)` to make the truncation visible. Not reported:
     shrinking the current size (`$TargetDedicatedNodes / 2`, `* 0.9`), where rounding down is the intent, and the
-    round-up idiom `(x + 3) / 4` of the docs.
+    round-up idioms `(x + 3) / 4` of the docs and `x / 4 + 0.99` (the service's truncation finishes them).
     """
 
     code = "FM206"
@@ -41,7 +41,8 @@ class FractionalTarget(FormulaRule):
         for span, targets in by_span.items():
             names = " and ".join(f'"{t.statement.target.name}"' for t in targets)
             expr = quote(ctx, span, 40)  # type: ignore[arg-type]
-            kind = "a division" if "/" in expr else "a fractional factor"
+            full = quote(ctx, span, 100_000)  # type: ignore[arg-type]
+            kind = "a division" if "/" in full else "a fractional factor"
             verb = "are" if len(targets) > 1 else "is"
             yield self.report(
                 span,  # type: ignore[arg-type]
