@@ -793,6 +793,24 @@ def _check_dependencies(
             return  # one is enough: a factory template repeats the same mistake in every task
 
 
+def _folder_listing(root: Path, pattern: str) -> str | None:
+    """What the folder a glob looks in holds, so a typo in the pattern (data/*.cvs) is easy to see."""
+    parts = Path(pattern).parts
+    fixed = [q for q in itertools.takewhile(lambda q: not any(ch in q for ch in "*?["), parts[:-1])]
+    folder = root.joinpath(*fixed) if fixed else root
+    shown = "/".join(fixed) + "/" if fixed else "the project folder"
+    if not folder.is_dir():
+        return f'there is no folder "{"/".join(fixed)}" in the project' if fixed else None
+    try:
+        names = sorted(e.name + ("/" if e.is_dir() else "") for e in folder.iterdir() if not e.name.startswith("."))
+    except OSError:
+        return None
+    if not names:
+        return f"{shown} is empty"
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"{shown} holds {', '.join(names[:5])}{more}"
+
+
 def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput, Path]]:
     out: list[tuple[StagedInput, Path]] = []
     root = ctx.c.root.resolve()
@@ -812,7 +830,13 @@ def _job_inputs(ctx: _Ctx, job: dict, path: JsonPath) -> list[tuple[StagedInput,
             continue
         matches = sorted(m for m in root.glob(pattern) if m.is_file())
         if not matches:
-            ctx.error("SP011", "missing-include", f'input files "{pattern}" match no file', (*p, "files"))
+            ctx.error(
+                "SP011",
+                "missing-include",
+                f'input files "{pattern}" match no file',
+                (*p, "files"),
+                _folder_listing(root, pattern),
+            )
         prefix = str(inp.get("prefix", ""))
         outside = [m for m in matches if m.resolve() != root and root not in m.resolve().parents]
         for m in outside:  # a symlink inside the project that points out of it: never upload what it points to
@@ -1086,6 +1110,10 @@ def compile_spec(path: str, text: str, env: str | None = None, *, root: Path | N
     acct = data2.get("account")
     if isinstance(acct, dict):
         c.target = Target("azure", acct.get("subscriptionId"), acct.get("resourceGroup"), acct.get("name"))
+    elif data2.get("target") == "azure":
+        # `target: azure` without `account:`: the ids come from the environment (AZURE_SUBSCRIPTION_ID,
+        # BATCHSPEC_RESOURCE_GROUP, BATCHSPEC_ACCOUNT_NAME), which the CLI resolves; never fall back to local.
+        c.target = Target("azure")
     if isinstance(data2.get("pool"), dict):
         _compile_pool(ctx, data2["pool"])
     elif "pool" not in data2:
