@@ -118,13 +118,18 @@ def decode(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
         col = len(data[line_start:offset].decode("utf-8", "replace")) + 1
         bad = data[offset : offset + 1].hex()
         hint = "save the file as UTF-8"
-        if b"\x00" in data[:1024]:
+        message = f"file is not valid UTF-8: byte 0x{bad} cannot be decoded"
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows "Unicode" (e.g. PowerShell's Out-File default)
+            line, col = 1, 1
+            message = "file is UTF-16 text; batchspec reads UTF-8"
+            hint = "save it as UTF-8 (PowerShell: Out-File -Encoding utf8; Notepad: Save as, Encoding UTF-8)"
+        elif b"\x00" in data[:1024]:
             hint = "this looks like a binary file; pass a text file holding the formula"
         return None, [
             make(
                 "FM008",
                 Span(path, Pos(line, col), Pos(line, col + 1)),
-                f"file is not valid UTF-8: byte 0x{bad} cannot be decoded",
+                message,
                 hint=hint,
             )
         ]

@@ -101,6 +101,15 @@ def test_non_utf8_is_a_positioned_diagnostic(tmp_path: Path, capsys: pytest.Capt
     )
 
 
+def test_utf16_file_is_named_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "windows.formula"
+    f.write_bytes("$TargetDedicatedNodes = 1;\r\n".encode("utf-16"))  # with its BOM, as Windows tools write it
+    assert main(["validate", str(f), "--format", "concise"]) == 1
+    assert capsys.readouterr().out.endswith(
+        "windows.formula:1:1: error[FM008] file is UTF-16 text; batchspec reads UTF-8\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "code"),
     [
