@@ -21,7 +21,8 @@ Each case has a time limit (SIGALRM). A case fails as
 * **mismatch**: two strategies that must agree do not (fast parser vs Lark, interpreter vs compiled form, format
   round trip).
 
-Failing inputs are minimised (hypothesis shrinks its own; mutated inputs go through a bounded delta-debugging pass).
+Failing inputs are minimised (hypothesis shrinks its own; mutated inputs go through a bounded delta-debugging
+pass).
 
 **Fault campaign.** The apply reliability scenario at scale: the local Batch service runs as its own process with
 ``BATCHSPEC_LOCAL_FAULTS`` set to each fault mix; ``batchspec apply SPEC --yes --no-wait`` (a subprocess, the real

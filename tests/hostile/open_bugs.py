@@ -1,10 +1,12 @@
-"""Minimal reproducers of the failures the fuzz campaign and the hostile suite found (bench/campaign.py), still open.
+"""Minimal reproducers of the failures the fuzz campaign and the hostile suite found (bench/campaign.py),
+still open.
 
-Not collected by CI (the file name does not start with test_): run it with `pytest tests/hostile/open_bugs.py`.
-When a reproducer passes, move it into the hostile suite (test_*.py) so that CI keeps it fixed.
+Not collected by CI (the file name does not start with test_): run it with `pytest
+tests/hostile/open_bugs.py`. When a reproducer passes, move it into the hostile suite (test_*.py) so that CI
+keeps it fixed.
 
-Each test states the contract (a positioned diagnostic or a clean evaluation error, a documented exit code, never a
-traceback), not one particular wording, so that the owning area can choose the message.
+Each test states the contract (a positioned diagnostic or a clean evaluation error, a documented exit code,
+never a traceback), not one particular wording, so that the owning area can choose the message.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tests.hostile.conftest import write
 BIG = "9" * 400  # a literal that parses as a double and overflows to infinity
 
 
-# --- evaluator (EVAL): an infinite count or index must be an evaluation error, not an OverflowError ---------------
+# --- evaluator (EVAL): an infinite count or index must be an evaluation error, not an OverflowError ---------
 
 INFINITE = [
     f"$TargetDedicatedNodes = max($ActiveTasks.GetSample({BIG}));",
@@ -57,7 +59,7 @@ def test_infinite_numbers_through_evaluate_and_simulate(tmp_path: Path, capsys: 
     assert "Traceback" not in capsys.readouterr().err
 
 
-# --- spec loader (SPEC): a self-referencing alias hangs and grows without bound ------------------------------------
+# --- spec loader (SPEC): a self-referencing alias hangs and grows without bound -----------------------------
 
 
 @pytest.mark.parametrize("command", ["validate", "render", "evaluate"])
@@ -76,7 +78,7 @@ def test_self_referencing_alias_is_refused_quickly(tmp_path: Path, command: str)
     assert proc.returncode in (1, 2) and (":1:" in output or ":2:" in output), output
 
 
-# --- state file (EVAL): a huge integer is a positioned error, not an OverflowError ---------------------------------
+# --- state file (EVAL): a huge integer is a positioned error, not an OverflowError --------------------------
 
 
 @pytest.mark.parametrize("state", [f"pool:\n  targetLowPriorityNodes: {BIG}\n",
@@ -89,7 +91,7 @@ def test_huge_integers_in_a_state_file(tmp_path: Path, capsys: pytest.CaptureFix
     assert "Traceback" not in err and f"{path}:" in err
 
 
-# --- lint configuration (LINT): a deeply nested batchspec.toml is BS001, not a RecursionError ---------------------
+# --- lint configuration (LINT): a deeply nested batchspec.toml is BS001, not a RecursionError ---------------
 
 
 def test_deeply_nested_config_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

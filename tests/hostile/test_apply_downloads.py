@@ -1,7 +1,7 @@
-"""Output downloads must stay inside their destination folder, whatever blob names a task (or anyone with write access
-to the container) leaves behind. The store here is an in-memory BlobStore: the guard under test is batchspec's own
-path handling in ``apply.staging.download_outputs``; the transfer through azure-storage-blob is tested against
-Azurite in tests/apply and tests/local.
+"""Output downloads must stay inside their destination folder, whatever blob names a task (or anyone with
+write access to the container) leaves behind. The store here is an in-memory BlobStore: the guard under test
+is batchspec's own path handling in ``apply.staging.download_outputs``; the transfer through
+azure-storage-blob is tested against Azurite in tests/apply and tests/local.
 """
 
 from __future__ import annotations

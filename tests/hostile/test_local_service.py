@@ -1,10 +1,11 @@
 """Hostile requests to the local Batch service over raw HTTPS: forged and missing credentials, malformed and
-oversized bodies, paths that try to leave the task directory. Each asserts the exact status, error code and message.
+oversized bodies, paths that try to leave the task directory. Each asserts the exact status, error code and
+message.
 
-Already covered exactly elsewhere (not repeated here; see docs/reliability.md): no Authorization header on both
-planes and malformed JSON / 5 MB body on the data plane (tests/local/test_dataplane.py), a wrong shared key through the
-SDK (tests/local/test_dataplane.py::test_shared_key_auth), a wrong client secret at the token endpoint
-(tests/local/test_mgmt.py).
+Already covered exactly elsewhere (not repeated here; see docs/reliability.md): no Authorization header on
+both planes and malformed JSON / 5 MB body on the data plane (tests/local/test_dataplane.py), a wrong shared
+key through the SDK (tests/local/test_dataplane.py::test_shared_key_auth), a wrong client secret at the token
+endpoint (tests/local/test_mgmt.py).
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def test_token_endpoint_refuses_unknown_client_tenant_and_junk(raw: Raw) -> None
         assert "access_token" not in body
 
 
-# --- bodies ------------------------------------------------------------------------------------------------------
+# --- bodies -------------------------------------------------------------------------------------------------
 
 
 def test_management_plane_malformed_bodies(raw: Raw) -> None:
@@ -291,7 +292,7 @@ def test_data_plane_body_values_json_does_not_allow(raw: Raw) -> None:
     assert (status, body["code"]) == (400, "InvalidPropertyValue")
 
 
-# --- paths that try to leave the task directory ----------------------------------------------------------------------
+# --- paths that try to leave the task directory -------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
