@@ -969,6 +969,20 @@ def _expand_factory(
     else:
         container = spec.get("container")
         files = [s for s, _ in staged if container is None or s.container == container]
+        if not files and staged:  # inputs exist but none reach this container: a job with no tasks
+            import difflib
+
+            have = sorted({s.container for s, _ in staged})
+            close = difflib.get_close_matches(str(container), have, n=1, cutoff=0.6)
+            ctx.error(
+                "SP012",
+                "invalid-value",
+                f'perFile container "{container}" receives no input file, so the job would have no tasks',
+                (*fpath, "container"),
+                (f'did you mean "{close[0]}"? ' if close else "")
+                + "the job's inputs go to "
+                + ", ".join(f'"{h}"' for h in have),
+            )
         contexts = []
         for s in files:
             digest = hashlib.sha1(f"{s.container}/{s.blob_name}".encode()).hexdigest()[:8]

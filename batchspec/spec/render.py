@@ -45,6 +45,29 @@ class TemplateProblem(Exception):
         self.variable = variable  # TM002: the undefined name, to point at its use in the template
 
 
+def _missing_attribute(text: str, attr: str, variables: Mapping[str, Any]) -> TemplateProblem:
+    """``{{ file.nme }}``: name the object and what it has, instead of Jinja's "'dict object' has no attribute"."""
+    import difflib
+
+    m = re.search(r"([A-Za-z_]\w*(?:\.\w+)*)\." + re.escape(attr) + r"\b", text)
+    owner = m.group(1) if m else None
+    value: Any = variables
+    for part in (owner or "").split(".") if owner else ():
+        value = value.get(part) if isinstance(value, Mapping) else None
+    keys = sorted(str(k) for k in value) if isinstance(value, Mapping) and owner else []
+    close = difflib.get_close_matches(attr, keys, n=1, cutoff=0.6)
+    hint = (f'did you mean "{owner}.{close[0]}"? ' if close else "") + (
+        f"{owner} has {', '.join(keys)}" if keys else ""
+    )
+    return TemplateProblem(
+        "TM002",
+        "undefined-template-variable",
+        f'"{owner}" has no attribute "{attr}"' if owner else f'undefined attribute "{attr}"',
+        hint=hint.strip() or None,
+        variable=f"{owner}.{attr}" if owner else None,
+    )
+
+
 def _undefined_hint(name: str, variables: Mapping[str, Any]) -> str:
     import difflib
 
@@ -168,6 +191,9 @@ def render_string(text: str, variables: Mapping[str, Any]) -> str:
         msg = str(exc.message or exc)
         name = msg.split("'")[1] if msg.count("'") >= 2 else msg
         undefined = "is undefined" in msg
+        attribute = re.fullmatch(r"'?[\w ]+'? has no attribute '(\w+)'", msg)
+        if attribute:
+            raise _missing_attribute(text, attribute.group(1), variables) from None
         raise TemplateProblem(
             "TM002",
             "undefined-template-variable",

@@ -319,3 +319,50 @@ def test_a_variable_only_an_environment_defines_says_so(tmp_path: Path) -> None:
     found = [(d.code, d.message, d.hint) for d in check(tmp_path, text)]
     hint = "defined only in environments.prod.variables; give it a default under variables: for the others"
     assert found == [("TM002", 'undefined template variable "label"', hint)]  # dev repeats it: reported once
+
+
+PER_FILE = POOL_HEAD + (
+    "  fixedScale: {targetDedicatedNodes: 1}\n"
+    "jobs:\n"
+    "  - id: convert\n"
+    "    inputs:\n"
+    "      - {files: data/*.csv, container: inputs}\n"
+    "    taskFactory:\n"
+    "      perFile:\n"
+    "        container: inputs\n"
+    "        task: {script: \"convert {{ file.name }}\"}\n"
+)
+
+
+def _project(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1\n", encoding="utf-8")
+
+
+def test_per_file_job_is_clean(tmp_path: Path) -> None:
+    _project(tmp_path)
+    assert check(tmp_path, PER_FILE) == []
+
+
+def test_an_input_glob_that_matches_nothing_lists_the_folder(tmp_path: Path) -> None:
+    _project(tmp_path)
+    (d,) = check(tmp_path, PER_FILE.replace("data/*.csv", "data/*.cvs"))
+    assert (d.code, d.hint) == ("SP011", "data/ holds a.csv")
+    (d,) = check(tmp_path, PER_FILE.replace("data/*.csv", "dta/*.csv"))
+    assert d.hint == 'there is no folder "dta" in the project'
+
+
+def test_a_per_file_container_that_gets_no_input_is_an_error(tmp_path: Path) -> None:
+    _project(tmp_path)
+    text = PER_FILE.replace("        container: inputs\n", "        container: input\n")
+    (d,) = check(tmp_path, text)
+    assert (d.code, at(text, d)) == ("SP012", "input")
+    assert d.message == 'perFile container "input" receives no input file, so the job would have no tasks'
+    assert d.hint == 'did you mean "inputs"? the job\'s inputs go to "inputs"'
+
+
+def test_a_misspelt_attribute_names_the_object_and_its_members(tmp_path: Path) -> None:
+    _project(tmp_path)
+    (d,) = check(tmp_path, PER_FILE.replace("file.name", "file.nme"))
+    assert (d.code, d.message) == ("TM002", '"file" has no attribute "nme"')
+    assert d.hint == 'did you mean "file.name"? file has blob, container, name, stem'
