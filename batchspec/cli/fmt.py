@@ -59,7 +59,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         text, problems = decode(data, shown)
         if text is None:
             sys.stderr.write(render_text(problems, files_checked=1, sources={}, summary=False))
-            print(f"batchspec: error: {shown} was not formatted: it is not UTF-8 text", file=sys.stderr)
+            print(f"batchspec: error: {_name(shown, path)} was not formatted: it is not UTF-8 text", file=sys.stderr)
             not_formatted.append(shown)
             continue
         try:
@@ -68,9 +68,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
             sys.stderr.write(render_text(exc.diagnostics, files_checked=1, sources={shown: text}, summary=False))
             n = sum(d.severity.label == "error" for d in exc.diagnostics)
             print(
-                f"batchspec: error: {shown} was not formatted: fix the "
+                f"batchspec: error: {_name(shown, path)} was not formatted: fix the "
                 + ("error" if n == 1 else f"{n} errors")
-                + " above first (the file is unchanged)",
+                + " above first"
+                + (" (the file is unchanged)" if path is not None else " (nothing written to stdout)"),
                 file=sys.stderr,
             )
             not_formatted.append(shown)
@@ -93,7 +94,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                 )
             )
         if args.check:
-            print(f"would reformat {shown}", file=sys.stderr)
+            print(f"would reformat {_name(shown, path)}", file=sys.stderr)
         elif not args.diff and path is not None:
             path.write_bytes(formatted.encode("utf-8"))
             print(f"reformatted {shown}", file=sys.stderr)
@@ -107,6 +108,10 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     if args.check and changed:
         return 1
     return 0
+
+
+def _name(shown: str, path: Path | None) -> str:
+    return "the text read from stdin" if path is None else shown
 
 
 def _summary(files: int, changed: int, not_formatted: int, args: argparse.Namespace) -> str:

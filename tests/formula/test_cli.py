@@ -247,6 +247,19 @@ def test_fmt_on_a_folder_sums_up(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().err.endswith("batchspec: 1 file reformatted, 1 file already formatted\n")
 
 
+def test_fmt_stdin_with_a_syntax_error_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _stdin(monkeypatch, b"$x = (1;\n")
+    assert main(["fmt", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.endswith(
+        "batchspec: error: the text read from stdin was not formatted: fix the error above first "
+        "(nothing written to stdout)\n"
+    )
+
+
 def test_fmt_stdin_to_stdout(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _stdin(monkeypatch, b"  $TargetDedicatedNodes=(time().weekday==1?5:1)")
     assert main(["fmt", "-"]) == 0
