@@ -100,3 +100,35 @@ def test_deeply_nested_config_is_a_config_error(tmp_path: Path, capsys: pytest.C
     assert main(["validate", "--format", "concise", str(formula)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "batchspec.toml:1:" in err and "BS001" in err
+
+
+# --- render -o (SPEC): ids name files; an id with ../ must not write outside the output folder -------------------
+
+PATH_IDS = """batchspec: 1
+pool:
+  id: "../../evilpool"
+  vmSize: standard_d2s_v3
+  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
+  fixedScale: {targetDedicatedNodes: 0}
+jobs:
+  - id: "../../eviljob"
+    tasks:
+      - id: "t"
+        commandLine: /bin/true
+"""
+
+
+def test_render_output_stays_in_its_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "p"
+    write(project, PATH_IDS)
+    code = main(["render", str(project), "-o", str(project / "out")])
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    assert all(name.startswith("p/out/") for name in written), written  # today: p/eviljob.json, p/eviljob.tasks.json
+    assert code == 2 and "SP105" in capsys.readouterr().err
+
+
+def test_pool_id_is_checked_like_job_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write(tmp_path / "p", PATH_IDS)
+    assert main(["validate", "--format", "concise", str(spec.parent)]) == 1
+    out = capsys.readouterr().out
+    assert f"{spec}:3:" in out  # the pool id "../../evilpool" (today only the job id, line 8, is reported)
