@@ -753,6 +753,16 @@ def _expand_sweep(ctx: _Ctx, spec: Any, path: JsonPath) -> list[dict[str, Any]]:
         else:
             ctx.error("SP012", "invalid-value", f'parameter "{name}" needs a list or {{start, end, step}}', p)
             return []
+        if not values:  # the whole sweep would be empty: a job without tasks
+            reversed_range = isinstance(rng, dict) and rng.get("start", 0) > rng.get("end", 0)
+            ctx.error(
+                "SP012",
+                "invalid-value",
+                f'parameter "{name}" has no values, so the sweep makes no task',
+                p,
+                "start is above end: add step: -1 to count down" if reversed_range else "give it at least one value",
+            )
+            return []
         names.append(name)
         axes.append(values)
     total = 1
@@ -764,6 +774,15 @@ def _expand_sweep(ctx: _Ctx, spec: Any, path: JsonPath) -> list[dict[str, Any]]:
         )
         return []
     return [dict(zip(names, combo)) for combo in itertools.product(*axes)]
+
+
+def _sweep_names(job: dict) -> str:
+    factory = job.get("taskFactory")
+    sweep = factory.get("parametricSweep") if isinstance(factory, dict) else None
+    params = sweep.get("parameters") if isinstance(sweep, dict) else None
+    if not isinstance(params, dict) or not params:
+        return ""
+    return " (" + ", ".join("{{ " + str(k) + " }}" for k in params) + ")"
 
 
 def _check_dependencies(
@@ -907,7 +926,12 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
                     severity=Severity.ERROR,
                     message=f'task id "{t["id"]}" is used twice in job "{job_id}" (ids are case-insensitive)',
                     span=ctx.c.span(here),
-                    hint="give each task its own id; Batch rejects the second one",
+                    hint=(
+                        "the id template gives two tasks the same id; use every swept parameter in it"
+                        + _sweep_names(job)
+                        if n < len(origins) and first < len(origins) and origins[first] == origins[n]
+                        else "give each task its own id; Batch rejects the second one"
+                    ),
                     related=(
                         (Related(ctx.c.span((*origins[first], "id")), "first used here"),)
                         if first < len(origins) and origins[first] != origins[n]

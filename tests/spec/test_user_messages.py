@@ -366,3 +366,29 @@ def test_a_misspelt_attribute_names_the_object_and_its_members(tmp_path: Path) -
     (d,) = check(tmp_path, PER_FILE.replace("file.name", "file.nme"))
     assert (d.code, d.message) == ("TM002", '"file" has no attribute "nme"')
     assert d.hint == 'did you mean "file.name"? file has blob, container, name, stem'
+
+
+SWEEP = POOL_HEAD + (
+    "  fixedScale: {targetDedicatedNodes: 1}\n"
+    "jobs:\n"
+    "  - id: sweep\n"
+    "    taskFactory:\n"
+    "      parametricSweep:\n"
+    "        parameters: PARAMS\n"
+    "        task: {id: 't-{{ n }}', commandLine: 'echo {{ n }}'}\n"
+)
+
+
+def test_an_empty_sweep_is_an_error_not_a_job_without_tasks(tmp_path: Path) -> None:
+    (d,) = check(tmp_path, SWEEP.replace("PARAMS", "{n: {start: 5, end: 1}}"))
+    assert (d.code, d.message) == ("SP012", 'parameter "n" has no values, so the sweep makes no task')
+    assert d.hint == "start is above end: add step: -1 to count down"
+    assert check(tmp_path, SWEEP.replace("PARAMS", "{n: {start: 5, end: 1, step: -1}}")) == []
+    (d,) = check(tmp_path, SWEEP.replace("PARAMS", "{n: []}"))
+    assert d.hint == "give it at least one value"
+
+
+def test_an_id_template_that_misses_a_parameter_says_so(tmp_path: Path) -> None:
+    (d,) = check(tmp_path, SWEEP.replace("PARAMS", "{n: {start: 1, end: 2}, m: [a, b]}"))
+    assert d.code == "SP017"
+    assert d.hint == "the id template gives two tasks the same id; use every swept parameter in it ({{ n }}, {{ m }})"
