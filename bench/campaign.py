@@ -113,7 +113,7 @@ def memory_limit(extra_bytes: int) -> Iterator[None]:
 
 @dataclass
 class Problem:
-    kind: str  # crash | hang | unpositioned | mismatch
+    kind: str  # crash | hang | unpositioned | mismatch | escape (a file written outside its folder)
     stage: str  # parse, lint, format, evaluate, validate, render, ...
     detail: str  # traceback or explanation
 
@@ -133,7 +133,7 @@ class Tally:
     cases: int = 0
     seconds: float = 0.0
     counts: dict[str, int] = field(
-        default_factory=lambda: {"crash": 0, "hang": 0, "unpositioned": 0, "mismatch": 0}
+        default_factory=lambda: {"crash": 0, "hang": 0, "unpositioned": 0, "mismatch": 0, "escape": 0}
     )
     failures: list[Failure] = field(default_factory=list)
     by_source: dict[str, int] = field(default_factory=dict)
@@ -159,7 +159,7 @@ class Tally:
         c = self.counts
         return (
             f"{self.cases:,} cases in {self.seconds:.0f} s: {c['crash']} crashes, {c['hang']} hangs, "
-            f"{c['unpositioned']} unpositioned, {c['mismatch']} mismatches"
+            f"{c['unpositioned']} unpositioned, {c['mismatch']} mismatches, {c['escape']} path escapes"
         )
 
 
@@ -746,6 +746,21 @@ def spec_problems(folder: Path, name: str, data: bytes) -> list[Problem]:
     if name.endswith((".yaml", ".yml")):
         code, out, err = run_cli(["render", str(folder)])
         problems += _cli_problems("render", code, out, err, (0, 1, 2), (1, 2))
+        if code == 0:  # render -o writes files named after ids: nothing may land outside the output folder
+            outdir = folder / "rendered"
+            shutil.rmtree(outdir, ignore_errors=True)
+            root = folder.parent
+            before = {p for p in root.rglob("*") if outdir not in p.parents}
+            code, out, err = run_cli(["render", str(folder), "-o", str(outdir)])
+            problems += _cli_problems("render -o", code, out, err, (0, 1, 2), (1, 2))
+            escaped = {p for p in root.rglob("*") if outdir not in p.parents and p != outdir} - before
+            if escaped:
+                problems.append(Problem("escape", "render -o", "wrote outside the output folder: "
+                                        + ", ".join(sorted(str(p.relative_to(root)) for p in escaped))))
+                for p in escaped:
+                    if p.is_file():
+                        p.unlink()
+            shutil.rmtree(outdir, ignore_errors=True)
     else:
         outdir = folder / "imported"
         shutil.rmtree(outdir, ignore_errors=True)
@@ -1266,9 +1281,10 @@ def _fuzz_results(tallies: list[Tally]) -> list[Result]:
             name="fuzz campaign: formulas (decode, parse, Lark, type check, lint, --fix, format, interpreter vs "
         "compiled); specs, pool JSON, scenarios, state files (validate, render, import, evaluate --state)",
         figure=f"{total.cases:,} cases in {total.seconds:.0f} s: {c['crash']} crashes, {c['hang']} hangs, "
-            f"{c['unpositioned']} not positioned, {c['mismatch']} mismatches",
-            target="zero crashes, zero hangs, every failure a positioned diagnostic",
-            met=c["crash"] == 0 and c["hang"] == 0 and c["unpositioned"] == 0,
+            f"{c['unpositioned']} not positioned, {c['mismatch']} mismatches, {c['escape']} path escapes",
+            target="zero crashes, zero hangs, every failure a positioned diagnostic, no file written outside "
+            "its folder",
+            met=c["crash"] == 0 and c["hang"] == 0 and c["unpositioned"] == 0 and c["escape"] == 0,
             notes=notes,
         )
     )
