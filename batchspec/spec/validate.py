@@ -465,6 +465,13 @@ def formula_diagnostics(
         _, diags = check_formula(text, path)
     if locate is None:
         return list(diags)
+    # --fix rewrites .formula files only; inside a spec or a JSON string the promise would not hold
+    diags = [
+        dataclasses.replace(d, hint=d.hint.replace("(--fix does this)", "(--fix does this in a .formula file)"))
+        if d.hint and "(--fix does this)" in d.hint
+        else d
+        for d in diags
+    ]
     index = LineIndex(text)
 
     def remap(span: Span) -> Span:

@@ -392,3 +392,15 @@ def test_an_id_template_that_misses_a_parameter_says_so(tmp_path: Path) -> None:
     (d,) = check(tmp_path, SWEEP.replace("PARAMS", "{n: {start: 1, end: 2}, m: [a, b]}"))
     assert d.code == "SP017"
     assert d.hint == "the id template gives two tasks the same id; use every swept parameter in it ({{ n }}, {{ m }})"
+
+
+def test_fix_hints_in_an_embedded_formula_do_not_promise_a_rewrite(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  autoScale:\n"
+        "    evaluationInterval: PT5M\n"
+        "    formula: |\n"
+        "      $TargetDedicated = min(2, max(0, $PendingTasks.GetSample(1)));\n"
+        "      $NodeDeallocationOption = taskcompletion;\n"
+    )
+    (d,) = check(tmp_path, text)
+    assert d.code == "FM210" and d.hint.endswith("(--fix does this in a .formula file)")
