@@ -32,17 +32,23 @@ class Store:
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
+    # An upsert keeps the row (and its rowid) of an updated resource: load() returns resources in creation order,
+    # so lists and the task queues rebuilt after a restart keep it. (INSERT OR REPLACE moved every write to the end.)
+    _PUT = (
+        "INSERT INTO resources VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body"
+    )
+
     def put(self, kind: str, key: str, body: dict) -> None:
         text = json.dumps(body, separators=(",", ":"))
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?)", (kind, key, text))
+            self._db.execute(self._PUT, (kind, key, text))
 
     def put_many(self, kind: str, items: Iterable[tuple[str, dict]]) -> None:
         rows = [(kind, k, json.dumps(b, separators=(",", ":"))) for k, b in items]
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.executemany("INSERT OR REPLACE INTO resources VALUES (?, ?, ?)", rows)
+                self._db.executemany(self._PUT, rows)
             finally:
                 self._db.execute("COMMIT")
 

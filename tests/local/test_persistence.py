@@ -139,3 +139,44 @@ def test_one_service_per_state_directory(tmp_path):
             LocalBatchService(state).start()
     with LocalBatchService(state) as again:  # free once the first one stopped
         assert again.port
+
+
+def test_store_loads_in_creation_order_after_updates(tmp_path):
+    from batchspec.local.store import Store
+
+    store = Store(tmp_path / "s.sqlite3")
+    for key in ("a", "b", "c"):
+        store.put("task", key, {"id": key, "v": 1})
+    store.put("task", "a", {"id": "a", "v": 2})  # an update keeps the row where it was
+    store.put_many("task", [("b", {"id": "b", "v": 2})])
+    assert [(k, body["v"]) for k, body in store.load("task")] == [("a", 2), ("b", 2), ("c", 1)]
+    store.close()
+
+
+def test_restart_keeps_the_order_tasks_were_added_in(tmp_path):
+    state = tmp_path / "state"
+    with checked_service(state, allocation_delay=0.05) as svc:
+        c = svc.connection
+        _, arm, batch = make_clients(c)
+        arm.pool.create(
+            c.resource_group,
+            c.account_name,
+            "p",
+            {
+                "properties": {
+                    "vmSize": "a",
+                    "taskSlotsPerNode": 2,
+                    "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}},
+                }
+            },
+        )
+        batch.create_job({"id": "j", "poolInfo": {"poolId": "p"}})
+        batch.create_task_collection(
+            "j", {"value": [{"id": "slow", "commandLine": "sleep 0.5"}, {"id": "fast", "commandLine": "true"}]}
+        )
+        # "slow" is written last, when it completes
+        wait_for(lambda: all(t.state == "completed" for t in batch.list_tasks("j")))
+        assert [t.id for t in batch.list_tasks("j")] == ["slow", "fast"]
+    with checked_service(state, allocation_delay=0.05) as svc:
+        _, _, batch = make_clients(svc.connection)
+        assert [t.id for t in batch.list_tasks("j")] == ["slow", "fast"]
