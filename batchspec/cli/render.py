@@ -82,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
             written = [out / "pool.json"]
             (out / "pool.json").write_text(_dump(pool_body), encoding="utf-8")
             if not args.pool:
+                jobs_dir = (out / "jobs").resolve()
                 for job in project.jobs:
+                    if (jobs_dir / f"{job.id}.json").resolve().parent != jobs_dir:  # ids are checked; be sure
+                        raise BatchspecError(f'job id "{job.id}" cannot name a file inside {out / "jobs"}')
                     (out / "jobs" / f"{job.id}.json").write_text(_dump(job.job_body), encoding="utf-8")
                     (out / "jobs" / f"{job.id}.tasks.json").write_text(_dump(job.tasks), encoding="utf-8")
                     written += [out / "jobs" / f"{job.id}.json", out / "jobs" / f"{job.id}.tasks.json"]

@@ -283,6 +283,9 @@ def parse_config(
         raise ConfigError(
             [_diag(path, line, col, f"invalid TOML: {message[:1].lower()}{message[1:]}")]
         ) from None
+    except RecursionError:  # arrays nested hundreds deep: the TOML reader recurses per level
+        line = next((n for n, row in enumerate(text.split("\n"), 1) if "[[[[" in row.replace(" ", "")), 1)
+        raise ConfigError([_diag(path, line, 1, "invalid TOML: values nest too deeply")]) from None
     if pyproject:
         table = data.get("tool", {}).get("batchspec", {})
         prefix: tuple[str, ...] = ("tool", "batchspec")

@@ -498,6 +498,15 @@ class _YamlReader:
                         f'undefined alias "*{ev.anchor}"',
                         self._span(ev.start_mark, ev.end_mark),
                     )
+                if any(open_node is target for open_node in stack):
+                    # the alias sits inside the node it names: the value would contain itself for ever
+                    raise _fail(
+                        "SP004",
+                        "yaml-alias-limit",
+                        f'alias "*{ev.anchor}" refers to a value that contains it, so it never ends',
+                        self._span(ev.start_mark, ev.end_mark),
+                        hint=f'anchor "&{ev.anchor}" is still open here; copy the value instead of the alias',
+                    )
                 alias = _YamlNode("alias", ev.start_mark, ev.end_mark, None, None)
                 alias.value = target
                 attach(alias)

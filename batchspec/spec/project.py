@@ -442,6 +442,15 @@ def _compile_pool(ctx: _Ctx, pool: dict) -> None:
     pool_id = pool.get("id")
     if not isinstance(pool_id, str) or not pool_id:
         ctx.error("SP014", "missing-field", 'the pool needs an "id"', P)
+    elif not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", pool_id) and "{{" not in pool_id and "{%" not in pool_id:
+        # the id is a URL segment (and render -o's name); a template that failed is reported already
+        ctx.error(
+            "SP100",
+            "spec-schema",
+            f'pool id "{pool_id}" is not a valid id',
+            (*P, "id"),
+            'an id holds 1-64 letters, digits, "-" and "_"',
+        )
     else:
         c.pool_id = pool_id
     for key in POOL_PASSTHROUGH:
@@ -885,6 +894,16 @@ def _compile_job(ctx: _Ctx, job: dict, path: JsonPath, variables: dict[str, Any]
     job_id = job.get("id")
     if not isinstance(job_id, str) or not job_id:
         ctx.error("SP014", "missing-field", 'a job needs an "id"', path)
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", job_id) and "{{" not in job_id and "{%" not in job_id:
+        # the id also names render -o's files
+        ctx.error(
+            "SP105",
+            "job-schema",
+            f'job id "{job_id}" is not a valid id',
+            (*path, "id"),
+            'an id holds 1-64 letters, digits, "-" and "_"',
+        )
         return None
     model: dict[str, Any] = {"id": job_id}
     for k in JOB_PASSTHROUGH:

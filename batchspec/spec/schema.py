@@ -62,7 +62,7 @@ ID_PATTERN = "^[a-zA-Z0-9_-]{1,64}$"  # pool, job and task ids (REST specificati
 
 
 def _id_suggestion(value: str) -> str:
-    fixed = re.sub(r"[^A-Za-z0-9_-]", "_", value)[:64]
+    fixed = re.sub(r"[^A-Za-z0-9_-]+", "_", value).strip("_-")[:64]
     return fixed if fixed and fixed != value else ""
 
 

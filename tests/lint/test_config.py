@@ -207,3 +207,11 @@ def test_suggestions_for_misspelt_keys_but_no_guessed_codes(tmp_path: Path) -> N
     (tmp_path / "batchspec.toml").write_text('selct = ["FM2"]\n', encoding="utf-8")
     config = load_config(tmp_path)
     assert [w.hint for w in config.diagnostics] == ['did you mean "select"?']
+
+
+def test_a_config_nested_hundreds_deep_is_bs001_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "batchspec.toml").write_text("select = " + "[" * 600 + "]" * 600 + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    (d,) = info.value.diagnostics
+    assert (d.code, d.span.start.line, d.message) == ("BS001", 1, "invalid TOML: values nest too deeply")
