@@ -404,3 +404,13 @@ def test_fix_hints_in_an_embedded_formula_do_not_promise_a_rewrite(tmp_path: Pat
     )
     (d,) = check(tmp_path, text)
     assert d.code == "FM210" and d.hint.endswith("(--fix does this in a .formula file)")
+
+
+def test_the_jobs_example_in_docs_spec_md_validates(tmp_path: Path) -> None:
+    """The sweep, its dependency on the listed task and the inputs of the docs' example, as a user copies them."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "spec.md").read_text(encoding="utf-8")
+    block = doc.split("## `jobs`", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1\n", encoding="utf-8")
+    text = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1}\n" + block
+    assert [(d.code, d.message) for d in check(tmp_path, text)] == []
