@@ -132,9 +132,12 @@ def _serve(args: argparse.Namespace) -> int:
     svc.start()
     # Ctrl-C and `kill` both stop cleanly. SIGINT is set explicitly: a shell starts a background job
     # (`batchspec local serve &`, as the docs show) with SIGINT ignored, and `kill -INT` must still stop it.
-    previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
+    # A closed terminal (SIGHUP) stops cleanly too (else Azurite and task processes are left running), unless
+    # SIGHUP is ignored on purpose (`nohup batchspec local serve &`).
+    signals = [signal.SIGTERM, signal.SIGINT]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signals.append(signal.SIGHUP)
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
     azurite = None
     try:
         storage = None

@@ -199,3 +199,42 @@ def test_docs_list_every_variable_of_connection_env():
     table = doc.split("`connection.env` sets:", 1)[1].split("\n\n", 2)[1]
     documented = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
     assert documented == set(env)
+
+
+@pytest.mark.parametrize("hup_ignored", [False, True], ids=["terminal-closed", "nohup"])
+def test_serve_and_its_azurite_stop_on_sighup_unless_nohup(tmp_path, hup_ignored):
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != "BATCHSPEC_LOCAL_FAULTS"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "batchspec", "local", "serve", "--state-dir", str(state), "--azurite"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if hup_ignored else None,
+    )
+    try:
+        lines = []
+        while not lines or lines[-1].rstrip() != "}":
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+            lines.append(line)
+        port = json.loads("".join(lines))["storage_connection_string"].split("127.0.0.1:")[1].split("/")[0]
+        proc.send_signal(signal.SIGHUP)
+        if hup_ignored:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=1)
+            assert (state / "connection.json").exists()
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "local Batch service stopped" in err
+    assert not (state / "connection.json").exists()
+    import socket
+
+    with socket.socket() as sock:  # Azurite stopped with it: its port is free
+        assert sock.connect_ex(("127.0.0.1", int(port))) != 0
