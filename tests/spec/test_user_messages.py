@@ -414,3 +414,17 @@ def test_the_jobs_example_in_docs_spec_md_validates(tmp_path: Path) -> None:
     (tmp_path / "data" / "a.csv").write_text("1\n", encoding="utf-8")
     text = POOL_HEAD + "  fixedScale: {targetDedicatedNodes: 1}\n" + block
     assert [(d.code, d.message) for d in check(tmp_path, text)] == []
+
+
+def test_a_hard_coded_slot_count_points_to_the_service_variable(tmp_path: Path) -> None:
+    text = POOL_HEAD + (
+        "  taskSlotsPerNode: 2\n"
+        "  autoScale:\n"
+        "    evaluationInterval: PT5M\n"
+        "    formula: |\n"
+        "      maxTasksPerNode = 4;\n"
+        "      $TargetDedicatedNodes = min(10, ceil(max(0, $PendingTasks.GetSample(1)) / maxTasksPerNode));\n"
+        "      $NodeDeallocationOption = taskcompletion;\n"
+    )
+    (d,) = [d for d in check(tmp_path, text) if d.code == "SP206"]
+    assert d.hint == "use the service variable $TaskSlotsPerNode instead of a constant (or write 2)"

@@ -45,5 +45,5 @@ class FormulaContradictsPool(SpecRule):
                     m.start(2),
                     m.end(2),
                     f'the formula assumes {m.group(2)} tasks per node ("{name}") but taskSlotsPerNode is {slots}',
-                    hint=f"use {slots}, or read the slot count from one place (a template variable)",
+                    hint=f"use the service variable $TaskSlotsPerNode instead of a constant (or write {slots})",
                 )
