@@ -278,6 +278,25 @@ def _number_hint(text_before: str) -> str:
     return f'write "{whole}.0" or "{whole}"'
 
 
+# characters that word processors and web pages put where the formula needs an ASCII one
+_LOOKALIKES = {
+    "\u2013": "-",  # en dash
+    "\u2014": "-",  # em dash
+    "\u2212": "-",  # minus sign
+    "\u00d7": "*",
+    "\u00f7": "/",
+    "\u2264": "<=",
+    "\u2265": ">=",
+    "\u2260": "!=",
+    "\uff1b": ";",
+    "\uff0c": ",",
+    "\uff08": "(",
+    "\uff09": ")",
+    "\uff1d": "=",
+    "\u2026": "...",
+}
+
+
 # words other languages use for the logical operators
 _WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
 
@@ -443,8 +462,10 @@ class _Session:
         elif ord(ch) > 127:
             message = f'unexpected character "{ch}" ({code_point})'
             hint = "names may contain only ASCII letters, digits and _"
-            if ch in "\u201c\u201d":
+            if ch in "\u201c\u201d\u201e\u00ab\u00bb\u2018\u2019\u201a":
                 hint = 'typographic quotes are not string quotes; use "'
+            elif ch in _LOOKALIKES:
+                hint = f'did you mean "{_LOOKALIKES[ch]}"? (a look-alike, as pasted from a web page or a document)'
         elif ch == "$":
             message, hint = (
                 'unexpected "$"',
