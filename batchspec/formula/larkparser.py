@@ -717,6 +717,21 @@ class _Session:
                 ),
                 offset,
             )
+        code_before = self.text[: tok.start_pos]
+        for a, b_ in reversed(self.comments):  # a comment between the "," and the ")" does not count
+            if b_ <= tok.start_pos and code_before[b_:].strip() == "":
+                code_before = code_before[:a]
+        code_before = code_before.rstrip(" \t\r\n")
+        if tok.type == "RPAR" and code_before.endswith(","):  # "max(1, 2,)"
+            return _Error(
+                make(
+                    "FM001",
+                    self.span(len(code_before) - 1, len(code_before)),
+                    'a "," must be followed by another argument',
+                    hint='remove the trailing ","',
+                ),
+                offset,
+            )
         if tok.type == "COLON" and self.text.startswith("=", tok.end_pos):
             hint = 'assign with "=", not ":="'
         return _Error(

@@ -133,7 +133,7 @@ def test_string_value_and_comment_inside_string() -> None:
         ("x = a b;", "FM001", 1, 7, 'unexpected name "b"; expected ";" or an operator'),
         ("x = ;", "FM001", 1, 5, 'unexpected ";"; expected an expression'),
         ("x = 1 +\n\n", "FM001", 1, 8, "unexpected end of the formula; expected an expression"),
-        ("x = max(1,);", "FM001", 1, 11, 'unexpected ")"; expected an expression'),
+        ("x = max(1,);", "FM001", 1, 10, 'a "," must be followed by another argument'),
         ('x = "abc', "FM005", 1, 5, "unterminated string"),
         ("x = 1\u00a0+ 2;", "FM004", 1, 6, "unexpected non-breaking space (U+00A0)"),
         ("x = \x00;", "FM004", 1, 5, "unexpected control character U+0000"),
