@@ -815,6 +815,17 @@ class _Session:
                     broken_names.add(m.group(1))
                 text = text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
                 formula = None
+        else:  # the cap was reached: say so, or the statements after the last error would look correct
+            if errors and end < len(text) and text[end:].strip():
+                import dataclasses
+
+                rest = len(text) - len(text[end:].lstrip())
+                note = Related(
+                    self.span(rest, rest),
+                    f"batchspec stopped after {len(errors)} syntax errors; the formula from here on was not "
+                    "checked: fix these and run it again",
+                )
+                errors[-1] = dataclasses.replace(errors[-1], related=(*errors[-1].related, note))
         # keep only the first diagnostic per position (recovery can find the same fault twice)
         seen: set[tuple[Pos, str]] = set()
         diagnostics = []

@@ -236,3 +236,13 @@ def test_common_mistakes_get_specific_hints(text: str, code: str, col: int, hint
     _f, diagnostics = check_formula(text)
     first = diagnostics[0]
     assert (first.code, first.span.start.col, first.hint) == (code, col, hint)
+
+
+def test_the_syntax_error_cap_says_where_checking_stopped() -> None:
+    _, diagnostics = parse_formula("$x = ;\n" * 30, "f")
+    assert len(diagnostics) == 21
+    (note,) = diagnostics[-1].related
+    assert (note.span.start.line, note.span.start.col) == (22, 1)
+    assert note.message.startswith("batchspec stopped after 21 syntax errors; the formula from here on")
+    _, diagnostics = parse_formula("$x = ;\n" * 21, "f")  # nothing left unchecked: no note
+    assert len(diagnostics) == 21 and diagnostics[-1].related == ()
