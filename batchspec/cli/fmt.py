@@ -50,6 +50,11 @@ def cmd_fmt(args: argparse.Namespace) -> int:
     changed: list[str] = []
     not_formatted: list[str] = []
     items = _collect(args.paths, errors)
+    if not items and not errors:  # a folder without formulas: say so rather than succeed in silence
+        print(
+            "batchspec: note: no .formula file found in " + ", ".join(f'"{p}"' for p in args.paths),
+            file=sys.stderr,
+        )
     for shown, path in items:
         try:
             data = sys.stdin.buffer.read() if path is None else path.read_bytes()

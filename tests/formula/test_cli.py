@@ -323,3 +323,9 @@ def test_directory_without_formulas_says_so(tmp_path: Path, capsys: pytest.Captu
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["validate", str(tmp_path), "--format", "concise"]) == 0
     assert "no .formula file or batchspec spec found" in capsys.readouterr().err
+
+
+def test_fmt_on_a_folder_without_formulas_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pool.json").write_text("{}")
+    assert main(["fmt", "--check", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == f'batchspec: note: no .formula file found in "{tmp_path}"\n'
