@@ -389,3 +389,56 @@ def test_deeply_nested_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, err = _run(capsys, "simulate", "formula", formula, "--scenario", scenario)
     assert (code, out) == (2, "")
     assert err.startswith(f"{scenario}:1:109: error[SM101] scenario is too deeply nested\n")
+
+
+# --- fixed after the campaign found them (bd4a6dc) --------------------------------------------------------------
+
+
+def test_self_referencing_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``&a [*a]``: 10 bytes that used to make validate, render and evaluate run forever, growing ~60 MB/s."""
+    spec = write(tmp_path / "p", "batchspec: 1\npool: &a [*a]\n")
+    message = 'error[SP004] alias "*a" refers to a value that contains it, so it never ends'
+    assert _run(capsys, "validate", "--format", "concise", spec.parent) == (1, f"{spec}:2:11: {message}\n", "")
+    code, out, err = _run(capsys, "render", spec.parent)
+    assert (code, out) == (2, "") and err.startswith(f"{spec}:2:11: {message}\n")
+    formula = write(tmp_path, OK_FORMULA, "f.formula")
+    state = write(tmp_path, "x: &a [*a]\n", "state.yaml")
+    assert _run(capsys, "evaluate", "formula", formula, "--state", state) == (
+        2, "", f'batchspec: error: {state}:1:8: alias "*a" refers to a value that contains it, so it never ends\n')
+    code, _, err = _run(capsys, "simulate", "formula", formula, "--scenario", state)
+    assert code == 2 and err.startswith(f"{state}:1:1: error[SM101] scenario is too large or too deeply nested")
+
+
+def test_deeply_nested_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "select = " + "[" * 600 + "]" * 600 + "\n", "batchspec.toml")
+    formula = write(tmp_path, OK_FORMULA, "a.formula")
+    code, out, err = _run(capsys, "validate", "--format", "concise", formula)
+    assert (code, out) == (2, "")
+    assert f"{tmp_path / 'batchspec.toml'}:1:1: error[BS001] invalid TOML: values nest too deeply" in err
+
+
+PATH_IDS = """batchspec: 1
+pool:
+  id: "../../evilpool"
+  vmSize: standard_d2s_v3
+  image: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
+  fixedScale: {targetDedicatedNodes: 0}
+jobs:
+  - id: "../../eviljob"
+    tasks:
+      - id: "t"
+        commandLine: /bin/true
+"""
+
+
+def test_ids_that_name_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """render -o writes jobs/<id>.json: an id with ../ used to write outside the output folder, with exit 0."""
+    project = tmp_path / "p"
+    spec = write(project, PATH_IDS)
+    expected = (f'{spec}:3:7: error[SP100] pool id "../../evilpool" is not a valid id\n'
+                f'{spec}:8:9: error[SP105] job id "../../eviljob" is not a valid id\n')
+    assert _run(capsys, "validate", "--format", "concise", project) == (1, expected, "")
+    code, out, _ = _run(capsys, "render", project, "-o", project / "out")
+    assert (code, out) == (2, "")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == [
+        "p/batchspec.yaml"]
