@@ -215,9 +215,23 @@ def test_latin1_formula_through_evaluate_and_simulate(
 ) -> None:
     formula = write(tmp_path, "$TargetDedicatedNodes = 1;\n// caf\xe9\n".encode("latin-1"), "latin.formula")
     extra = ["--scenario", "burst"] if command[0] == "simulate" else []
-    code, out, err = _run(capsys, *command, formula, *extra)
+    assert _run(capsys, *command, formula, *extra) == (
+        2, "", f"batchspec: error: {formula}:2:7: file is not UTF-8 text: byte 0xe9 cannot be decoded\n")
+
+
+def test_latin1_state_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    formula = write(tmp_path, OK_FORMULA, "f.formula")
+    state = write(tmp_path, "time: 2024-01-01T00:00:00Z # caf\xe9\n".encode("latin-1"), "state.yaml")
+    assert _run(capsys, "evaluate", "formula", formula, "--state", state) == (
+        2, "", f"batchspec: error: {state}:1:33: file is not UTF-8 text: byte 0xe9 cannot be decoded\n")
+
+
+def test_spec_without_a_pool(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write(tmp_path / "p", "batchspec: 1\nvariables:\n r:\n")
+    code, out, err = _run(capsys, "render", spec.parent)
     assert (code, out) == (2, "")
-    assert err.startswith(f"batchspec: error: {formula}") and "not UTF-8" in err
+    assert err.startswith(f'{spec}:1:1: error[SP014] the spec has no "pool"; jobs run on the pool the spec '
+                          "describes\n")
 
 
 def test_utf16_pool_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
