@@ -1,7 +1,7 @@
 """AST → canonical text (``batchspec fmt``).
 
 The canonical form: one statement per line, each ended by ``;`` (an assignment of a conditional longer than 110
-characters is split before its ``?`` and ``:``); single spaces around binary operators, ``?`` and
+characters is split before its ``?`` and ``:``, of a call with several arguments after its commas); single spaces around binary operators, ``?`` and
 ``:``; none after unary operators, inside parentheses or before commas; one space after commas. Numbers keep the
 digits as written. Parentheses written by the user are kept; the printer adds only the ones precedence needs (for
 trees built by code). Comments are kept: a comment that followed a statement on its line stays after it, a comment
@@ -77,7 +77,17 @@ def print_expr(e: ast.Expr) -> str:
     raise AssertionError(f"unhandled node {type(e).__name__}")  # pragma: no cover
 
 
-MAX_WIDTH = 110  # a longer assignment of a conditional is split before "?" and ":"
+MAX_WIDTH = 110  # a longer assignment of a conditional is split before "?" and ":", of a call after its commas
+
+
+def _split_call(e: ast.Expr, indent: int) -> str:
+    """min(cap, <long expression>): one argument per line (nested calls too, while a line stays too long)."""
+    one = print_expr(e)
+    if indent + len(one) <= MAX_WIDTH or not (isinstance(e, ast.Call) and len(e.args) > 1):
+        return one
+    pad = " " * (indent + 4)
+    args = ",\n".join(pad + _split_call(a, indent + 4) for a in e.args)
+    return f"{e.name}(\n{args}\n{' ' * indent})"
 
 
 def print_statement(s: ast.Statement) -> str:
@@ -93,6 +103,8 @@ def print_statement(s: ast.Statement) -> str:
                 f"    ? {print_expr(t.if_true)}\n"
                 f"    : {print_expr(t.if_false)};"
             )
+        if len(line) > MAX_WIDTH and isinstance(s.value, ast.Call) and len(s.value.args) > 1:
+            return f"{s.target.name} = {_split_call(s.value, 0)};"
         return line
     return f"{print_expr(s.expr)};"
 

@@ -329,3 +329,22 @@ def test_fmt_on_a_folder_without_formulas_says_so(tmp_path: Path, capsys: pytest
     (tmp_path / "pool.json").write_text("{}")
     assert main(["fmt", "--check", str(tmp_path)]) == 0
     assert capsys.readouterr().err == f'batchspec: note: no .formula file found in "{tmp_path}"\n'
+
+
+def test_fmt_splits_a_long_call_one_argument_per_line(tmp_path: Path) -> None:
+    f = tmp_path / "long.formula"
+    f.write_text(
+        "$TargetDedicatedNodes = min(maxNumberofVMs, max(startingNumberOfVMs, "
+        "avg($PendingTasks.GetSample(TimeInterval_Minute * 15)) + avg($ActiveTasks.GetSample(TimeInterval_Minute * 15)) / 2)); // cap\n"
+    )
+    assert main(["fmt", str(f)]) == 0
+    assert f.read_text() == (
+        "$TargetDedicatedNodes = min(\n"
+        "    maxNumberofVMs,\n"
+        "    max(\n"
+        "        startingNumberOfVMs,\n"
+        "        avg($PendingTasks.GetSample(TimeInterval_Minute * 15)) + avg($ActiveTasks.GetSample(TimeInterval_Minute * 15)) / 2\n"
+        "    )\n"
+        "); // cap\n"
+    )
+    assert main(["fmt", "--check", str(f)]) == 0
