@@ -1028,6 +1028,12 @@ class Truth:
     value: bool | None
     culprit: ast.Expr | None = None  # the smallest sub-condition that decides it
     reason: str = ""
+    # the culprit's own value when it differs from the whole's (under a "!": in "!1" the culprit "1" is true)
+    culprit_value: bool | None = None
+
+    @property
+    def culprit_truth(self) -> bool | None:
+        return self.value if self.culprit_value is None else self.culprit_value
 
 
 def member_key(e: ast.Expr) -> tuple[str, str] | None:

@@ -60,15 +60,17 @@ class ConstantCondition(FormulaRule):
             if t.value is None:
                 continue
             culprit = t.culprit or root
+            culprit_value = t.culprit_truth if t.culprit is not None else t.value
             word = "true" if t.value else "false"
+            culprit_word = "true" if culprit_value else "false"
             text = quote(ctx, culprit.span)
             whole = "" if culprit is root else f', so "{quote(ctx, root.span, 40)}" is always {word}'
             reason = f": {t.reason}" if t.reason else ""
             yield self.report(
                 culprit.span,
-                f'condition "{text}" is always {word}{reason}{whole}',
+                f'condition "{text}" is always {culprit_word}{reason}{whole}',
                 hint='did you mean "||"?'
-                if (not t.value and "&&" in text)
+                if (not culprit_value and "&&" in text)
                 else "check the comparison: a condition that never changes leaves one branch dead",
             )
 
@@ -92,7 +94,7 @@ def _truth(e: ast.Expr, a: Analysis, *, in_condition: bool) -> Truth:
         inner = _truth(e.operand, a, in_condition=True)
         if inner.value is None:
             return inner
-        return Truth(not inner.value, inner.culprit, inner.reason)
+        return Truth(not inner.value, inner.culprit, inner.reason, culprit_value=inner.culprit_truth)
     if isinstance(e, ast.Number):
         if not in_condition:
             return Truth(None)
