@@ -116,7 +116,7 @@ def lint_formula_result(
         (f.diagnostic.code, f.diagnostic.span, f.diagnostic.message): f.fix for f in findings if f.fix
     }
     if "batchspec" not in text:  # no directive can be there: skip the suppression machinery
-        final = configured
+        final = _drop_cascades(configured, formula)
         fixes = [
             (d, fix_by_key[(d.code, d.span, d.message)])
             for d in final
@@ -148,6 +148,7 @@ def lint_formula_result(
         or config.is_enabled(d.code, d.name, path=path)
     ]
     final = [_re_level(d, config) for d in final]
+    final = _drop_cascades(final, formula)
     fixes = [
         (d, fix_by_key[(d.code, d.span, d.message)])
         for d in final
@@ -158,6 +159,61 @@ def lint_formula_result(
         final = [_map(d, mapper) for d in final]
         fixes = [(_map(d, mapper), f) for d, f in fixes]
     return LintResult(sort_and_dedupe(final), fixes, formula)
+
+
+@functools.cache
+def _rule_codes() -> frozenset[str]:
+    return frozenset(r.code for r in _formula_rules())
+
+
+def _within(inner: Span, outer: Span) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -> list[Diagnostic]:
+    """Report the root cause once: drop lint findings that only repeat or follow from another diagnostic.
+
+    - A rule finding on a part of the formula the front end rejected (an error-level FM0xx/FM1xx) is dropped when
+      its span overlaps the error or lies within a statement that has one: ``$x == 5;`` is an invalid statement
+      (FM010), not also a thrown-away result (FM220); ``$TargetDedicatedNodes = $PendingTasks.GetSample(10);``
+      is a type error (FM108), not also an unbounded target (FM205). The rule reasons about code that does not
+      mean what it says, so its finding is noise until the error is fixed. Findings anchored at a point (the
+      formula-wide ones, such as FM204) are kept.
+    - FM204 (no target assigned) is dropped when FM211 reports, on the same name, the target written without
+      its "$" or in the wrong case: that is why no target is assigned, and FM211 carries the fix.
+
+    Runs after the configuration and the inline suppressions, so a disabled or suppressed root cause lets the
+    follow-on findings through.
+    """
+    rules = _rule_codes()
+    errors = [
+        d.span
+        for d in diagnostics
+        if d.code not in rules and d.code.startswith("FM") and d.severity is Severity.ERROR
+    ]
+    case_spans = {d.span for d in diagnostics if d.code == "FM211"}
+    if not errors and not case_spans:
+        return diagnostics
+    broken: list[Span] = []
+    if errors and formula is not None:
+        for st in formula.statements:
+            if any(_overlaps(e, st.span) or (e.start == e.end and _within(e, st.span)) for e in errors):
+                broken.append(st.span)
+
+    def is_cascade(d: Diagnostic) -> bool:
+        if d.code not in rules:
+            return False
+        if d.code == "FM204" and d.span in case_spans:
+            return True
+        if d.span.start == d.span.end:
+            return False
+        return any(_overlaps(d.span, e) for e in errors) or any(_within(d.span, st) for st in broken)
+
+    return [d for d in diagnostics if not is_cascade(d)]
 
 
 def _merge_case_fixes(findings: list[Finding]) -> list[Finding]:
