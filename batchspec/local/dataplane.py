@@ -386,8 +386,9 @@ class DataPlane:
                 [("Reason", "the body must be a JSON object")],
             )
         if definition is not None:
-            from batchspec.local.wire import check_body
+            from batchspec.local.wire import canonical_body, check_body
 
+            body = canonical_body("data", definition, body)
             problem = check_body("data", definition, body, partial=partial)
             if problem is not None:
                 path, message = problem

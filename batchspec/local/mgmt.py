@@ -287,8 +287,9 @@ class ManagementPlane:
         body = req.json(data_plane=False)
         if not isinstance(body, dict):
             raise ApiError(400, "InvalidRequestBody", "The request body must be a JSON object")
-        from batchspec.local.wire import check_body
+        from batchspec.local.wire import canonical_body, check_body
 
+        body = canonical_body("mgmt", "Pool", body)
         problem = check_body("mgmt", "Pool", body, partial=partial)
         if problem is not None:
             path, message = problem

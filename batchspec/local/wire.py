@@ -2,7 +2,9 @@
 
 The service parses requests as strictly as Batch's own deserialiser: a property the definition does not have is
 ``InvalidRequestBody`` ("Could not find member ..."), and a value of the wrong type or outside an enum is refused
-with its path. Used for pool bodies on both planes and job bodies (task bodies are checked by hand in
+with its path. Like that deserialiser (Newtonsoft), member names and enum values match case-insensitively:
+``canonical_body`` rewrites them to the definition's spelling first, so ``nodeAgentSKUId`` is stored and returned
+as ``nodeAgentSkuId`` and ``"pack"`` as ``"Pack"``. Used for pool bodies on both planes and job bodies (task bodies are checked by hand in
 ``dataplane.py``: 100 per request must stay fast).
 """
 
@@ -109,6 +111,45 @@ def _unknown(rel: str, schema: dict, value, path: str, type_name: str) -> tuple[
             if found:
                 return found
     return None
+
+
+def _canonical(rel: str, schema: dict, value):
+    rel, schema = _resolve(rel, schema)
+    if isinstance(value, dict):
+        props, extra, _ = _properties(rel, schema)
+        if not props and not isinstance(extra, dict):
+            return value
+        by_lower = {k.lower(): k for k in props}
+        out: dict = {}
+        for k, v in value.items():
+            name = k if k in props else by_lower.get(k.lower(), k) if isinstance(k, str) else k
+            if name in props:
+                out[name] = _canonical(props[name][0], props[name][1], v)
+            elif isinstance(extra, dict):
+                out[name] = _canonical(rel, extra, v)
+            else:
+                out[name] = v  # unknown: check_body reports it with the client's spelling
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_canonical(rel, schema["items"], item) for item in value]
+    if isinstance(value, str) and isinstance(schema.get("enum"), list) and value not in schema["enum"]:
+        for option in schema["enum"]:
+            if isinstance(option, str) and option.lower() == value.lower():
+                return option
+    return value
+
+
+def canonical_body(plane: str, definition: str, body: object) -> object:
+    """``body`` with member names and enum values respelled as ``definition`` spells them (matched ignoring case).
+
+    Azure's deserialiser matches both case-insensitively, so a pool written with ``nodeAgentSKUId`` or
+    ``"nodeFillType": "pack"`` works there and is returned in the canonical spelling. Unknown members are kept
+    as sent. Returns a new object; ``body`` is not changed.
+    """
+    rel = MGMT if plane == "mgmt" else DATA
+    with _lock:
+        _docs()
+    return _canonical(rel, {"$ref": f"#/definitions/{definition}"}, body)
 
 
 def check_body(plane: str, definition: str, body: object, *, partial: bool = False) -> tuple[str, str] | None:

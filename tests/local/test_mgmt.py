@@ -156,7 +156,8 @@ def test_put_on_an_existing_pool_replaces_properties(arm, conn):
             "properties.scaleSettings.autoScale.evaluationInterval",
         ),
         (
-            {"vmSize": "a", "taskSchedulingPolicy": {"nodeFillType": "pack"}},
+            # "pack" is accepted (enum values match ignoring case, as in Azure); this matches no value at all
+            {"vmSize": "a", "taskSchedulingPolicy": {"nodeFillType": "packed"}},
             "InvalidRequestBody",
             "properties.taskSchedulingPolicy.nodeFillType",
         ),
