@@ -196,6 +196,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    rule_summaries = None
+    if fmt == "sarif":  # titles of lint and spec rules for code-scanning UIs (imported only for SARIF)
+        from batchspec.cli.rules import all_rows
+
+        rule_summaries = {row.code: row.summary for row in all_rows()}
     output = render(
         run.diagnostics,
         fmt,
@@ -203,6 +208,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         sources=run.sources,
         color=color,
         unreadable=len(run.could_not_check),
+        rule_summaries=rule_summaries,
     )
     sys.stdout.write(output)
     sys.stdout.flush()

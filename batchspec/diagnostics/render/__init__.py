@@ -66,8 +66,10 @@ def render(
     sources: Mapping[str, str] | None = None,
     color: bool = False,
     unreadable: int = 0,
+    rule_summaries: Mapping[str, str] | None = None,
 ) -> str:
-    """`unreadable` (paths that could not be read) only changes the text format's summary line."""
+    """`unreadable` (paths that could not be read) only changes the text format's summary line;
+    `rule_summaries` (code -> title, for codes outside diagnostics/codes.py) only feeds SARIF's rule metadata."""
     fmt = resolve_format(fmt)
     items = sort_and_dedupe(list(diagnostics))
     if fmt == "text":
@@ -87,7 +89,7 @@ def render(
     if fmt == "sarif":
         from batchspec.diagnostics.render.sarif import render_sarif
 
-        return render_sarif(items)
+        return render_sarif(items, rule_summaries)
     if fmt == "github":
         from batchspec.diagnostics.render.github import render_github
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from batchspec.diagnostics.model import Diagnostic, Severity, Span
 
@@ -25,20 +25,24 @@ def _region(span: Span) -> dict[str, int]:
     }
 
 
-def _rule_metadata(code: str, name: str, severity: Severity) -> dict[str, object]:
+def _rule_metadata(
+    code: str, name: str, severity: Severity, summaries: Mapping[str, str]
+) -> dict[str, object]:
     from batchspec.diagnostics.codes import CHECKS
 
     check = CHECKS.get(code)
     rule: dict[str, object] = {"id": code, "name": name}
-    if check is not None:
-        rule["shortDescription"] = {"text": check.summary}
-        rule["defaultConfiguration"] = {"level": _LEVEL[check.severity]}
-    else:
-        rule["defaultConfiguration"] = {"level": _LEVEL[severity]}
+    summary = check.summary if check is not None else summaries.get(code)
+    if summary:
+        # code-scanning UIs (GitHub, Azure DevOps) show this as the rule's title
+        rule["shortDescription"] = {"text": summary}
+    rule["defaultConfiguration"] = {"level": _LEVEL[check.severity if check is not None else severity]}
     return rule
 
 
-def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
+def render_sarif(diagnostics: Sequence[Diagnostic], rule_summaries: Mapping[str, str] | None = None) -> str:
+    """``rule_summaries`` (code -> one-line title) covers codes outside diagnostics/codes.py: lint and spec rules,
+    which this layer may not import; the CLI passes them in."""
     from batchspec import __version__
 
     rules: list[dict[str, object]] = []
@@ -46,7 +50,7 @@ def render_sarif(diagnostics: Sequence[Diagnostic]) -> str:
     for d in sorted(diagnostics, key=lambda d: d.code):
         if d.code not in index:
             index[d.code] = len(rules)
-            rules.append(_rule_metadata(d.code, d.name, d.severity))
+            rules.append(_rule_metadata(d.code, d.name, d.severity, rule_summaries or {}))
     results = []
     for d in diagnostics:
         text = d.message + (f"\nhint: {d.hint}" if d.hint else "")
