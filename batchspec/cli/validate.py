@@ -220,11 +220,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "validate",
-        help="check formula files (and batchspec specs) without contacting Azure",
-        description="Check autoscale formulas: syntax, names, types and service limits. Exit 0 clean, 1 findings "
-        "at or above --fail-on, 2 could not check.",
+        help="check formulas, batchspec specs and pool JSON without contacting Azure",
+        description="Check autoscale formulas (syntax, names, types, service limits and the lint rules), batchspec "
+        "specs and pool JSON files (the spec schema, the rendered bodies against the REST schemas, the formula inside "
+        "with positions in the YAML or JSON, and the pool rules). YAML/JSON files without a batchspec marker are "
+        "skipped quietly. Exit 0 clean, 1 findings at or above --fail-on, 2 could not check.",
     )
-    p.add_argument("paths", nargs="+", metavar="PATH", help='a .formula file, a directory (recursive), or "-"')
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help='a .formula file, a batchspec.yaml spec, a pool JSON file, a directory (recursive), or "-"',
+    )
     p.add_argument(
         "--format",
         choices=CHOICES,
