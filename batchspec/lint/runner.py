@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,6 +175,10 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+_SUGGESTION = re.compile(r'did you mean "([^"]+)"\?')
+_UNUSED = re.compile(r'variable "([^"]+)" is assigned but never used')
+
+
 def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -> list[Diagnostic]:
     """Report the root cause once: drop lint findings that only repeat or follow from another diagnostic.
 
@@ -185,6 +190,8 @@ def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -
       formula-wide ones, such as FM204) are kept.
     - FM204 (no target assigned) is dropped when FM211 reports, on the same name, the target written without
       its "$" or in the wrong case: that is why no target is assigned, and FM211 carries the fix.
+    - FM213 (unused variable) is dropped for a variable that an undefined-variable error (FM101) suggests: in
+      ``$samples = 1; $TargetDedicatedNodes = $sample;`` "$samples" only looks unused because of the typo.
 
     Runs after the configuration and the inline suppressions, so a disabled or suppressed root cause lets the
     follow-on findings through.
@@ -196,6 +203,11 @@ def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -
         if d.code not in rules and d.code.startswith("FM") and d.severity is Severity.ERROR
     ]
     case_spans = {d.span for d in diagnostics if d.code == "FM211"}
+    suggested = {
+        m.group(1)
+        for d in diagnostics
+        if d.code == "FM101" and d.hint and (m := _SUGGESTION.match(d.hint)) is not None
+    }
     if not errors and not case_spans:
         return diagnostics
     broken: list[Span] = []
@@ -209,6 +221,10 @@ def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -
             return False
         if d.code == "FM204" and d.span in case_spans:
             return True
+        if d.code == "FM213" and suggested:
+            m = _UNUSED.match(d.message)
+            if m is not None and m.group(1) in suggested:
+                return True
         if d.span.start == d.span.end:
             return False
         return any(_overlaps(d.span, e) for e in errors) or any(_within(d.span, st) for st in broken)

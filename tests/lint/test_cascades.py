@@ -56,3 +56,15 @@ def test_fm204_stays_when_fm211_is_switched_off_or_suppressed() -> None:
 def test_fm204_stays_when_fm211_is_about_another_variable() -> None:
     got = codes("$nodeDeallocationOption = taskcompletion;")
     assert "FM204" in got
+
+
+def test_a_typo_does_not_make_the_suggested_variable_look_unused() -> None:
+    (d,) = lint_formula("$samples = 1; $TargetDedicatedNodes = $sample;", "c.formula")
+    assert d.code == "FM101" and d.hint == 'did you mean "$samples"?'
+    assert codes("samples = 1; $TargetDedicatedNodes = min(3, sample);") == ["FM101"]
+
+
+def test_other_unused_variables_are_still_reported_next_to_a_typo() -> None:
+    diagnostics = lint_formula("$samples = 1; $other = 2; $TargetDedicatedNodes = $sample;", "c.formula")
+    unused = [d.message for d in diagnostics if d.code == "FM213"]
+    assert unused == ['variable "$other" is assigned but never used']
