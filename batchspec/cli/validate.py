@@ -196,6 +196,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"batchspec: error: {message}", file=sys.stderr)
     fmt = resolve_format(args.format)
     color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    if fmt == "text":
+        _add_included_sources(run)
     rule_summaries = None
     if fmt == "sarif":  # titles of lint and spec rules for code-scanning UIs (imported only for SARIF)
         from batchspec.cli.rules import all_rows
@@ -215,6 +217,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if run.could_not_check:
         return 2
     return 1 if any(d.severity >= fail_on for d in run.diagnostics) else 0
+
+
+_EXCERPT_SOURCE_LIMIT = 2_000_000  # bytes; larger included files are reported without a source excerpt
+
+
+def _add_included_sources(run: _Run) -> None:
+    """Findings can sit in files a spec includes (start-task.sh, autoscale.formula, *.j2) that were not checked
+    directly; read those so the text format can show their source line too."""
+    for d in run.diagnostics:
+        for path in {d.span.path, *(r.span.path for r in d.related)}:
+            if not path or path == "-" or path in run.sources:
+                continue
+            file = Path(path)
+            try:
+                if file.is_file() and file.stat().st_size <= _EXCERPT_SOURCE_LIMIT:
+                    run.sources[path] = file.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue  # the excerpt is a convenience; the diagnostic itself is already complete
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
