@@ -30,6 +30,7 @@ from typing import Any
 from batchspec.apply.backend import Json, LivePool
 from batchspec.apply.redact import SECRET_KEYS, is_secret_name
 from batchspec.apply.staging import abstract_storage
+from batchspec.spec import pool_updates
 
 
 class ChangeClass(str, enum.Enum):
@@ -66,39 +67,11 @@ _LABEL = {
     ChangeClass.RECREATE: "needs recreation",
 }
 
-IN_PLACE_PROPERTIES = frozenset({"metadata", "scaleSettings"})
-REBOOT_PROPERTIES = frozenset({"startTask", "applicationPackages", "certificates"})
-ZERO_NODE_PROPERTIES = frozenset(
-    {
-        "displayName",
-        "vmSize",
-        "deploymentConfiguration",
-        "interNodeCommunication",
-        "networkConfiguration",
-        "taskSlotsPerNode",
-        "taskSchedulingPolicy",
-        "userAccounts",
-        "mountConfiguration",
-        "targetNodeCommunicationMode",
-        "upgradePolicy",
-        "resourceTags",
-    }
-)
-READ_ONLY_PROPERTIES = frozenset(
-    {
-        "lastModified",
-        "creationTime",
-        "provisioningState",
-        "provisioningStateTransitionTime",
-        "allocationState",
-        "allocationStateTransitionTime",
-        "currentDedicatedNodes",
-        "currentLowPriorityNodes",
-        "autoScaleRun",
-        "resizeOperationStatus",
-        "currentNodeCommunicationMode",
-    }
-)
+# the update rules live in spec/pool_updates.py, shared with the local service
+IN_PLACE_PROPERTIES = frozenset(pool_updates.IN_PLACE)
+REBOOT_PROPERTIES = frozenset(pool_updates.IN_PLACE_REBOOT)
+ZERO_NODE_PROPERTIES = frozenset(pool_updates.ZERO_NODES)
+READ_ONLY_PROPERTIES = frozenset(pool_updates.READ_ONLY)
 # top-level properties whose absence from the spec means "remove it", and the PATCH value that removes it
 REMOVABLE_PROPERTIES: dict[str, Any] = {
     "startTask": {},

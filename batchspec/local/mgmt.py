@@ -1,9 +1,9 @@
 """Management plane (ARM, ``Microsoft.Batch``): the batch account and its pools, in ``CloudError`` shape.
 
-Update rules (post 2024-07-01 service, see prior-art.md §5): ``metadata``, ``scaleSettings``, ``startTask`` and
-``applicationPackages`` change at any pool size; every other writable property changes only while the pool has zero
-nodes (else ``400 PropertyCannotBeUpdated``); read-only properties sent by a client are ignored, as ARM does; an
-unknown property is ``400 InvalidRequestBody``.
+Update rules (post 2024-07-01 service, prior-art.md §5, the tables in ``spec/pool_updates.py``): ``metadata``,
+``scaleSettings``, ``startTask``, ``applicationPackages`` and ``certificates`` change at any pool size; every other
+writable property changes only while the pool has zero nodes (else ``400 PropertyCannotBeUpdated``); read-only
+properties sent by a client are ignored, as ARM does; an unknown property is ``400 InvalidRequestBody``.
 """
 
 from __future__ import annotations
@@ -24,33 +24,12 @@ from batchspec.local.model import (
     parse_duration,
     request_id,
 )
+from batchspec.spec import pool_updates
 
-IN_PLACE = ("metadata", "scaleSettings", "startTask", "applicationPackages")
-ZERO_NODES = (
-    "displayName",
-    "vmSize",
-    "deploymentConfiguration",
-    "interNodeCommunication",
-    "networkConfiguration",
-    "taskSlotsPerNode",
-    "taskSchedulingPolicy",
-    "userAccounts",
-    "mountConfiguration",
-    "upgradePolicy",
-)
-READ_ONLY = (
-    "lastModified",
-    "creationTime",
-    "provisioningState",
-    "provisioningStateTransitionTime",
-    "allocationState",
-    "allocationStateTransitionTime",
-    "currentDedicatedNodes",
-    "currentLowPriorityNodes",
-    "autoScaleRun",
-    "resizeOperationStatus",
-)
-WRITABLE = IN_PLACE + ZERO_NODES
+# the update rules live in spec/pool_updates.py, shared with apply's plan
+ZERO_NODES = pool_updates.ZERO_NODES
+READ_ONLY = pool_updates.READ_ONLY
+WRITABLE = pool_updates.WRITABLE
 DEFAULTS = {
     "taskSlotsPerNode": 1,
     "interNodeCommunication": "Disabled",

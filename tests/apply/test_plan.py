@@ -287,3 +287,18 @@ def test_tasks_in_the_job_but_not_in_the_spec_are_reported() -> None:
     plan = plan_job(JOB, TASKS, dict(JOB, state="active"), live_tasks)
     assert plan.extra_task_ids == ["manual"]
     assert not plan.has_changes
+
+
+def test_plan_classes_come_from_the_shared_pool_update_rules():
+    from batchspec.apply.plan import ChangeClass, classify_property
+    from batchspec.spec import pool_updates
+
+    expected = {
+        **dict.fromkeys(pool_updates.IN_PLACE, ChangeClass.IN_PLACE),
+        **dict.fromkeys(pool_updates.IN_PLACE_REBOOT, ChangeClass.REBOOT),
+        **dict.fromkeys(pool_updates.ZERO_NODES, ChangeClass.ZERO_NODES),
+    }
+    assert {"targetNodeCommunicationMode", "resourceTags", "upgradePolicy"} <= set(pool_updates.ZERO_NODES)
+    for prop, klass in expected.items():
+        assert classify_property(f"properties.{prop}")[0] is klass, prop
+    assert classify_property("properties.poolName")[0] is ChangeClass.RECREATE
