@@ -110,6 +110,7 @@ def lint_formula_result(
         findings.extend(run_rules(FormulaContext(text, path, formula, config), _formula_rules()))
         findings = _merge_case_fixes(findings)
         findings = _keyword_case_fixes(findings, text)
+        findings = _misspelt_option_hints(findings, formula)
     plain = config.is_plain
     diagnostics = [f.diagnostic for f in findings]
     configured = diagnostics if plain else apply_config(diagnostics, config, path)
@@ -182,15 +183,17 @@ _UNUSED = re.compile(r'variable "([^"]+)" is assigned but never used')
 def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -> list[Diagnostic]:
     """Report the root cause once: drop lint findings that only repeat or follow from another diagnostic.
 
-    - A rule finding on a part of the formula the front end rejected (an error-level FM0xx/FM1xx) is dropped when
-      its span overlaps the error or lies within a statement that has one: ``$x == 5;`` is an invalid statement
-      (FM010), not also a thrown-away result (FM220); ``$TargetDedicatedNodes = $PendingTasks.GetSample(10);``
-      is a type error (FM108), not also an unbounded target (FM205). The rule reasons about code that does not
+    - A rule finding on a part of the formula the front end rejected (an error-level FM0xx/FM1xx) is dropped
+      when its span overlaps the error or lies within a statement that has one: ``$x == 5;`` is an invalid
+      statement (FM010), not also a thrown-away result (FM220);
+      ``$TargetDedicatedNodes = $PendingTasks.GetSample(10);`` is a type error (FM108), not also an unbounded
+      target (FM205). The rule reasons about code that does not
       mean what it says, so its finding is noise until the error is fixed. Findings anchored at a point (the
       formula-wide ones, such as FM204) are kept.
     - FM204 (no target assigned) is dropped when FM211 reports, on the same name, the target written without
       its "$" or in the wrong case: that is why no target is assigned, and FM211 carries the fix.
-    - FM213 (unused variable) is dropped for a variable that an undefined-variable error (FM101) suggests: in
+    - FM213 (unused variable) is dropped where FM204 points at the same assignment (a misspelt target such as
+      ``$TargetDedicatedNode = 1;``), and for a variable that an undefined-variable error (FM101) suggests: in
       ``$samples = 1; $TargetDedicatedNodes = $sample;`` "$samples" only looks unused because of the typo.
 
     Runs after the configuration and the inline suppressions, so a disabled or suppressed root cause lets the
@@ -208,7 +211,8 @@ def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -
         for d in diagnostics
         if d.code == "FM101" and d.hint and (m := _SUGGESTION.match(d.hint)) is not None
     }
-    if not errors and not case_spans:
+    no_target_spans = {d.span for d in diagnostics if d.code == "FM204" and d.span.start != d.span.end}
+    if not errors and not case_spans and not no_target_spans:
         return diagnostics
     broken: list[Span] = []
     if errors and formula is not None:
@@ -221,6 +225,8 @@ def _drop_cascades(diagnostics: list[Diagnostic], formula: ast.Formula | None) -
             return False
         if d.code == "FM204" and d.span in case_spans:
             return True
+        if d.code == "FM213" and d.span in no_target_spans:
+            return True  # "$TargetDedicatedNode = 1;": FM204 names the misspelt target already
         if d.code == "FM213" and suggested:
             m = _UNUSED.match(d.message)
             if m is not None and m.group(1) in suggested:
@@ -270,6 +276,29 @@ def _keyword_case_fixes(findings: list[Finding], text: str) -> list[Finding]:
                 f = Finding(
                     dataclasses.replace(d, hint=hint), Fix(f"write {word.lower()}", (Edit(d.span, word.lower()),))
                 )
+        out.append(f)
+    return out
+
+
+_NDO = "$NodeDeallocationOption"
+
+
+def _misspelt_option_hints(findings: list[Finding], formula: ast.Formula) -> list[Finding]:
+    """``$NodeDeallocationOptions = taskcompletion;``: the keyword is rejected (FM113) because the name is a
+    misspelling, so say which name was meant."""
+    from batchspec.lint.rules.formula._util import misspelt_writable
+
+    out = []
+    for f in findings:
+        d = f.diagnostic
+        if d.code == "FM113" and d.hint is None:
+            for st in formula.statements:
+                if isinstance(st, ast.Assignment) and _within(d.span, st.value.span):
+                    if misspelt_writable(st.target.name) == _NDO:
+                        name = st.target.name
+                        hint = f'did you mean "{_NDO}"? "{name}" is an ordinary user variable'
+                        f = Finding(dataclasses.replace(d, hint=hint), f.fix)
+                    break
         out.append(f)
     return out
 

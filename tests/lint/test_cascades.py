@@ -68,3 +68,43 @@ def test_other_unused_variables_are_still_reported_next_to_a_typo() -> None:
     diagnostics = lint_formula("$samples = 1; $other = 2; $TargetDedicatedNodes = $sample;", "c.formula")
     unused = [d.message for d in diagnostics if d.code == "FM213"]
     assert unused == ['variable "$other" is assigned but never used']
+
+
+def test_a_misspelt_target_is_named_once_with_the_right_spelling() -> None:
+    (d,) = lint_formula("$TargetDedicatedNode = 1;", "c.formula")
+    assert d.code == "FM204"
+    assert (d.span.start.col, d.span.end.col) == (1, 21)  # the misspelt name, not the start of the formula
+    assert d.hint == (
+        'did you mean "$TargetDedicatedNodes"? "$TargetDedicatedNode" is an ordinary user variable'
+    )
+
+
+def test_a_misspelt_writable_variable_that_is_never_read_gets_the_right_name_as_hint() -> None:
+    text = "$TargetDedicatedNodes = 1; $TargetLowPriorityNode = 2;"
+    (d,) = [d for d in lint_formula(text, "c.formula") if d.code == "FM213"]
+    assert d.hint == (
+        'did you mean "$TargetLowPriorityNodes"? "$TargetLowPriorityNode" is an ordinary user variable'
+    )
+
+
+def test_a_misspelt_deallocation_option_explains_the_rejected_keyword() -> None:
+    text = "$TargetDedicatedNodes = 1;\n$NodeDeallocationOptions = taskcompletion;\n"
+    (d,) = lint_formula(text, "c.formula")
+    assert d.code == "FM113"
+    assert d.hint == (
+        'did you mean "$NodeDeallocationOption"? "$NodeDeallocationOptions" is an ordinary user variable'
+    )
+
+
+def test_names_far_from_every_writable_variable_get_no_suggestion() -> None:
+    from batchspec.lint.rules.formula._util import misspelt_writable
+
+    assert misspelt_writable("$TargetDedicatedMax") is None
+    assert misspelt_writable("$TargetDedicatedNodes") is None  # the real name
+    assert misspelt_writable("$targetdedicatednodes") is None  # case only: service-variable-case reports it
+    assert misspelt_writable("TargetDedicatedNode") == "$TargetDedicatedNodes"
+    assert misspelt_writable("$TargetDedicate") == "$TargetDedicated"
+    text = "spare = 3; $TargetDedicatedNodes = 2;"
+    unused = [d for d in lint_formula(text, "c.formula") if d.code == "FM213"]
+    (d,) = unused
+    assert "did you mean" not in (d.hint or "")

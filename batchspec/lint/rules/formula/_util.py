@@ -47,3 +47,44 @@ def args_span(node: ast.MethodCall | ast.Call) -> Span:
     if not node.args:
         return node.span
     return join_spans(node.args[0].span, node.args[-1].span)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions each cost 1."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+# at most this many edits (ignoring case and the "$") make a user variable a likely misspelling of a writable
+# service variable; the writable names are 16 characters or more, so two edits never reach an unrelated word
+MAX_MISSPELLING_EDITS = 2
+
+
+def misspelt_writable(name: str) -> str | None:
+    """The writable service variable (target or $NodeDeallocationOption) that ``name`` is a small misspelling of:
+    ``$TargetDedicatedNode`` -> ``$TargetDedicatedNodes``. None for an exact name, for a name that differs only
+    in case or in the "$" (service-variable-case reports those) and for anything further away. The full name
+    wins a tie with its alias."""
+    from batchspec.formula import builtins as b
+
+    if name in b.SERVICE_VARIABLES:
+        return None
+    spelled = (name if name.startswith("$") else "$" + name).lower()
+    best: tuple[int, bool, str] | None = None
+    for var in b.SERVICE_VARIABLES.values():
+        if not var.writable:
+            continue
+        distance = edit_distance(spelled, var.name.lower())
+        if distance == 0:
+            return None
+        if distance <= MAX_MISSPELLING_EDITS:
+            key = (distance, var.alias_of is not None, var.name)
+            best = key if best is None or key < best else best
+    return best[2] if best else None

@@ -7,6 +7,7 @@ from batchspec.formula import ast
 from batchspec.formula import builtins as b
 from batchspec.lint.context import FormulaContext
 from batchspec.lint.rule import Example, Finding, FormulaRule
+from batchspec.lint.rules.formula._util import misspelt_writable
 
 
 class NoTargetAssigned(FormulaRule):
@@ -15,6 +16,8 @@ class NoTargetAssigned(FormulaRule):
     Only `$TargetDedicatedNodes` and `$TargetLowPriorityNodes` (or their aliases `$TargetDedicated` and
     `$TargetLowPriority`) change the pool; a formula that computes values without assigning one of them leaves
     the pool exactly as it is. (Evaluating such a formula is fine for inspecting metrics, not for autoscaling.)
+    When an assigned name is a small misspelling of a target (`$TargetDedicatedNode`), the finding points at
+    it and suggests the right name.
     """
 
     code = "FM204"
@@ -32,6 +35,7 @@ class NoTargetAssigned(FormulaRule):
         if not statements:
             return
         near_misses: list[ast.Var] = []
+        misspelt: list[tuple[ast.Var, str]] = []  # ($TargetDedicatedNode, "$TargetDedicatedNodes")
         for st in statements:
             if not isinstance(st, ast.Assignment):
                 continue
@@ -43,6 +47,9 @@ class NoTargetAssigned(FormulaRule):
             for target in sorted(b.TARGET_VARIABLES):
                 if spelled.lower() == target.lower():
                     near_misses.append(st.target)
+            intended = misspelt_writable(name)
+            if intended in b.TARGET_VARIABLES:
+                misspelt.append((st.target, intended))
         first = statements[0].span
         span = Span(first.path, first.start, first.start)
         hint = "assign $TargetDedicatedNodes and/or $TargetLowPriorityNodes, capped, e.g. min(10, …)"
@@ -50,6 +57,10 @@ class NoTargetAssigned(FormulaRule):
             miss = near_misses[0]
             span = miss.span
             hint = f'"{miss.name}" is a user variable; the service variable is spelled "{_proper(miss.name)}"'
+        elif misspelt:
+            miss, intended = misspelt[0]
+            span = miss.span
+            hint = f'did you mean "{intended}"? "{miss.name}" is an ordinary user variable'
         yield self.report(
             span,
             "the formula never assigns $TargetDedicatedNodes or $TargetLowPriorityNodes, so it never changes the pool",

@@ -6,13 +6,15 @@ from batchspec.diagnostics.model import Severity
 from batchspec.formula import builtins as b
 from batchspec.lint.context import FormulaContext
 from batchspec.lint.rule import Example, Finding, FormulaRule
+from batchspec.lint.rules.formula._util import misspelt_writable
 
 
 class UnusedVariable(FormulaRule):
     """A user variable that is assigned but never read.
 
     It does nothing for scaling. The service does print every user variable in the evaluation `results`, so a
-    variable kept only for inspection is fine: that is why this is only information.
+    variable kept only for inspection is fine: that is why this is only information. A name that is a small
+    misspelling of a writable service variable (`$NodeDeallocationOptions`) gets the right name as its hint.
     """
 
     code = "FM213"
@@ -36,8 +38,11 @@ class UnusedVariable(FormulaRule):
                 "nodedeallocationoption",
             ):
                 continue  # a misspelled target: service-variable-case reports it
-            yield self.report(
-                writes[0].target.span,
-                f'variable "{name}" is assigned but never used',
-                hint="remove it, or keep it on purpose to see its value in the evaluation results",
+            intended = misspelt_writable(name)
+            hint = (
+                f'did you mean "{intended}"? "{name}" is an ordinary user variable'
+                if intended
+                else "remove it, or keep it on purpose to see its value in the evaluation results"
             )
+            message = f'variable "{name}" is assigned but never used'
+            yield self.report(writes[0].target.span, message, hint=hint)
