@@ -185,17 +185,23 @@ def diff_values(want: Any, have: Any, path: str, key: str = "", sensitive: bool 
         if not isinstance(have, dict):
             return [Difference(path, None if have is _MISSING else have, want, sensitive)]
         out: list[Difference] = []
+        # the service matches member names ignoring case and answers in its own spelling (nodeAgentSKUId in a
+        # spec is nodeAgentSkuId on GET): a key that differs only in case is the same key
+        have_keys = {str(k).lower(): k for k in have}
+        want_keys = {str(k).lower() for k in want}
         for k in sorted(want):
             sub = f"{path}.{k}" if path else k
             secret = sensitive or _secret_key(want, k)
             live = have.get(k, _MISSING)
+            if live is _MISSING:
+                live = have.get(have_keys.get(str(k).lower(), k), _MISSING)
             if live is _MISSING or live is None:
                 if k in WRITE_ONLY_KEYS or _is_empty(want[k]):
                     continue
                 out.append(Difference(sub, None, want[k], secret))
                 continue
             out.extend(diff_values(want[k], live, sub, k, secret))
-        for k in sorted(set(have) - set(want)):
+        for k in sorted(k for k in have if str(k).lower() not in want_keys):
             # the service fills defaults in: only a non-empty list the spec dropped is a change
             if isinstance(have[k], list) and have[k]:
                 out.append(Difference(f"{path}.{k}" if path else k, have[k], None))

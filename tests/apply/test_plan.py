@@ -302,3 +302,19 @@ def test_plan_classes_come_from_the_shared_pool_update_rules():
     for prop, klass in expected.items():
         assert classify_property(f"properties.{prop}")[0] is klass, prop
     assert classify_property("properties.poolName")[0] is ChangeClass.RECREATE
+
+
+def test_member_names_that_differ_only_in_case_are_the_same_member():
+    from batchspec.apply.plan import diff_values
+
+    want = {
+        "virtualMachineConfiguration": {"nodeAgentSKUId": "batch.node.ubuntu 22.04", "imageReference": {}}
+    }
+    have = {
+        "virtualMachineConfiguration": {"nodeAgentSkuId": "batch.node.ubuntu 22.04", "imageReference": {}}
+    }
+    assert diff_values(want, have, "properties.deploymentConfiguration") == []
+    have["virtualMachineConfiguration"]["nodeAgentSkuId"] = "batch.node.ubuntu 24.04"
+    (diff,) = diff_values(want, have, "properties.deploymentConfiguration")
+    assert diff.path == "properties.deploymentConfiguration.virtualMachineConfiguration.nodeAgentSKUId"
+    assert (diff.before, diff.after) == ("batch.node.ubuntu 24.04", "batch.node.ubuntu 22.04")
