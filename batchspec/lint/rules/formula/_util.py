@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from batchspec.diagnostics.model import Span
 from batchspec.formula import ast
 from batchspec.lint.context import FormulaContext
@@ -67,6 +69,7 @@ def edit_distance(a: str, b: str) -> int:
 MAX_MISSPELLING_EDITS = 2
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of the name; names recur across statements and files
 def misspelt_writable(name: str) -> str | None:
     """The writable service variable (target or $NodeDeallocationOption) that ``name`` is a small misspelling of:
     ``$TargetDedicatedNode`` -> ``$TargetDedicatedNodes``. None for an exact name, for a name that differs only
@@ -79,7 +82,8 @@ def misspelt_writable(name: str) -> str | None:
     spelled = (name if name.startswith("$") else "$" + name).lower()
     best: tuple[int, bool, str] | None = None
     for var in b.SERVICE_VARIABLES.values():
-        if not var.writable:
+        # the length difference bounds the distance from below: skip the quadratic comparison when it is too big
+        if not var.writable or abs(len(var.name) - len(spelled)) > MAX_MISSPELLING_EDITS:
             continue
         distance = edit_distance(spelled, var.name.lower())
         if distance == 0:
