@@ -238,7 +238,7 @@ class _Series:
 
     def last(self, count: float) -> list[float]:
         """GetSample(count): the newest ``count`` available samples, oldest first; never fails (A32)."""
-        n = int(count)
+        n = V.whole_count(count)
         out: list[float] = []
         if n <= 0:
             return out

@@ -303,7 +303,7 @@ def _sample_method(
         # no sample yet: the history begins now (batchspec's choice; the service's answer is unobserved)
         return Timestamp(history.samples[0][0]) if history.samples else now
     if method == "GetSample" and kinds == ("double",):
-        count = int(args[0])  # type: ignore[call-overload]
+        count = V.whole_count(args[0])  # type: ignore[arg-type]
         if count <= 0:
             return []
         return [v for _, v in history.samples[-count:]]

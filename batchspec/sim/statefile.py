@@ -133,6 +133,8 @@ class _Loader:
     def number(self, path: Path, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, f"expected a number, got {_describe(value)}")
+        if isinstance(value, int) and abs(value) > 1.7976931348623157e308:  # float() would raise OverflowError
+            raise self.fail(path, f"a number with {len(str(abs(value)))} digits is out of range for a double")
         if not math.isfinite(value):
             raise self.fail(path, f"expected a finite number, got {value}")
         return float(value)
@@ -283,6 +285,8 @@ def _describe(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, bool) or value is None:
         return _kind(value)
+    if isinstance(value, int) and len(str(abs(value))) > 15:
+        return f"a number with {len(str(abs(value)))} digits"  # too long to show, and "g" would overflow
     if isinstance(value, (int, float)):
         return f"{value:g}"
     return _kind(value)

@@ -376,6 +376,10 @@ def member(value: object, name: str) -> float:
 
 def round_half_away(x: float, result: type = float):  # type: ignore[no-untyped-def]
     """C ``round``: halfway cases away from zero; keeps the sign of zero (``round(-0.4)`` is ``-0``)."""
+    if not math.isfinite(x):  # C's round(±inf) is ±inf; math.floor would raise OverflowError
+        if result is int:
+            raise OpFailure(f"cannot round {format_number(x)} to a whole number")
+        return x
     a = abs(x)
     f = math.floor(a)
     r = f + 1 if a - f >= 0.5 else f
@@ -384,11 +388,25 @@ def round_half_away(x: float, result: type = float):  # type: ignore[no-untyped-
     return math.copysign(float(r), x)
 
 
+def whole_count(x: float) -> int:
+    """A double used as a count or an index, truncated toward zero; ±inf saturates (to a value no list reaches)
+    and NaN counts as 0, so an infinite argument is an empty or whole selection, never an OverflowError."""
+    if math.isnan(x):
+        return 0
+    if math.isinf(x):
+        return 2**62 if x > 0 else -(2**62)
+    return int(x)
+
+
 def _ceil(x: float) -> float:
+    if not math.isfinite(x):  # C's ceil(±inf) is ±inf
+        return x
     return math.copysign(float(math.ceil(x)), x) if -1.0 < x <= 0.0 else float(math.ceil(x))
 
 
 def _floor(x: float) -> float:
+    if not math.isfinite(x):  # C's floor(±inf) is ±inf
+        return x
     return math.copysign(0.0, x) if x == 0.0 else float(math.floor(x))
 
 
@@ -474,7 +492,7 @@ def call_function(name: str, args: list[object], ctx: FunctionContext) -> object
         return ordered[rank - 1]
     if name == "val":
         vec, i = _expect_vec_double(name, args)
-        index = int(i)  # truncated toward zero
+        index = whole_count(i)  # truncated toward zero
         if ctx.strict_index:  # the strict mode of A32
             if index != i:
                 raise OpFailure(f'"val" needs a whole-number index, got {format_number(i)}')

@@ -1,4 +1,4 @@
-"""Fixes for reproducers the fuzz campaign filed against the spec area (tests/hostile/open_bugs.py)."""
+"""Fixes for reproducers the fuzz campaign filed against the spec area (now tests in tests/hostile and tests/spec)."""
 
 from __future__ import annotations
 

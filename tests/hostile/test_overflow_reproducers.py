@@ -1,12 +1,10 @@
-"""Minimal reproducers of the failures the fuzz campaign and the hostile suite found (bench/campaign.py),
-still open.
-
-Not collected by CI (the file name does not start with test_): run it with `pytest
-tests/hostile/open_bugs.py`. When a reproducer passes, move it into the hostile suite (test_*.py) so that CI
-keeps it fixed.
+"""Reproducers of the last failures the fuzz campaign found (bench/campaign.py): infinite numbers in formulas
+(GetSample counts, val indexes, round/floor/ceil) and huge integers in state files. They raised OverflowError
+(exit 3); now they evaluate (±inf is kept, an infinite count selects every sample) or are positioned state-file
+errors (exit 2). In CI so they stay fixed.
 
 Each test states the contract (a positioned diagnostic or a clean evaluation error, a documented exit code,
-never a traceback), not one particular wording, so that the owning area can choose the message.
+never a traceback), not one particular wording.
 """
 
 from __future__ import annotations
