@@ -395,18 +395,7 @@ class _Runtime:
 
     @staticmethod
     def aggregate_avg(args: list[Any], pos: tuple[int, int]) -> float:
-        values = _Runtime._flatten(args)
-        if not values:
-            raise EvalFailure(V.EVALUATION_ERROR, '"avg" of an empty list', *pos)
-        total = 0.0
-        for v in values:
-            total += v
-        total /= len(values)
-        if total - total != 0.0:
-            raise EvalFailure(
-                V.EVALUATION_ERROR, "arithmetic overflow: the result is not a finite number", *pos
-            )
-        return total
+        return _Runtime.avg_v(_Runtime._flatten(args), pos)
 
     @staticmethod
     def avg_v(values: list[float], pos: tuple[int, int]) -> float:
