@@ -17,30 +17,23 @@ from typing import Any
 import yaml
 
 from batchspec.errors import BatchspecError
+from batchspec.spec import pool_updates
 from batchspec.spec.images import node_agent_for
 from batchspec.spec.loader import Document
 from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression, strip_nulls
 from batchspec.spec.startscript import ScriptOptions, decompile
 
 # state a GET returns that is not part of a pool definition (management and data plane spellings)
+# the management plane's read-only pool properties (one home: pool_updates), plus the state a data-plane
+# `az batch pool show` adds
 READ_ONLY_PROPERTIES = (
-    "provisioningState",
-    "provisioningStateTransitionTime",
-    "allocationState",
-    "allocationStateTransitionTime",
-    "creationTime",
-    "lastModified",
-    "currentDedicatedNodes",
-    "currentLowPriorityNodes",
-    "autoScaleRun",
-    "resizeOperationStatus",
+    *pool_updates.READ_ONLY,
     "state",
     "stateTransitionTime",
     "resizeErrors",
     "stats",
     "url",
     "eTag",
-    "currentNodeCommunicationMode",
 )
 READ_ONLY_TOP = ("etag", "systemData", "id")
 # members of an ARM template resource (or a GET response) around the pool body
