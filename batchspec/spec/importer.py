@@ -20,6 +20,7 @@ from batchspec.errors import BatchspecError
 from batchspec.spec import pool_updates
 from batchspec.spec.images import node_agent_for
 from batchspec.spec.loader import Document
+from batchspec.spec.project import POOL_PASSTHROUGH
 from batchspec.spec.shapes import detect_pool_shape, get, is_arm_expression, strip_nulls
 from batchspec.spec.startscript import ScriptOptions, decompile
 
@@ -50,22 +51,8 @@ ARM_ENVELOPE = (
 )
 
 _STRING_FIELDS = ("displayName", "vmSize", "interNodeCommunication", "targetNodeCommunicationMode")
-VERBATIM = (
-    "displayName",
-    "vmSize",
-    "taskSlotsPerNode",
-    "taskSchedulingPolicy",
-    "interNodeCommunication",
-    "networkConfiguration",
-    "userAccounts",
-    "applicationPackages",
-    "mountConfiguration",
-    "upgradePolicy",
-    "certificates",
-    "applicationLicenses",
-    "resourceTags",
-    "targetNodeCommunicationMode",
-)
+# what the spec carries verbatim is exactly what render passes through, so an import renders back unchanged
+VERBATIM = POOL_PASSTHROUGH
 
 
 @dataclass
