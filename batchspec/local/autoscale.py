@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+from batchspec.formula.builtins import SERVICE_VARIABLES
 from batchspec.sim.state import EvalError, EvalResult, EvalState, MetricSeries, PoolState
 
 SAMPLE_PERIOD = dt.timedelta(seconds=30)
@@ -20,25 +21,9 @@ SAMPLE_PERIOD = dt.timedelta(seconds=30)
 # puts the delay at up to one sample period.
 SAMPLE_LATENCY = dt.timedelta(seconds=30)
 HISTORY_LIMIT = 2 * 24 * 60 * 2  # two days of 30-s samples
-METRICS = (
-    "$CPUPercent",
-    "$WallClockSeconds",
-    "$MemoryBytes",
-    "$DiskBytes",
-    "$DiskReadBytes",
-    "$DiskWriteBytes",
-    "$DiskReadOps",
-    "$DiskWriteOps",
-    "$NetworkInBytes",
-    "$NetworkOutBytes",
-    "$SampleNodeCount",
-    "$ActiveTasks",
-    "$RunningTasks",
-    "$PendingTasks",
-    "$SucceededTasks",
-    "$FailedTasks",
-    "$PreemptedNodeCount",
-)
+# every sampled metric, by canonical name, from the one builtins table (retired ones included: they still read as
+# series, with no samples)
+METRICS = tuple(v.name for v in SERVICE_VARIABLES.values() if v.sampled and v.alias_of is None)
 
 
 class ServiceClock:
